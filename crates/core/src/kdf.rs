@@ -1,0 +1,32 @@
+//! Every derivation in the protocol: HKDF-SHA256 with an empty salt and a
+//! fixed, versioned label as `info`. The labels are listed here, and only
+//! here, so that `docs/protocol.md` can be checked against one place.
+
+use hkdf::Hkdf;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+pub(crate) const MESSAGE_KEY: &str = "latchkey/v1/message-key";
+pub(crate) const GRANT_ID: &str = "latchkey/v1/grant-id";
+pub(crate) const GRANT_WRAP: &str = "latchkey/v1/grant-wrap";
+pub(crate) const KEK_PASSWORD: &str = "latchkey/v1/kek/password";
+pub(crate) const KEK_RECOVERY: &str = "latchkey/v1/kek/recovery";
+
+/// Associated-data labels (see [`crate::encoding::associated_data`]).
+pub(crate) const AD_MESSAGE: &str = "latchkey/v1/message";
+pub(crate) const AD_GRANT: &str = "latchkey/v1/grant";
+pub(crate) const AD_IDENTITY: &str = "latchkey/v1/identity";
+/// HPKE `info` when sealing a conversation key to a member.
+pub(crate) const HPKE_INFO_CONVERSATION_KEY: &str = "latchkey/v1/conversation-key";
+/// Prefix hashed with a public key to make its fingerprint.
+pub(crate) const FINGERPRINT: &str = "latchkey/v1/fingerprint";
+
+/// HKDF-SHA256(salt = none, ikm, info = label) → 32 bytes.
+#[allow(clippy::expect_used)] // a constant length, not input: cannot fail
+pub(crate) fn derive32(ikm: &[u8], label: &str) -> Zeroizing<[u8; 32]> {
+    let mut okm = Zeroizing::new([0u8; 32]);
+    Hkdf::<Sha256>::new(None, ikm)
+        .expand(label.as_bytes(), okm.as_mut())
+        .expect("32 bytes is within HKDF-SHA256's output limit of 8160");
+    okm
+}

@@ -1,0 +1,64 @@
+//! The latchkey protocol: every key, link and ciphertext, with no I/O.
+//!
+//! A member of a website and a guest who has only an e-mail address exchange
+//! end-to-end-encrypted messages. This crate holds all of the cryptography,
+//! compiled natively (server, CLI, tests) and to WebAssembly (browser). The
+//! byte-level specification is `docs/protocol.md`; this crate is its reference
+//! implementation, pinned by the shared vectors in `tests/vectors/`.
+//!
+//! The pieces, in the order a conversation uses them:
+//!
+//! - [`IdentitySecret`] / [`IdentityPublic`]: a member's X25519 key pair, with
+//!   a [`Fingerprint`] short enough to read aloud.
+//! - [`ConversationKey`]: 32 random bytes per conversation. It reaches the
+//!   member sealed with HPKE ([`ConversationKey::seal_to_member`]) and the guest
+//!   wrapped under a one-time link ([`LinkKey::wrap`]).
+//! - [`Message`]: the versioned, padded plaintext; encrypted with
+//!   [`ConversationKey::encrypt_message`], bound to its place by [`MessageContext`].
+//! - [`LinkKey`]: the secret in the e-mailed link's fragment (`#k1.…`), from which
+//!   the browser derives the [`GrantId`] it shows the server.
+//! - [`KeyEncryptionKey`] and [`RecoveryKey`]: protect a member's identity secret
+//!   under the password (via OPAQUE's export key) or a printed recovery key.
+//! - [`opaque`] (feature `opaque`): password registration and login where the
+//!   server never sees the password.
+//! - [`server`] (feature `server`): the server's own sealing and blind index,
+//!   keyed from one root secret.
+//!
+//! Every function that needs randomness takes it as an argument; pass
+//! [`OsRng`]. Every blob starts with a version byte. Every decryption failure is
+//! the one coarse [`Error::DecryptionFailed`].
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod aead;
+mod encoding;
+mod error;
+mod fingerprint;
+mod identity;
+mod ids;
+mod kdf;
+mod keyprotect;
+mod link;
+mod message;
+#[cfg(feature = "opaque")]
+pub mod opaque;
+mod secret;
+#[cfg(feature = "server")]
+pub mod server;
+mod conversation;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use conversation::{ConversationKey, SealedConversationKey};
+pub use error::{Error, LinkError};
+pub use fingerprint::Fingerprint;
+pub use identity::{IdentityPublic, IdentitySecret};
+pub use ids::{ConversationId, MessageId, Role};
+pub use keyprotect::{KeyEncryptionKey, RecoveryKey, SealedIdentity};
+pub use link::{GrantId, LinkKey, WrappedConversationKey};
+pub use message::{GuestIntroduction, Message, MessageContext};
+pub use rand_core::{CryptoRng, OsRng, RngCore};
+
+/// The one protocol version this crate speaks. It is the first byte of every
+/// blob and the digit in the link prefix `k1.`.
+pub const PROTOCOL_VERSION: u8 = 1;
