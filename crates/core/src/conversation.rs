@@ -99,7 +99,7 @@ impl ConversationKey {
         Some(key)
     }
 
-    fn message_key(&self) -> Zeroizing<[u8; 32]> {
+    pub(crate) fn message_key(&self) -> Zeroizing<[u8; 32]> {
         derive32(&self.0, MESSAGE_KEY)
     }
 

@@ -71,18 +71,6 @@ impl<'a> Reader<'a> {
     pub(crate) fn rest(self) -> &'a [u8] {
         self.rest
     }
-
-    /// Fails unless everything was read.
-    pub(crate) fn finish(self) -> Result<(), Error> {
-        if self.rest.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Malformed {
-                what: self.what,
-                reason: "trailing bytes",
-            })
-        }
-    }
 }
 
 /// Associated data for one purpose: `label || 0x00 || version || fields…`.
@@ -105,6 +93,7 @@ const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// Crockford base32 without padding; `bytes.len() * 8` must be a multiple of 5
 /// for the output to carry no spare bits (true for the 10- and 20-byte values
 /// this crate encodes).
+#[allow(clippy::indexing_slicing)] // every index is masked to 0..32
 pub(crate) fn base32_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 8 / 5 + 1);
     let mut acc: u32 = 0;

@@ -51,6 +51,34 @@ pub enum LinkError {
     NonCanonical,
 }
 
+impl Error {
+    /// A stable, machine-readable name for the error (used in test vectors and
+    /// in API error bodies).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::DecryptionFailed => "decryption_failed",
+            Error::UnsupportedVersion { .. } => "unsupported_version",
+            Error::Malformed { .. } => "malformed",
+            Error::Link(e) => e.code(),
+            Error::InvalidRecoveryKey => "invalid_recovery_key",
+            Error::LoginFailed => "login_failed",
+        }
+    }
+}
+
+impl LinkError {
+    /// A stable, machine-readable name for the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LinkError::WrongPrefix => "wrong_prefix",
+            LinkError::UnsupportedVersion(_) => "unsupported_link_version",
+            LinkError::WrongLength(_) => "wrong_length",
+            LinkError::BadAlphabet => "bad_alphabet",
+            LinkError::NonCanonical => "non_canonical",
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

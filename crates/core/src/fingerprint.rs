@@ -22,7 +22,9 @@ impl Fingerprint {
             .chain_update(key.as_bytes())
             .finalize();
         let mut out = [0u8; 10];
-        out.copy_from_slice(&digest[..10]);
+        for (o, d) in out.iter_mut().zip(digest.iter()) {
+            *o = *d;
+        }
         Fingerprint(out)
     }
 }

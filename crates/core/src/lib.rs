@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod aead;
+mod conversation;
 mod encoding;
 mod error;
 mod fingerprint;
@@ -45,7 +46,6 @@ pub mod opaque;
 mod secret;
 #[cfg(feature = "server")]
 pub mod server;
-mod conversation;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 

@@ -16,9 +16,8 @@ use core::fmt;
 use opaque_ke::ciphersuite::CipherSuite;
 use opaque_ke::{
     ClientLoginFinishParameters, ClientRegistrationFinishParameters, CredentialFinalization,
-    CredentialRequest, CredentialResponse, Identifiers, RegistrationRequest,
-    RegistrationResponse, RegistrationUpload, Ristretto255, ServerLoginParameters,
-    ServerRegistration, TripleDh,
+    CredentialRequest, CredentialResponse, Identifiers, RegistrationRequest, RegistrationResponse,
+    RegistrationUpload, Ristretto255, ServerLoginParameters, ServerRegistration, TripleDh,
 };
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
@@ -185,12 +184,10 @@ impl ClientRegistration {
         response: &[u8],
     ) -> Result<(Vec<u8>, ExportKey), Error> {
         let response = untag(response, "registration response", |b| {
-            RegistrationResponse::<Suite>::deserialize(b)
-                .ok()
-                .map(|m| {
-                    let len = m.serialize().len();
-                    (m, len)
-                })
+            RegistrationResponse::<Suite>::deserialize(b).ok().map(|m| {
+                let len = m.serialize().len();
+                (m, len)
+            })
         })?;
         let finished = self
             .0
@@ -215,12 +212,10 @@ pub fn server_registration_response(
     credential_id: &[u8],
 ) -> Result<Vec<u8>, Error> {
     let request = untag(request, "registration request", |b| {
-        RegistrationRequest::<Suite>::deserialize(b)
-            .ok()
-            .map(|m| {
-                    let len = m.serialize().len();
-                    (m, len)
-                })
+        RegistrationRequest::<Suite>::deserialize(b).ok().map(|m| {
+            let len = m.serialize().len();
+            (m, len)
+        })
     })?;
     let started = ServerRegistration::<Suite>::start(&setup.0, request, credential_id)
         .map_err(|_| Error::LoginFailed)?;
@@ -230,12 +225,10 @@ pub fn server_registration_response(
 /// Step 4 (server): turn the client's upload into the password file to store.
 pub fn server_registration_finish(upload: &[u8]) -> Result<PasswordFile, Error> {
     let upload = untag(upload, "registration upload", |b| {
-        RegistrationUpload::<Suite>::deserialize(b)
-            .ok()
-            .map(|m| {
-                    let len = m.serialize().len();
-                    (m, len)
-                })
+        RegistrationUpload::<Suite>::deserialize(b).ok().map(|m| {
+            let len = m.serialize().len();
+            (m, len)
+        })
     })?;
     Ok(PasswordFile(tagged(
         &ServerRegistration::<Suite>::finish(upload).serialize(),
@@ -266,12 +259,10 @@ impl ClientLogin {
         response: &[u8],
     ) -> Result<ClientLoginFinish, Error> {
         let response = untag(response, "login response", |b| {
-            CredentialResponse::<Suite>::deserialize(b)
-                .ok()
-                .map(|m| {
-                    let len = m.serialize().len();
-                    (m, len)
-                })
+            CredentialResponse::<Suite>::deserialize(b).ok().map(|m| {
+                let len = m.serialize().len();
+                (m, len)
+            })
         })?;
         let finished = self
             .0
@@ -301,12 +292,10 @@ impl ServerLogin {
         credential_id: &[u8],
     ) -> Result<(ServerLogin, Vec<u8>), Error> {
         let request = untag(request, "login request", |b| {
-            CredentialRequest::<Suite>::deserialize(b)
-                .ok()
-                .map(|m| {
-                    let len = m.serialize().len();
-                    (m, len)
-                })
+            CredentialRequest::<Suite>::deserialize(b).ok().map(|m| {
+                let len = m.serialize().len();
+                (m, len)
+            })
         })?;
         let record = password_file.map(PasswordFile::record).transpose()?;
         let started = opaque_ke::ServerLogin::start(
