@@ -15,6 +15,7 @@ pub(crate) const TAG_LEN: usize = 16;
 pub(crate) const OVERHEAD: usize = 1 + NONCE_LEN + TAG_LEN;
 
 /// Encrypts under a fresh random nonce.
+#[cfg(feature = "server")]
 pub(crate) fn seal(
     rng: &mut (impl CryptoRng + RngCore),
     key: &[u8; 32],

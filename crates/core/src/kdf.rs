@@ -9,6 +9,7 @@ use zeroize::Zeroizing;
 pub(crate) const MESSAGE_KEY: &str = "latchkey/v1/message-key";
 pub(crate) const GRANT_ID: &str = "latchkey/v1/grant-id";
 pub(crate) const GRANT_WRAP: &str = "latchkey/v1/grant-wrap";
+#[cfg(feature = "opaque")]
 pub(crate) const KEK_PASSWORD: &str = "latchkey/v1/kek/password";
 pub(crate) const KEK_RECOVERY: &str = "latchkey/v1/kek/recovery";
 
