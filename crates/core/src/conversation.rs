@@ -36,7 +36,8 @@ impl ConversationKey {
 
     /// HPKE-seals this key to a member (RFC 9180 base mode,
     /// DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20Poly1305), with
-    /// `info = "latchkey/v1/conversation-key"` and `aad = version || conversation id`.
+    /// `info = "latchkey/v1/conversation-key"` and associated data binding the
+    /// version and the conversation id.
     ///
     /// Fails only if `member` is not a usable X25519 key (a low-order point).
     pub fn seal_to_member(
@@ -153,10 +154,7 @@ impl ConversationKey {
 }
 
 fn hpke_aad(conversation: &ConversationId) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(17);
-    aad.push(PROTOCOL_VERSION);
-    aad.extend_from_slice(conversation.as_bytes());
-    aad
+    associated_data(HPKE_INFO_CONVERSATION_KEY, &[conversation.as_bytes()])
 }
 
 fn message_ad(context: &MessageContext) -> Vec<u8> {

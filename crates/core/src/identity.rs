@@ -65,20 +65,27 @@ impl fmt::Debug for IdentitySecret {
 pub struct IdentityPublic(pub(crate) [u8; 32]);
 
 impl IdentityPublic {
-    /// Wraps 32 bytes. Any value is accepted here; a key that cannot be
-    /// encrypted to (a low-order point) is refused when sealing.
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        IdentityPublic(bytes)
+    /// Wraps 32 bytes. The top bit must be clear, as in every public key this
+    /// crate makes: X25519 ignores it, so a key with it set would seal to a
+    /// different key than its fingerprint names. (A low-order point is
+    /// refused later, when sealing.)
+    pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, Error> {
+        if bytes[31] & 0x80 != 0 {
+            return Err(Error::Malformed {
+                what: "identity public key",
+                reason: "not a canonical X25519 public key",
+            });
+        }
+        Ok(IdentityPublic(bytes))
     }
 
-    /// Parses a byte slice of exactly 32 bytes.
+    /// Parses a byte slice of exactly 32 bytes (see [`IdentityPublic::from_bytes`]).
     pub fn from_slice(bytes: &[u8]) -> Result<Self, Error> {
-        <[u8; 32]>::try_from(bytes)
-            .map(IdentityPublic)
-            .map_err(|_| Error::Malformed {
-                what: "identity public key",
-                reason: "expected 32 bytes",
-            })
+        let bytes = <[u8; 32]>::try_from(bytes).map_err(|_| Error::Malformed {
+            what: "identity public key",
+            reason: "expected 32 bytes",
+        })?;
+        Self::from_bytes(bytes)
     }
 
     /// The 32 bytes.

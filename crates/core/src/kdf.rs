@@ -1,6 +1,7 @@
-//! Every derivation in the protocol: HKDF-SHA256 with an empty salt and a
-//! fixed, versioned label as `info`. The labels are listed here, and only
-//! here, so that `docs/protocol.md` can be checked against one place.
+//! Every client-side derivation in the protocol: HKDF-SHA256 with an empty
+//! salt and a fixed, versioned label as `info`, and the client-side
+//! associated-data labels. (The server's own labels are in `server.rs`, the
+//! OPAQUE context in `opaque.rs`.) `docs/protocol.md` lists them all.
 
 use hkdf::Hkdf;
 use sha2::Sha256;
@@ -17,7 +18,8 @@ pub(crate) const KEK_RECOVERY: &str = "latchkey/v1/kek/recovery";
 pub(crate) const AD_MESSAGE: &str = "latchkey/v1/message";
 pub(crate) const AD_GRANT: &str = "latchkey/v1/grant";
 pub(crate) const AD_IDENTITY: &str = "latchkey/v1/identity";
-/// HPKE `info` when sealing a conversation key to a member.
+/// HPKE `info` when sealing a conversation key to a member; also the label of
+/// its associated data.
 pub(crate) const HPKE_INFO_CONVERSATION_KEY: &str = "latchkey/v1/conversation-key";
 /// Prefix hashed with a public key to make its fingerprint.
 pub(crate) const FINGERPRINT: &str = "latchkey/v1/fingerprint";

@@ -128,7 +128,12 @@ impl LinkKey {
 fn split_prefix(fragment: &str) -> Result<(u32, &str), LinkError> {
     let after_k = fragment.strip_prefix('k').ok_or(LinkError::WrongPrefix)?;
     let (digits, encoded) = after_k.split_once('.').ok_or(LinkError::WrongPrefix)?;
-    if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+    // One canonical spelling per version: no empty, over-long or zero-padded numbers.
+    if digits.is_empty()
+        || digits.len() > 9
+        || (digits.len() > 1 && digits.starts_with('0'))
+        || !digits.bytes().all(|c| c.is_ascii_digit())
+    {
         return Err(LinkError::WrongPrefix);
     }
     let version = digits.parse().map_err(|_| LinkError::WrongPrefix)?;

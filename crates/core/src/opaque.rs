@@ -100,13 +100,11 @@ fn untag<'a, T>(
     }
 }
 
-fn export_key(bytes: &[u8]) -> ExportKey {
-    let mut key = ExportKey([0u8; 64]);
-    // opaque-ke's export key for this suite is SHA-512-sized: exactly 64 bytes.
-    for (dst, src) in key.0.iter_mut().zip(bytes) {
-        *dst = *src;
-    }
-    key
+fn export_key(bytes: &[u8]) -> Result<ExportKey, Error> {
+    // This suite's export key is SHA-512-sized; anything else is a bug upstream.
+    <[u8; 64]>::try_from(bytes)
+        .map(ExportKey)
+        .map_err(|_| Error::LoginFailed)
 }
 
 impl ServerSetup {
@@ -200,7 +198,7 @@ impl ClientRegistration {
             .map_err(|_| Error::LoginFailed)?;
         Ok((
             tagged(&finished.message.serialize()),
-            export_key(&finished.export_key),
+            export_key(&finished.export_key)?,
         ))
     }
 }
@@ -275,7 +273,7 @@ impl ClientLogin {
             .map_err(|_| Error::LoginFailed)?;
         Ok(ClientLoginFinish {
             finalization: tagged(&finished.message.serialize()),
-            export_key: export_key(&finished.export_key),
+            export_key: export_key(&finished.export_key)?,
         })
     }
 }

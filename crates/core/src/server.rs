@@ -24,9 +24,17 @@ secret_bytes! {
     pub struct RootSecret([u8; 32]);
 }
 
+/// Seals database fields of one [`FieldPurpose`], which it carries, so a key
+/// cannot seal under another purpose's label.
+#[derive(Debug)]
+pub struct FieldKey {
+    key: SubKey,
+    purpose: FieldPurpose,
+}
+
 secret_bytes! {
-    /// Seals database fields of one [`FieldPurpose`].
-    pub struct FieldKey([u8; 32]);
+    /// A derived server sub-key.
+    struct SubKey([u8; 32]);
 }
 
 secret_bytes! {
@@ -94,7 +102,10 @@ impl RootSecret {
 
     /// `HKDF(root, "latchkey/v1/server/<purpose>")`.
     pub fn field_key(&self, purpose: FieldPurpose) -> FieldKey {
-        FieldKey(*derive32(&self.0, purpose.key_label()))
+        FieldKey {
+            key: SubKey(*derive32(&self.0, purpose.key_label())),
+            purpose,
+        }
     }
 
     /// `HKDF(root, "latchkey/v1/server/blind-index")`.
@@ -104,36 +115,52 @@ impl RootSecret {
 }
 
 impl FieldKey {
-    /// Seals `plaintext` for `purpose`, bound to `context` (e.g. the row's id),
-    /// so a sealed value copied to another row does not open.
+    /// Seals `plaintext`, bound to this key's purpose and to `context` (e.g.
+    /// the row's id), so a sealed value copied to another row or column does
+    /// not open.
     pub fn seal(
         &self,
         rng: &mut (impl CryptoRng + RngCore),
-        purpose: FieldPurpose,
         context: &[u8],
         plaintext: &[u8],
     ) -> Vec<u8> {
-        aead::seal(rng, &self.0, &field_ad(purpose, context), plaintext)
-    }
-
-    pub(crate) fn seal_with_nonce(
-        &self,
-        nonce: &[u8; aead::NONCE_LEN],
-        purpose: FieldPurpose,
-        context: &[u8],
-        plaintext: &[u8],
-    ) -> Vec<u8> {
-        aead::seal_with_nonce(&self.0, nonce, &field_ad(purpose, context), plaintext)
+        aead::seal(
+            rng,
+            &self.key.0,
+            &field_ad(self.purpose, context),
+            plaintext,
+        )
     }
 
     /// Opens what [`FieldKey::seal`] made with the same purpose and context.
-    pub fn open(
+    pub fn open(&self, context: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let ad = field_ad(self.purpose, context);
+        aead::open(&self.key.0, self.purpose.what(), &ad, sealed)
+    }
+
+    /// What this key seals.
+    pub fn purpose(&self) -> FieldPurpose {
+        self.purpose
+    }
+
+    #[cfg(feature = "testkit")]
+    pub(crate) fn expose_for_testkit(&self) -> &[u8; 32] {
+        &self.key.0
+    }
+
+    #[cfg(feature = "testkit")]
+    pub(crate) fn seal_with_nonce(
         &self,
-        purpose: FieldPurpose,
+        nonce: &[u8; aead::NONCE_LEN],
         context: &[u8],
-        sealed: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, Error> {
-        aead::open(&self.0, purpose.what(), &field_ad(purpose, context), sealed)
+        plaintext: &[u8],
+    ) -> Vec<u8> {
+        aead::seal_with_nonce(
+            &self.key.0,
+            nonce,
+            &field_ad(self.purpose, context),
+            plaintext,
+        )
     }
 }
 

@@ -503,24 +503,15 @@ fn the_server_seals_its_fields_and_indexes_addresses() {
     let restored = RootSecret::from_bytes(*root.expose_bytes());
     let conversation = ConversationId::generate(&mut rng);
     let key = root.field_key(FieldPurpose::GuestEmail);
-    let sealed = key.seal(
-        &mut rng,
-        FieldPurpose::GuestEmail,
-        conversation.as_bytes(),
-        b"ann.guest@example.org",
-    );
+    let sealed = key.seal(&mut rng, conversation.as_bytes(), b"ann.guest@example.org");
     let opened = restored
         .field_key(FieldPurpose::GuestEmail)
-        .open(FieldPurpose::GuestEmail, conversation.as_bytes(), &sealed)
+        .open(conversation.as_bytes(), &sealed)
         .unwrap();
     assert_eq!(&opened[..], b"ann.guest@example.org");
     assert_eq!(
         root.field_key(FieldPurpose::OutboxLinkKey)
-            .open(
-                FieldPurpose::OutboxLinkKey,
-                conversation.as_bytes(),
-                &sealed
-            )
+            .open(conversation.as_bytes(), &sealed)
             .err(),
         Some(Error::DecryptionFailed)
     );
@@ -552,7 +543,7 @@ fn server_login_state_survives_a_round_trip_through_storage() {
     let (server, response) =
         ServerLogin::start(&mut rng, &secrets.opaque, Some(&file), &request, MEMBER_ID).unwrap();
     let state = server.expose_state();
-    let parked = sealing.seal(&mut rng, FieldPurpose::LoginState, b"login 1", &state);
+    let parked = sealing.seal(&mut rng, b"login 1", &state);
     drop(server);
 
     // A second login runs meanwhile; its finalization is not this one's.
@@ -572,9 +563,7 @@ fn server_login_state_survives_a_round_trip_through_storage() {
     // Request 2: restore the state and finish.
     let finish = client.finish(&mut rng, PASSWORD, &response).unwrap();
     assert!(finish.export_key == export_at_registration);
-    let unparked = sealing
-        .open(FieldPurpose::LoginState, b"login 1", &parked)
-        .unwrap();
+    let unparked = sealing.open(b"login 1", &parked).unwrap();
     assert_eq!(*unparked, *state);
     let restored = ServerLogin::from_state(&unparked).unwrap();
     assert_eq!(*restored.expose_state(), *state);
@@ -588,9 +577,7 @@ fn server_login_state_survives_a_round_trip_through_storage() {
 
     // A sealed state copied to another login row does not open.
     assert_eq!(
-        sealing
-            .open(FieldPurpose::LoginState, b"login 2", &parked)
-            .err(),
+        sealing.open(b"login 2", &parked).err(),
         Some(Error::DecryptionFailed)
     );
 }
@@ -632,7 +619,7 @@ fn debug_output_shows_no_secret() {
     assert_redacted(&format!("{root:?}"), root.expose_bytes());
     assert_eq!(
         format!("{:?}", root.field_key(FieldPurpose::GuestEmail)),
-        "FieldKey(***)"
+        "FieldKey { key: SubKey(***), purpose: GuestEmail }"
     );
     assert_eq!(
         format!("{:?}", root.blind_index_key()),
