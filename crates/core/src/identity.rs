@@ -65,12 +65,13 @@ impl fmt::Debug for IdentitySecret {
 pub struct IdentityPublic(pub(crate) [u8; 32]);
 
 impl IdentityPublic {
-    /// Wraps 32 bytes. The top bit must be clear, as in every public key this
-    /// crate makes: X25519 ignores it, so a key with it set would seal to a
-    /// different key than its fingerprint names. (A low-order point is
-    /// refused later, when sealing.)
+    /// Wraps 32 bytes, which must be the canonical encoding of an X25519
+    /// public key (a little-endian u < 2^255 − 19), as every key this crate
+    /// makes is: X25519 reduces other encodings, so such a key would seal to a
+    /// different key than its fingerprint names. (A low-order point is refused
+    /// later, when sealing.)
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, Error> {
-        if bytes[31] & 0x80 != 0 {
+        if !is_canonical_u(&bytes) {
             return Err(Error::Malformed {
                 what: "identity public key",
                 reason: "not a canonical X25519 public key",
@@ -104,6 +105,18 @@ impl IdentityPublic {
             reason: "expected 32 bytes",
         })
     }
+}
+
+/// `u < p = 2^255 − 19`, read little-endian. The only values with the top bit
+/// clear that are not below p are p … 2^255 − 1: byte 31 = 0x7f, bytes 1–30 =
+/// 0xff and byte 0 ≥ 0xed.
+fn is_canonical_u(bytes: &[u8; 32]) -> bool {
+    let [low, middle @ .., high] = bytes;
+    if high & 0x80 != 0 {
+        return false;
+    }
+    let at_or_above_p = *high == 0x7f && middle.iter().all(|&b| b == 0xff) && *low >= 0xed;
+    !at_or_above_p
 }
 
 impl fmt::Debug for IdentityPublic {

@@ -732,8 +732,8 @@ proptest! {
         prop_assert!(expected_after_tamper(i, &r), "byte {}: {:?}", i, r);
     }
 
-    /// Any 32 bytes with the top bit clear are accepted as a public key (others
-    /// are refused up front); sealing to one that cannot be encrypted to (a
+    /// Exactly the canonical encodings (little-endian u < 2^255 − 19) are
+    /// accepted as a public key; sealing to one that cannot be encrypted to (a
     /// low-order point) fails cleanly.
     #[test]
     fn sealing_to_any_public_key_never_panics(seed in any::<[u8; 32]>(), public in any::<[u8; 32]>()) {
@@ -743,7 +743,10 @@ proptest! {
         let key = match IdentityPublic::from_bytes(public) {
             Ok(key) => key,
             Err(e) => {
-                prop_assert!(public[31] & 0x80 != 0, "refused a canonical key: {:?}", e);
+                let at_or_above_p = public[31] == 0x7f
+                    && public[1..31].iter().all(|&b| b == 0xff)
+                    && public[0] >= 0xed;
+                prop_assert!(public[31] & 0x80 != 0 || at_or_above_p, "refused a canonical key: {:?}", e);
                 return Ok(());
             }
         };
@@ -924,4 +927,24 @@ fn hex32(text: &str) -> [u8; 32] {
         *o = pair.iter().fold(0, |acc, &c| acc * 16 + digit(c));
     }
     out
+}
+
+#[test]
+fn public_keys_must_be_canonical_encodings() {
+    let mut u = [0xffu8; 32];
+    u[31] = 0x7f;
+    for low in 0..=0xffu8 {
+        u[0] = low;
+        // p − 1 = 0x7fff…ffec is the largest canonical value.
+        assert_eq!(
+            IdentityPublic::from_bytes(u).is_ok(),
+            low < 0xed,
+            "low byte {low:#x}"
+        );
+    }
+    let mut top_bit = [0u8; 32];
+    top_bit[0] = 9;
+    top_bit[31] = 0x80;
+    assert!(IdentityPublic::from_bytes(top_bit).is_err());
+    assert!(IdentityPublic::from_slice(&[9u8; 31]).is_err());
 }
