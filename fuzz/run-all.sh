@@ -19,7 +19,7 @@ fi
 export RUSTC_BOOTSTRAP=1
 python3 seeds.py >/dev/null
 mkdir -p target/logs
-cargo fuzz build >/dev/null
+cargo fuzz build >target/logs/build.log 2>&1
 printf '| target | seconds | executions | cov | corpus | crashes |\n|---|---|---|---|---|---|\n'
 for t in "${targets[@]}"; do
   log="target/logs/$t.log"

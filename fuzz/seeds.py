@@ -52,6 +52,16 @@ def main():
                 add("grant_id", c["conversation_id"].upper())
             if "message_id" in c:
                 add("grant_id", c["message_id"])
+    for c in load("identity"):
+        add("identity_public", bytes.fromhex(c["public_key"]))
+    for c in load("hpke"):
+        if "recipient_public" in c:
+            add("identity_public", bytes.fromhex(c["recipient_public"]))
+    # Edge cases of X25519: 0, 1, a low-order point, p - 1 (low order), p (not canonical).
+    for u in ("00" * 32, "01" + "00" * 31,
+              "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+              "ec" + "ff" * 30 + "7f", "ed" + "ff" * 30 + "7f"):
+        add("identity_public", bytes.fromhex(u))
     for c in load("grant"):
         add("wrapped_conversation_key", bytes.fromhex(c["wrapped"]))
     for c in load("hpke"):

@@ -48,7 +48,9 @@ fn fixture() -> Fixture {
     let (reg, request) = ClientRegistration::start(&mut rng, password).expect("reg start");
     let response =
         server_registration_response(&setup, &request, &credential_id).expect("reg response");
-    let (upload, _) = reg.finish(&mut rng, password, &response).expect("reg finish");
+    let (upload, _) = reg
+        .finish(&mut rng, password, &response)
+        .expect("reg finish");
     let file = server_registration_finish(&upload).expect("reg upload");
     let before_login = rng.clone();
     let (login, login_request) = ClientLogin::start(&mut rng, password).expect("login start");

@@ -7,22 +7,23 @@
 
 use std::sync::OnceLock;
 
-use latchkey_core::server::{FieldKey, FieldPurpose, ServerSecrets};
+use latchkey_core::server::{FieldKey, ServerSecrets};
 use latchkey_core_fuzz::server_root_and_fields;
 use libfuzzer_sys::fuzz_target;
 
-static FIELDS: OnceLock<Vec<(FieldKey, FieldPurpose, Vec<u8>)>> = OnceLock::new();
+/// One key per purpose (a `FieldKey` carries its purpose), with its context.
+static FIELDS: OnceLock<Vec<(FieldKey, Vec<u8>)>> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
     let fields = FIELDS.get_or_init(|| {
         let (root, purposes) = server_root_and_fields();
         purposes
             .into_iter()
-            .map(|(purpose, context)| (root.field_key(purpose), purpose, context))
+            .map(|(purpose, context)| (root.field_key(purpose), context))
             .collect()
     });
-    for (key, purpose, context) in fields {
-        let _ = key.open(*purpose, context, data);
+    for (key, context) in fields {
+        let _ = key.open(context, data);
     }
     if let Ok(secrets) = ServerSecrets::from_file_bytes(data) {
         // What was read must write back to the same bytes.

@@ -86,7 +86,10 @@ pub fn recovery_kek_and_identity() -> (KeyEncryptionKey, IdentityPublic) {
     let identity = IdentitySecret::generate(&mut FixedRng::new(hex(
         "b808a6232fae72a8855edd420d095bc741920e04b1bd6672b3e54ec8bbbcecbe",
     )));
-    (KeyEncryptionKey::from_recovery_key(&recovery), identity.public())
+    (
+        KeyEncryptionKey::from_recovery_key(&recovery),
+        identity.public(),
+    )
 }
 
 /// server.json: the root secret, and each purpose with the context its vector uses.
