@@ -96,7 +96,7 @@ impl Link {
 /// A new grant: the link to e-mail (or hand over) and what the server stores.
 #[wasm_bindgen]
 pub struct NewGrant {
-    key: LinkKey,
+    link: Link,
     wrapped: Vec<u8>,
 }
 
@@ -105,13 +105,13 @@ impl NewGrant {
     /// The grant id the server will know this grant by (base64url).
     #[wasm_bindgen(js_name = grantId)]
     pub fn grant_id(&self) -> String {
-        self.key.grant_id().expose_base64url().to_string()
+        self.link.grant_id()
     }
 
     /// The link's fragment (`k1.…`). Secret: it goes into the link only.
     #[wasm_bindgen(js_name = exposeFragment)]
     pub fn expose_fragment(&self) -> String {
-        self.key.expose_fragment().to_string()
+        self.link.expose_fragment()
     }
 
     /// The conversation key wrapped for this grant, to upload.
@@ -256,7 +256,7 @@ impl Conversation {
         let key = LinkKey::generate(&mut OsRng);
         let wrapped = key.wrap(&mut OsRng, &self.id, &self.key);
         NewGrant {
-            key,
+            link: Link { key },
             wrapped: wrapped.as_bytes().to_vec(),
         }
     }
