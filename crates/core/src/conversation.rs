@@ -7,7 +7,7 @@ use hpke::{Deserializable, Kem, OpModeR, OpModeS, Serializable};
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
-use crate::encoding::{associated_data, Reader};
+use crate::encoding::{associated_data, check_blob, Reader};
 use crate::identity::Suite;
 use crate::kdf::{derive32, AD_MESSAGE, HPKE_INFO_CONVERSATION_KEY, MESSAGE_KEY};
 use crate::message::{Message, MessageContext};
@@ -183,21 +183,4 @@ impl SealedConversationKey {
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
-}
-
-/// Checks the version byte, then the exact length, of a fixed-size blob.
-pub(crate) fn check_blob(bytes: &[u8], what: &'static str, len: usize) -> Result<(), Error> {
-    let mut reader = Reader::new(bytes, what);
-    reader.version()?;
-    if bytes.len() != len {
-        return Err(Error::Malformed {
-            what,
-            reason: if bytes.len() < len {
-                "truncated"
-            } else {
-                "trailing bytes"
-            },
-        });
-    }
-    Ok(())
 }

@@ -73,6 +73,23 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Checks the version byte, then the exact length, of a fixed-size blob.
+pub(crate) fn check_blob(bytes: &[u8], what: &'static str, len: usize) -> Result<(), Error> {
+    let mut reader = Reader::new(bytes, what);
+    reader.version()?;
+    if bytes.len() != len {
+        return Err(Error::Malformed {
+            what,
+            reason: if bytes.len() < len {
+                "truncated"
+            } else {
+                "trailing bytes"
+            },
+        });
+    }
+    Ok(())
+}
+
 /// Associated data for one purpose: `label || 0x00 || version || fields…`.
 /// Labels are distinct and the fields after them have a fixed layout per
 /// label, so no two purposes can produce the same associated data.

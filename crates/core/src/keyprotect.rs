@@ -6,8 +6,7 @@
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
-use crate::conversation::check_blob;
-use crate::encoding::{associated_data, base32_decode, base32_encode};
+use crate::encoding::{associated_data, base32_decode, base32_encode, check_blob};
 use crate::kdf::{derive32, AD_IDENTITY, KEK_RECOVERY};
 use crate::secret::secret_bytes;
 use crate::{aead, Error, IdentityPublic, IdentitySecret};

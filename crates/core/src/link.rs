@@ -10,8 +10,7 @@ use rand_core::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::conversation::check_blob;
-use crate::encoding::associated_data;
+use crate::encoding::{associated_data, check_blob};
 use crate::kdf::{derive32, AD_GRANT, GRANT_ID, GRANT_WRAP};
 use crate::secret::secret_bytes;
 use crate::{aead, ConversationId, ConversationKey, Error, LinkError};
