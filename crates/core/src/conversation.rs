@@ -153,6 +153,22 @@ impl ConversationKey {
     }
 }
 
+/// Checks the shape of a message ciphertext without any key: a known version
+/// and a length that only a padded plaintext gives. A server uses it to
+/// refuse garbage before storing it; it proves nothing about the content.
+pub fn check_message_ciphertext(bytes: &[u8]) -> Result<(), Error> {
+    let mut reader = Reader::new(bytes, MESSAGE_WHAT);
+    reader.version()?;
+    let body = bytes.len().saturating_sub(aead::OVERHEAD);
+    if body == 0 || body % crate::message::PADDING_BLOCK != 0 {
+        return Err(Error::Malformed {
+            what: MESSAGE_WHAT,
+            reason: "its length is not that of a padded message",
+        });
+    }
+    Ok(())
+}
+
 fn hpke_aad(conversation: &ConversationId) -> Vec<u8> {
     associated_data(HPKE_INFO_CONVERSATION_KEY, &[conversation.as_bytes()])
 }

@@ -49,7 +49,7 @@ pub mod server;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use conversation::{ConversationKey, SealedConversationKey};
+pub use conversation::{check_message_ciphertext, ConversationKey, SealedConversationKey};
 pub use error::{Error, LinkError};
 pub use fingerprint::Fingerprint;
 pub use identity::{IdentityPublic, IdentitySecret};

@@ -46,10 +46,13 @@ secret_bytes! {
 /// associated-data label, so a field cannot be moved to another column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldPurpose {
-    /// A link key waiting in the outbox for its e-mail to be sent.
+    /// An e-mail waiting in the outbox: its recipient and, for a guest, the
+    /// link key.
     OutboxLinkKey,
     /// A guest's e-mail address.
     GuestEmail,
+    /// A member's e-mail address, for content-free notices.
+    MemberEmail,
     /// OPAQUE login state kept between the two login requests.
     LoginState,
 }
@@ -59,6 +62,7 @@ impl FieldPurpose {
         match self {
             FieldPurpose::OutboxLinkKey => "latchkey/v1/server/outbox-link-key",
             FieldPurpose::GuestEmail => "latchkey/v1/server/guest-email",
+            FieldPurpose::MemberEmail => "latchkey/v1/server/member-email",
             FieldPurpose::LoginState => "latchkey/v1/server/login-state",
         }
     }
@@ -67,6 +71,7 @@ impl FieldPurpose {
         match self {
             FieldPurpose::OutboxLinkKey => "latchkey/v1/field/outbox-link-key",
             FieldPurpose::GuestEmail => "latchkey/v1/field/guest-email",
+            FieldPurpose::MemberEmail => "latchkey/v1/field/member-email",
             FieldPurpose::LoginState => "latchkey/v1/field/login-state",
         }
     }
@@ -75,6 +80,7 @@ impl FieldPurpose {
         match self {
             FieldPurpose::OutboxLinkKey => "sealed outbox link key",
             FieldPurpose::GuestEmail => "sealed guest e-mail",
+            FieldPurpose::MemberEmail => "sealed member e-mail",
             FieldPurpose::LoginState => "sealed login state",
         }
     }

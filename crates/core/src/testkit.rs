@@ -526,6 +526,7 @@ fn purpose(name: &str) -> Result<FieldPurpose, String> {
     match name {
         "outbox-link-key" => Ok(FieldPurpose::OutboxLinkKey),
         "guest-email" => Ok(FieldPurpose::GuestEmail),
+        "member-email" => Ok(FieldPurpose::MemberEmail),
         "login-state" => Ok(FieldPurpose::LoginState),
         other => Err(format!("unknown purpose {other}")),
     }

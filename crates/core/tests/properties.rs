@@ -69,6 +69,7 @@ fn purpose() -> impl Strategy<Value = FieldPurpose> {
     prop_oneof![
         Just(FieldPurpose::OutboxLinkKey),
         Just(FieldPurpose::GuestEmail),
+        Just(FieldPurpose::MemberEmail),
         Just(FieldPurpose::LoginState),
     ]
 }

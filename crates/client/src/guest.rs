@@ -1,0 +1,221 @@
+//! The guest's side: no account, only links.
+
+use latchkey_core::{
+    ConversationId, ConversationKey, GuestIntroduction, IdentityPublic, LinkKey, Message,
+    MessageContext, MessageId, OsRng, Role, WrappedConversationKey,
+};
+use serde_json::json;
+
+use crate::api::{self, Empty, Http, B64};
+use crate::member::{fetch_all, parse_id};
+use crate::{now_ms, ClientError, PublicMember, ReceivedMessage, ServerUrl};
+
+/// What a link shows before it is used.
+#[derive(Clone, Debug)]
+pub struct Peek {
+    /// Who the conversation is with.
+    pub member: PublicMember,
+}
+
+/// A guest with an open conversation (after redeeming a link).
+pub struct Guest {
+    http: Http,
+    conversation: ConversationId,
+    key: ConversationKey,
+    member: PublicMember,
+}
+
+impl std::fmt::Debug for Guest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guest")
+            .field("conversation", &self.conversation)
+            .finish_non_exhaustive()
+    }
+}
+
+fn public(view: api::PublicMemberView) -> PublicMember {
+    PublicMember {
+        handle: view.handle,
+        display_name: view.display_name,
+        fingerprint: view.fingerprint,
+    }
+}
+
+/// Takes the key out of a link: the whole `https://…/open#k1.…` or just the
+/// fragment.
+fn link_key(link: &str) -> Result<LinkKey, ClientError> {
+    let fragment = link.rsplit_once('#').map_or(link, |(_, f)| f).trim();
+    LinkKey::parse_fragment(fragment)
+        .map_err(|e| ClientError::Usage(format!("this is not a latchkey link: {e}")))
+}
+
+impl Guest {
+    /// Writes to a member from his contact page: a new conversation whose
+    /// key only the member (and the guest's links) can open. The guest's
+    /// link arrives by e-mail. If `expected_fingerprint` is given, the
+    /// member's key must have it.
+    pub async fn contact(
+        server: &ServerUrl,
+        handle: &str,
+        guest_email: &str,
+        guest_name: &str,
+        body: &str,
+        expected_fingerprint: Option<&str>,
+    ) -> Result<(ConversationId, PublicMember), ClientError> {
+        let http = Http::new(server)?;
+        let view: api::PublicMemberView = http.get(&format!("members/{handle}")).await?;
+        let member_key = IdentityPublic::from_slice(&view.identity_public.0)?;
+        let fingerprint = member_key.fingerprint().to_string();
+        if fingerprint != view.fingerprint
+            || expected_fingerprint.is_some_and(|expected| expected != fingerprint)
+        {
+            return Err(ClientError::Protocol(
+                "the member's key does not have the expected fingerprint".into(),
+            ));
+        }
+        let conversation = ConversationId::generate(&mut OsRng);
+        let key = ConversationKey::generate(&mut OsRng);
+        let sealed = key.seal_to_member(&mut OsRng, &member_key, &conversation)?;
+        let message_id = MessageId::generate(&mut OsRng);
+        let ciphertext = key.encrypt_message(
+            &mut OsRng,
+            &MessageContext {
+                conversation,
+                message: message_id,
+                sender: Role::Guest,
+            },
+            &Message {
+                sent_at_ms: now_ms(),
+                body: body.to_owned(),
+                introduction: Some(GuestIntroduction {
+                    email: guest_email.to_owned(),
+                    display_name: guest_name.to_owned(),
+                }),
+            },
+        )?;
+        let link = LinkKey::generate(&mut OsRng);
+        let wrapped = link.wrap(&mut OsRng, &conversation, &key);
+        let _: serde_json::Value = http
+            .post(
+                &format!("members/{handle}/conversations"),
+                &json!({
+                    "guest_email": guest_email,
+                    "conversation_id": conversation.to_string(),
+                    "sealed_key": B64(sealed.as_bytes().to_vec()),
+                    "message": { "message_id": message_id.to_string(), "ciphertext": B64(ciphertext) },
+                    "grant": {
+                        "grant_id": link.grant_id().expose_base64url().as_str(),
+                        "wrapped_key": B64(wrapped.as_bytes().to_vec()),
+                    },
+                    "link": link.expose_fragment().as_str(),
+                }),
+            )
+            .await?;
+        Ok((conversation, public(view)))
+    }
+
+    /// Who a link is from, without using it up.
+    pub async fn peek(server: &ServerUrl, link: &str) -> Result<Peek, ClientError> {
+        let key = link_key(link)?;
+        let http = Http::new(server)?;
+        let peeked: api::Peeked = http
+            .post(
+                "grants/peek",
+                &json!({ "grant_id": key.grant_id().expose_base64url().as_str() }),
+            )
+            .await?;
+        Ok(Peek {
+            member: public(peeked.member),
+        })
+    }
+
+    /// Redeems a link: opens a guest session and unwraps the conversation
+    /// key. The link key itself never reaches the server.
+    pub async fn open(server: &ServerUrl, link: &str) -> Result<Guest, ClientError> {
+        let link = link_key(link)?;
+        let http = Http::new(server)?;
+        let redeemed: api::Redeemed = http
+            .post(
+                "grants/redeem",
+                &json!({ "grant_id": link.grant_id().expose_base64url().as_str() }),
+            )
+            .await?;
+        let conversation = parse_id(&redeemed.conversation_id)?;
+        let key = link.unwrap(
+            &conversation,
+            &WrappedConversationKey::from_bytes(redeemed.wrapped_key.0)?,
+        )?;
+        Ok(Guest {
+            http,
+            conversation,
+            key,
+            member: public(redeemed.member),
+        })
+    }
+
+    /// The conversation's id.
+    pub fn conversation(&self) -> ConversationId {
+        self.conversation
+    }
+
+    /// The member on the other side.
+    pub fn member(&self) -> &PublicMember {
+        &self.member
+    }
+
+    /// Every message, decrypted, oldest first.
+    pub async fn read(&self) -> Result<Vec<ReceivedMessage>, ClientError> {
+        fetch_all(&self.http, &self.key, &self.conversation).await
+    }
+
+    /// Replies; the member gets a content-free e-mail. Returns the message's
+    /// sequence number and what became of the notice.
+    pub async fn reply(&self, body: &str) -> Result<(i64, String), ClientError> {
+        let message_id = MessageId::generate(&mut OsRng);
+        let ciphertext = self.key.encrypt_message(
+            &mut OsRng,
+            &MessageContext {
+                conversation: self.conversation,
+                message: message_id,
+                sender: Role::Guest,
+            },
+            &Message {
+                sent_at_ms: now_ms(),
+                body: body.to_owned(),
+                introduction: None,
+            },
+        )?;
+        let posted: api::PostedView = self
+            .http
+            .post(
+                &format!("conversations/{}/messages", self.conversation),
+                &json!({ "message_id": message_id.to_string(), "ciphertext": B64(ciphertext) }),
+            )
+            .await?;
+        Ok((posted.seq, posted.notification))
+    }
+
+    /// Destroys the conversation, for both sides.
+    pub async fn delete(self) -> Result<(), ClientError> {
+        self.http
+            .delete(&format!("conversations/{}", self.conversation))
+            .await
+    }
+}
+
+/// "Send me a new link": the same answer whether or not the address is
+/// known. The member's client fulfils it when he is next online.
+pub async fn request_link(
+    server: &ServerUrl,
+    email: &str,
+    handle: Option<&str>,
+) -> Result<(), ClientError> {
+    let http = Http::new(server)?;
+    let _: Empty = http
+        .post(
+            "link-requests",
+            &json!({ "email": email, "handle": handle }),
+        )
+        .await?;
+    Ok(())
+}

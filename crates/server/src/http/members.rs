@@ -1,0 +1,404 @@
+//! Members: OPAQUE registration and login (the server never sees a
+//! password), sessions, profile, password change, and the public profile a
+//! contact page shows.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{AppendHeaders, IntoResponse, Response};
+use axum::Json;
+use latchkey_core::opaque::{
+    server_registration_finish, server_registration_response, PasswordFile, ServerLogin,
+};
+use latchkey_core::{IdentityPublic, OsRng, SealedIdentity};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::extract::{
+    set_cookie, token_hash, ApiJson, ApiPath, ClientIp, MemberSession, SessionKind, B64,
+};
+use super::validate::{display_name, email, handle, random_hex, random_token};
+use super::AppState;
+use crate::store::{MemberRow, SessionOwner};
+use crate::time::{now_ms, secs_ms};
+
+/// How long the server waits between the two login requests.
+const LOGIN_WINDOW_MS: i64 = 60_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RegisterStart {
+    handle: String,
+    request: B64,
+}
+
+#[derive(Serialize)]
+pub(super) struct OpaqueResponse {
+    response: B64,
+}
+
+/// Step 1 of registration: the OPAQUE response to the blinded password.
+pub(super) async fn register_start(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<RegisterStart>,
+) -> Result<Json<OpaqueResponse>, ApiError> {
+    state.limit_login(ip)?;
+    let handle = handle(&body.handle)?;
+    let response =
+        server_registration_response(&state.keys.opaque, &body.request.0, handle.as_bytes())
+            .map_err(|e| ApiError::invalid("invalid_opaque_message", e.to_string()))?;
+    Ok(Json(OpaqueResponse {
+        response: B64(response),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RegisterFinish {
+    handle: String,
+    display_name: String,
+    email: String,
+    upload: B64,
+    identity_public: B64,
+    sealed_identity: B64,
+}
+
+/// What a member sees of himself; the sealed identity only he can open.
+#[derive(Serialize)]
+pub(super) struct MemberView {
+    handle: String,
+    display_name: String,
+    identity_public: B64,
+    fingerprint: String,
+    sealed_identity: B64,
+}
+
+impl MemberView {
+    fn of(member: &MemberRow) -> MemberView {
+        MemberView {
+            handle: member.handle.clone(),
+            display_name: member.display_name.clone(),
+            identity_public: B64(member.identity_public.clone()),
+            fingerprint: fingerprint(&member.identity_public),
+            sealed_identity: B64(member.sealed_identity.clone()),
+        }
+    }
+}
+
+fn fingerprint(public: &[u8]) -> String {
+    IdentityPublic::from_slice(public)
+        .map(|p| p.fingerprint().to_string())
+        .unwrap_or_default()
+}
+
+/// Step 2 of registration: store the password file, the public key and the
+/// sealed private key; the member is signed in.
+pub(super) async fn register_finish(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<RegisterFinish>,
+) -> Result<Response, ApiError> {
+    state.limit_login(ip)?;
+    let handle = handle(&body.handle)?;
+    let display_name = display_name(&body.display_name)?;
+    let email = email(&body.email)?;
+    let password_file = server_registration_finish(&body.upload.0)
+        .map_err(|e| ApiError::invalid("invalid_opaque_message", e.to_string()))?;
+    IdentityPublic::from_slice(&body.identity_public.0)
+        .map_err(|e| ApiError::invalid("invalid_public_key", e.to_string()))?;
+    SealedIdentity::from_bytes(body.sealed_identity.0.clone())
+        .map_err(|e| ApiError::invalid("invalid_sealed_identity", e.to_string()))?;
+    let id = random_hex();
+    let member = MemberRow {
+        email_sealed: state
+            .keys
+            .member_email
+            .seal(&mut OsRng, id.as_bytes(), email.as_bytes()),
+        id,
+        handle,
+        display_name,
+        password_file: password_file.as_bytes().to_vec(),
+        identity_public: body.identity_public.0,
+        sealed_identity: body.sealed_identity.0,
+        created_at: now_ms(),
+    };
+    state
+        .store
+        .create_member(&member)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                "handle_taken",
+                "This handle is taken. Choose another.",
+            ),
+            other => other.into(),
+        })?;
+    tracing::info!(member = %member.id, "member registered");
+    let cookie = start_member_session(&state, &member.id).await?;
+    Ok((
+        StatusCode::CREATED,
+        AppendHeaders([(header::SET_COOKIE, cookie)]),
+        Json(MemberView::of(&member)),
+    )
+        .into_response())
+}
+
+async fn start_member_session(state: &AppState, member_id: &str) -> Result<String, ApiError> {
+    let token = random_token();
+    let sessions = &state.config.sessions;
+    state
+        .store
+        .create_session(
+            &token_hash(&token),
+            &SessionOwner::Member(member_id.to_owned()),
+            now_ms(),
+            secs_ms(sessions.member_idle_secs),
+            secs_ms(sessions.member_absolute_secs),
+        )
+        .await?;
+    Ok(set_cookie(state, SessionKind::Member, Some(&token)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LoginStart {
+    handle: String,
+    request: B64,
+}
+
+#[derive(Serialize)]
+pub(super) struct LoginStarted {
+    login_id: String,
+    response: B64,
+}
+
+/// Step 1 of login. An unknown handle gets an answer indistinguishable from
+/// a real one; the login then fails at step 2 as for a wrong password.
+pub(super) async fn login_start(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<LoginStart>,
+) -> Result<Json<LoginStarted>, ApiError> {
+    state.limit_login(ip)?;
+    let handle = handle(&body.handle)?;
+    let member = state.store.member_by_handle(&handle).await?;
+    let file = member
+        .as_ref()
+        .map(|m| PasswordFile::from_bytes(m.password_file.clone()))
+        .transpose()
+        .map_err(|e| ApiError::internal(&e))?;
+    let (server_login, response) = ServerLogin::start(
+        &mut OsRng,
+        &state.keys.opaque,
+        file.as_ref(),
+        &body.request.0,
+        handle.as_bytes(),
+    )
+    .map_err(|e| ApiError::invalid("invalid_opaque_message", e.to_string()))?;
+    let login_id = random_hex();
+    let sealed = state.keys.login_state.seal(
+        &mut OsRng,
+        login_id.as_bytes(),
+        &server_login.expose_state(),
+    );
+    state
+        .store
+        .put_login_attempt(&login_id, &handle, &sealed, now_ms() + LOGIN_WINDOW_MS)
+        .await?;
+    Ok(Json(LoginStarted {
+        login_id,
+        response: B64(response),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LoginFinish {
+    login_id: String,
+    finalization: B64,
+}
+
+fn login_failed() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "login_failed",
+        "Wrong handle or password, or the login took too long. Try again.",
+    )
+}
+
+/// Step 2 of login: check the client's proof, open a session, hand over
+/// the sealed private key.
+pub(super) async fn login_finish(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginFinish>,
+) -> Result<Response, ApiError> {
+    let (handle, sealed) = state
+        .store
+        .take_login_attempt(&body.login_id, now_ms())
+        .await?
+        .ok_or_else(login_failed)?;
+    let server_state = state
+        .keys
+        .login_state
+        .open(body.login_id.as_bytes(), &sealed)
+        .map_err(|e| ApiError::internal(&e))?;
+    let server_login =
+        ServerLogin::from_state(&server_state).map_err(|e| ApiError::internal(&e))?;
+    server_login
+        .finish(&body.finalization.0)
+        .map_err(|_| login_failed())?;
+    let member = state
+        .store
+        .member_by_handle(&handle)
+        .await?
+        .ok_or_else(login_failed)?;
+    tracing::info!(member = %member.id, "member signed in");
+    let cookie = start_member_session(&state, &member.id).await?;
+    Ok((
+        AppendHeaders([(header::SET_COOKIE, cookie)]),
+        Json(MemberView::of(&member)),
+    )
+        .into_response())
+}
+
+/// Ends the member's session.
+pub(super) async fn logout(
+    State(state): State<AppState>,
+    session: MemberSession,
+) -> Result<Response, ApiError> {
+    state.store.delete_session(&session.token_hash).await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        AppendHeaders([(
+            header::SET_COOKIE,
+            set_cookie(&state, SessionKind::Member, None),
+        )]),
+    )
+        .into_response())
+}
+
+async fn load_member(state: &AppState, session: &MemberSession) -> Result<MemberRow, ApiError> {
+    state
+        .store
+        .member_by_id(&session.member_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("This account no longer exists."))
+}
+
+/// The signed-in member.
+pub(super) async fn me(
+    State(state): State<AppState>,
+    session: MemberSession,
+) -> Result<Json<MemberView>, ApiError> {
+    Ok(Json(MemberView::of(&load_member(&state, &session).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ProfileUpdate {
+    display_name: String,
+}
+
+/// Changes the display name.
+pub(super) async fn update_me(
+    State(state): State<AppState>,
+    session: MemberSession,
+    ApiJson(body): ApiJson<ProfileUpdate>,
+) -> Result<Json<MemberView>, ApiError> {
+    let name = display_name(&body.display_name)?;
+    state
+        .store
+        .set_display_name(&session.member_id, &name)
+        .await?;
+    Ok(Json(MemberView::of(&load_member(&state, &session).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PasswordStart {
+    request: B64,
+}
+
+/// Step 1 of a password change: as registration, for the signed-in member.
+pub(super) async fn password_start(
+    State(state): State<AppState>,
+    session: MemberSession,
+    ApiJson(body): ApiJson<PasswordStart>,
+) -> Result<Json<OpaqueResponse>, ApiError> {
+    let member = load_member(&state, &session).await?;
+    let response = server_registration_response(
+        &state.keys.opaque,
+        &body.request.0,
+        member.handle.as_bytes(),
+    )
+    .map_err(|e| ApiError::invalid("invalid_opaque_message", e.to_string()))?;
+    Ok(Json(OpaqueResponse {
+        response: B64(response),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PasswordFinish {
+    upload: B64,
+    sealed_identity: B64,
+}
+
+/// Step 2 of a password change: the new password file and the private key
+/// re-sealed under the new KEK, together. Other sessions end.
+pub(super) async fn password_finish(
+    State(state): State<AppState>,
+    session: MemberSession,
+    ApiJson(body): ApiJson<PasswordFinish>,
+) -> Result<StatusCode, ApiError> {
+    let file = server_registration_finish(&body.upload.0)
+        .map_err(|e| ApiError::invalid("invalid_opaque_message", e.to_string()))?;
+    SealedIdentity::from_bytes(body.sealed_identity.0.clone())
+        .map_err(|e| ApiError::invalid("invalid_sealed_identity", e.to_string()))?;
+    state
+        .store
+        .set_password(
+            &session.member_id,
+            file.as_bytes(),
+            &body.sealed_identity.0,
+            &session.token_hash,
+        )
+        .await?;
+    tracing::info!(member = %session.member_id, "password changed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What a contact page shows of a member.
+#[derive(Serialize)]
+pub(super) struct PublicMember {
+    handle: String,
+    display_name: String,
+    identity_public: B64,
+    fingerprint: String,
+}
+
+impl PublicMember {
+    pub(super) fn of(member: &MemberRow) -> PublicMember {
+        PublicMember {
+            handle: member.handle.clone(),
+            display_name: member.display_name.clone(),
+            identity_public: B64(member.identity_public.clone()),
+            fingerprint: fingerprint(&member.identity_public),
+        }
+    }
+}
+
+/// A member's public key and fingerprint, for his contact page.
+pub(super) async fn public_member(
+    State(state): State<AppState>,
+    ApiPath(handle_text): ApiPath<String>,
+) -> Result<Json<PublicMember>, ApiError> {
+    let handle = handle(&handle_text)?;
+    let member = state
+        .store
+        .member_by_handle(&handle)
+        .await?
+        .ok_or_else(|| ApiError::not_found("unknown_member", "No member has this handle."))?;
+    Ok(Json(PublicMember::of(&member)))
+}

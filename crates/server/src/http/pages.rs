@@ -1,0 +1,116 @@
+//! The few non-API answers: health, the OpenAPI document, fallbacks, the
+//! home page and (dev mode) the mailbox.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use super::error::ApiError;
+use super::AppState;
+
+/// The OpenAPI document of `/api/v1`.
+const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// Liveness and readiness: answers 200 when the database does.
+pub(super) async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
+    state.store.ping().await?;
+    Ok(Json(json!({ "status": "ok" })).into_response())
+}
+
+/// `/api/v1/openapi.json`.
+pub(super) async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// Unknown API path.
+pub(super) async fn no_route() -> ApiError {
+    super::no_route_error()
+}
+
+/// Known API path, wrong method.
+pub(super) async fn wrong_method() -> ApiError {
+    super::wrong_method_error()
+}
+
+/// Unknown page.
+pub(super) async fn not_found_page() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(page(
+            "Not found",
+            "<p>There is no page at this address.</p>",
+        )),
+    )
+        .into_response()
+}
+
+/// `/`: what this server is. The web app replaces it.
+pub(super) async fn home(State(state): State<AppState>) -> Html<String> {
+    let dev = if state.dev_mailbox.is_some() {
+        "<p>Development mode: e-mails are kept at <a href=\"/dev/mail\">/dev/mail</a>.</p>"
+    } else {
+        ""
+    };
+    Html(page(
+        "latchkey",
+        &format!(
+            "<p>End-to-end encrypted messages between members and guests who have only an \
+             e-mail address.</p><p>The API is described at \
+             <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a>.</p>{dev}"
+        ),
+    ))
+}
+
+/// `/dev/mail` (dev mode only): every e-mail the server sent, newest first.
+pub(super) async fn dev_mail(State(state): State<AppState>) -> Response {
+    let Some(mailbox) = &state.dev_mailbox else {
+        return not_found_page().await;
+    };
+    let mut body = String::from("<p>Development mode: these e-mails were not sent anywhere.</p>");
+    let mails = mailbox.all();
+    if mails.is_empty() {
+        body.push_str("<p>No e-mail yet.</p>");
+    }
+    for mail in mails.iter().rev() {
+        body.push_str(&format!(
+            "<article><h2>{}</h2><p>To: {}</p><pre>{}</pre></article>",
+            escape(&mail.subject),
+            escape(&mail.to),
+            linkify(&escape(&mail.text)),
+        ));
+    }
+    Html(page("Dev mailbox", &body)).into_response()
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{t}</title></head><body><main><h1>{t}</h1>{body}</main></body></html>",
+        t = escape(title)
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Makes the (already escaped) link lines clickable.
+fn linkify(escaped: &str) -> String {
+    escaped
+        .lines()
+        .map(|line| {
+            if line.starts_with("http://") || line.starts_with("https://") {
+                format!("<a href=\"{line}\">{line}</a>")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

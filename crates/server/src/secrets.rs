@@ -1,0 +1,208 @@
+//! The secrets file (root key + OPAQUE server setup) and the keys the server
+//! derives from it. The file lives beside the database, never inside its
+//! folder: a copy of the database folder alone must be useless.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use latchkey_core::opaque::ServerSetup;
+use latchkey_core::server::{BlindIndexKey, FieldKey, FieldPurpose, ServerSecrets};
+use latchkey_core::OsRng;
+
+/// Why the secrets file could not be written or used.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    /// No file at the configured path.
+    #[error(
+        "no secrets file at {0}: run `latchkey init --secrets-file {0}` first (or serve with --dev)"
+    )]
+    Missing(PathBuf),
+    /// `init` refuses to overwrite keys: that would orphan every password.
+    #[error("{0} already exists; refusing to overwrite server keys")]
+    Exists(PathBuf),
+    /// The file sits in the database's folder.
+    #[error("the secrets file {0} must not be inside the database's folder {1}")]
+    InsideDatabaseFolder(PathBuf, PathBuf),
+    /// The file exists but is not a latchkey secrets file.
+    #[error("{0} is not a valid latchkey secrets file")]
+    Corrupt(PathBuf),
+    /// The file system said no.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Every key the server uses, derived once at start.
+pub struct ServerKeys {
+    /// OPAQUE server setup (its long-term key pair and OPRF seed).
+    pub opaque: ServerSetup,
+    /// Seals outbox e-mails (recipient and link key) until they are sent.
+    pub outbox: FieldKey,
+    /// Seals guest e-mail addresses.
+    pub guest_email: FieldKey,
+    /// Seals member e-mail addresses.
+    pub member_email: FieldKey,
+    /// Seals OPAQUE login state between the two login requests.
+    pub login_state: FieldKey,
+    /// Blind index of guest addresses (rate limits, new-link requests).
+    pub blind_index: BlindIndexKey,
+}
+
+impl std::fmt::Debug for ServerKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerKeys(***)")
+    }
+}
+
+impl ServerKeys {
+    fn from_secrets(secrets: ServerSecrets) -> ServerKeys {
+        ServerKeys {
+            outbox: secrets.root.field_key(FieldPurpose::OutboxLinkKey),
+            guest_email: secrets.root.field_key(FieldPurpose::GuestEmail),
+            member_email: secrets.root.field_key(FieldPurpose::MemberEmail),
+            login_state: secrets.root.field_key(FieldPurpose::LoginState),
+            blind_index: secrets.root.blind_index_key(),
+            opaque: secrets.opaque,
+        }
+    }
+
+    /// Reads the secrets file.
+    pub fn load(path: &Path) -> Result<ServerKeys, SecretsError> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => zeroize::Zeroizing::new(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(SecretsError::Missing(path.to_owned()))
+            }
+            Err(source) => {
+                return Err(SecretsError::Io {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
+        };
+        let secrets = ServerSecrets::from_file_bytes(&bytes)
+            .map_err(|_| SecretsError::Corrupt(path.to_owned()))?;
+        Ok(ServerKeys::from_secrets(secrets))
+    }
+}
+
+/// Writes a new secrets file, readable by its owner only. Fails if the file
+/// exists.
+pub fn init(path: &Path) -> Result<(), SecretsError> {
+    let io = |source| SecretsError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let secrets = ServerSecrets::generate(&mut OsRng);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            SecretsError::Exists(path.to_owned())
+        } else {
+            io(e)
+        }
+    })?;
+    file.write_all(&secrets.expose_file_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)
+}
+
+/// Refuses a secrets file inside the folder of a SQLite database (or below
+/// it): whoever copies that folder would take the keys with the data.
+pub fn check_location(secrets_file: &Path, database_url: &str) -> Result<(), SecretsError> {
+    let Some(db_path) = sqlite_path(database_url) else {
+        return Ok(());
+    };
+    let Some(db_dir) = db_path.parent() else {
+        return Ok(());
+    };
+    let absolute = |p: &Path| {
+        std::path::absolute(if p.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            p
+        })
+        .unwrap_or_else(|_| p.to_owned())
+    };
+    let db_dir = absolute(db_dir);
+    let secrets_dir = absolute(secrets_file.parent().unwrap_or(Path::new(".")));
+    if secrets_dir.starts_with(&db_dir) {
+        return Err(SecretsError::InsideDatabaseFolder(
+            secrets_file.to_owned(),
+            db_dir,
+        ));
+    }
+    Ok(())
+}
+
+/// The file of a `sqlite:` URL, if it is one.
+pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
+    let rest = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let file = rest.split('?').next().unwrap_or(rest);
+    (!file.is_empty() && file != ":memory:").then(|| PathBuf::from(file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_writes_an_owner_only_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/secrets.key");
+        init(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(matches!(init(&path), Err(SecretsError::Exists(_))));
+        ServerKeys::load(&path).unwrap();
+    }
+
+    #[test]
+    fn missing_and_corrupt_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nope.key");
+        let err = ServerKeys::load(&path).unwrap_err();
+        assert!(err.to_string().contains("latchkey init"), "{err}");
+        std::fs::write(&path, b"not keys").unwrap();
+        assert!(matches!(
+            ServerKeys::load(&path),
+            Err(SecretsError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn secrets_beside_the_database_folder_only() {
+        let inside = check_location(
+            Path::new("data/secrets.key"),
+            "sqlite://data/latchkey.db?mode=rwc",
+        );
+        assert!(matches!(
+            inside,
+            Err(SecretsError::InsideDatabaseFolder(..))
+        ));
+        check_location(
+            Path::new("secrets.key"),
+            "sqlite://data/latchkey.db?mode=rwc",
+        )
+        .unwrap();
+        check_location(Path::new("secrets.key"), "postgres://db/latchkey").unwrap();
+    }
+}

@@ -1,0 +1,171 @@
+//! Storage: every row the server keeps, on SQLite (embedded default, WAL) or
+//! PostgreSQL (many app instances, one database).
+//!
+//! One type, not a trait with two implementations: both databases run the
+//! same SQL through sqlx's `Any` driver, with `$n` placeholders both
+//! understand. What differs lives here and nowhere else: the migrations (one
+//! folder per database), the SQLite connection pragmas, and the row lock used
+//! when claiming outbox mail ([`Dialect::skip_locked`]). The same behaviour
+//! story runs against both in the integration tests.
+
+mod conversations;
+mod grants;
+mod members;
+mod outbox;
+mod sessions;
+mod sweep;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use conversations::{ConversationRow, MessageRow, NewConversation, NewMessage, Posted};
+pub use grants::{GrantState, NewGrant, Redeemed};
+pub use members::{MemberRow, NewMember};
+pub use outbox::{ClaimedMail, NewMail};
+pub use sessions::{Session, SessionOwner};
+pub use sweep::Swept;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value (handle, conversation id, message id) is taken.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// The row the operation needs is not there.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The database failed or is unreachable.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// The database URL names neither SQLite nor PostgreSQL.
+    #[error("unsupported database URL (use sqlite://PATH or postgres://...)")]
+    UnsupportedUrl,
+}
+
+impl StoreError {
+    /// Maps a unique-constraint violation to [`StoreError::Conflict`].
+    fn conflict_as(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+        move |e| match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+/// Which database is behind the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// One file, one writer at a time.
+    Sqlite,
+    /// Many app instances, one database.
+    Postgres,
+}
+
+impl Dialect {
+    /// Row-lock clause for claiming work: PostgreSQL lets concurrent workers
+    /// skip each other's rows; SQLite serialises writers anyway.
+    fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
+/// The storage handle. Cheap to clone (a pool inside).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Store {
+    /// Connects (creating a SQLite file if needed). Does not migrate.
+    pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let dialect = if database_url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://")
+        {
+            Dialect::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        if dialect == Dialect::Sqlite {
+            if let Some(dir) = crate::secrets::sqlite_path(database_url)
+                .as_deref()
+                .and_then(std::path::Path::parent)
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(e.into()))?;
+            }
+        }
+        let options = AnyConnectOptions::from_str(database_url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match dialect {
+                Dialect::Sqlite => 8,
+                Dialect::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        // WAL: readers never block the writer. secure_delete:
+                        // a destroyed grant is overwritten, not just unlinked.
+                        // foreign_keys: deleting a conversation cascades.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA secure_delete = ON; PRAGMA foreign_keys = ON; \
+                             PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Store { pool, dialect })
+    }
+
+    /// Applies the migrations this database has not seen yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.dialect {
+            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Dialect::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Which database this is.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Answers when the database does (readiness probe).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection (SQLite checkpoints its WAL on the last one).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Booleans are stored as 0/1 integers: the one integer type both databases
+/// and the `Any` driver agree on.
+fn flag(value: bool) -> i64 {
+    i64::from(value)
+}

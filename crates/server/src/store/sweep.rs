@@ -1,0 +1,81 @@
+//! Periodic clean-up: dead grants, sessions and login attempts, forgotten
+//! spent-grant hashes, and conversations idle past the retention time.
+
+use super::grants::{destroy_grant, GrantState};
+use super::{Dialect, Store, StoreError};
+
+/// What one sweep removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Grants past their grace window or expiry.
+    pub grants: u64,
+    /// Conversations idle past the retention time.
+    pub conversations: u64,
+}
+
+impl Store {
+    /// Runs one sweep. `retention_ms` 0 keeps conversations forever.
+    pub async fn sweep(
+        &self,
+        now: i64,
+        grace_ms: i64,
+        spent_memory_ms: i64,
+        retention_ms: i64,
+    ) -> Result<Swept, StoreError> {
+        let mut swept = Swept::default();
+        let dead: Vec<(Vec<u8>, Option<i64>)> = sqlx::query_as(
+            "SELECT id_hash, redeemed_at FROM grants \
+             WHERE (redeemed_at IS NOT NULL AND redeemed_at <= $1) \
+                OR (redeemed_at IS NULL AND expires_at <= $2)",
+        )
+        .bind(now.saturating_sub(grace_ms))
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        for (id_hash, redeemed_at) in dead {
+            let state = if redeemed_at.is_some() {
+                GrantState::Used
+            } else {
+                GrantState::Expired
+            };
+            let mut tx = self.pool.begin().await?;
+            destroy_grant(&mut tx, &id_hash, &state, now + spent_memory_ms).await?;
+            tx.commit().await?;
+            swept.grants += 1;
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM spent_grants WHERE forget_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at + idle_ms <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM login_attempts WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        if retention_ms > 0 {
+            let idle: Vec<(String,)> =
+                sqlx::query_as("SELECT id FROM conversations WHERE last_activity_at <= $1")
+                    .bind(now.saturating_sub(retention_ms))
+                    .fetch_all(&self.pool)
+                    .await?;
+            for (id,) in idle {
+                if self.delete_conversation(&id).await? {
+                    swept.conversations += 1;
+                }
+            }
+        }
+        if self.dialect == Dialect::Sqlite && (swept.grants > 0 || swept.conversations > 0) {
+            // secure_delete zeroes the pages, but the old page images can
+            // linger in the WAL until a checkpoint rewrites it.
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(swept)
+    }
+}

@@ -1,0 +1,161 @@
+//! Background work of every app instance: send outbox mail, sweep dead
+//! rows. Any number of instances may run it against one database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::mail::{MailPayload, Mailer};
+use crate::secrets::ServerKeys;
+use crate::store::{Store, StoreError};
+use crate::time::{now_ms, secs_ms};
+
+/// What one outbox step did; tests drive the worker to completion with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// No mail was due.
+    Idle,
+    /// A mail was sent and its row deleted.
+    Sent,
+    /// Sending failed; the row waits for its next attempt.
+    Retry,
+}
+
+/// The outbox worker and sweeper.
+#[derive(Clone, Debug)]
+pub struct Worker {
+    store: Store,
+    keys: Arc<ServerKeys>,
+    mailer: Mailer,
+    config: Arc<Config>,
+}
+
+impl Worker {
+    /// A worker over these parts.
+    pub fn new(store: Store, keys: Arc<ServerKeys>, mailer: Mailer, config: Arc<Config>) -> Self {
+        Worker {
+            store,
+            keys,
+            mailer,
+            config,
+        }
+    }
+
+    /// Claims, sends and completes at most one mail.
+    pub async fn send_one(&self) -> Result<Outcome, StoreError> {
+        let now = now_ms();
+        let Some(mail) = self
+            .store
+            .claim_mail(now, secs_ms(self.config.outbox.lease_secs))
+            .await?
+        else {
+            return Ok(Outcome::Idle);
+        };
+        let payload = self
+            .keys
+            .outbox
+            .open(mail.id.as_bytes(), &mail.payload_sealed)
+            .ok()
+            .and_then(|bytes| MailPayload::from_bytes(&bytes));
+        let result = match payload {
+            Some(payload) => self
+                .mailer
+                .send(payload.render(&self.config.public_url))
+                .await
+                .map_err(|e| e.to_string()),
+            // Not dropped: a row sealed under other keys (a swapped secrets
+            // file) can be sent once the right file is back.
+            None => Err("the payload does not open with this server's keys".to_owned()),
+        };
+        match result {
+            Ok(()) => {
+                if !self.store.complete_mail(&mail).await? {
+                    tracing::warn!(mail = %mail.id, "lease lost while sending; the mail may go out twice");
+                }
+                tracing::info!(mail = %mail.id, attempts = mail.attempts, "mail sent");
+                Ok(Outcome::Sent)
+            }
+            Err(error) => {
+                let delay = backoff_secs(mail.attempts, self.config.outbox.max_backoff_secs);
+                tracing::warn!(mail = %mail.id, attempts = mail.attempts, retry_in_secs = delay, %error, "mail not sent");
+                self.store
+                    .retry_mail(&mail, now_ms().saturating_add(secs_ms(delay)))
+                    .await?;
+                Ok(Outcome::Retry)
+            }
+        }
+    }
+
+    /// Runs until `shutdown` turns true: sends mail as it comes due and
+    /// sweeps every `outbox.sweep_secs`.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let poll = Duration::from_millis(self.config.outbox.poll_ms);
+        let sweep_every = Duration::from_secs(self.config.outbox.sweep_secs);
+        let mut last_sweep = tokio::time::Instant::now();
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let outcome = self.send_one().await;
+            if let Err(error) = &outcome {
+                tracing::error!(%error, "outbox worker");
+            }
+            if last_sweep.elapsed() >= sweep_every {
+                last_sweep = tokio::time::Instant::now();
+                self.sweep().await;
+            }
+            if !matches!(outcome, Ok(Outcome::Sent)) {
+                tokio::select! {
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+
+    /// One sweep; failures are logged and retried next time.
+    pub async fn sweep(&self) {
+        let config = &self.config;
+        match self
+            .store
+            .sweep(
+                now_ms(),
+                secs_ms(config.links.grace_secs),
+                secs_ms(config.links.ttl_secs),
+                secs_ms(config.retention_secs),
+            )
+            .await
+        {
+            Ok(swept) if swept.grants > 0 || swept.conversations > 0 => {
+                tracing::info!(
+                    grants = swept.grants,
+                    conversations = swept.conversations,
+                    "swept"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "sweep"),
+        }
+    }
+}
+
+/// 2^attempts seconds, capped.
+fn backoff_secs(attempts: i64, max: u64) -> u64 {
+    let exponent = u32::try_from(attempts.clamp(0, 32)).unwrap_or(32);
+    2u64.saturating_pow(exponent).min(max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_secs;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        assert_eq!(backoff_secs(1, 3600), 2);
+        assert_eq!(backoff_secs(5, 3600), 32);
+        assert_eq!(backoff_secs(40, 3600), 3600);
+        assert_eq!(backoff_secs(-3, 3600), 1);
+    }
+}
