@@ -13,6 +13,11 @@ pub enum ClientError {
         /// The server's explanation.
         message: String,
     },
+    /// Wrong handle or password: the client could not finish the login, or
+    /// the server refused its proof. The two are indistinguishable on
+    /// purpose (no account enumeration).
+    #[error("wrong handle or password")]
+    LoginFailed,
     /// The server could not be reached or answered something unreadable.
     #[error("HTTP: {0}")]
     Http(#[from] reqwest::Error),

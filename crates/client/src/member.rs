@@ -130,7 +130,9 @@ impl Member {
                 &json!({ "handle": handle, "request": B64(request) }),
             )
             .await?;
-        let finish = login.finish(&mut OsRng, password, &started.response.0)?;
+        let finish = login
+            .finish(&mut OsRng, password, &started.response.0)
+            .map_err(|_| ClientError::LoginFailed)?;
         let view: api::MemberView = http
             .post(
                 "session/login/finish",
@@ -139,7 +141,11 @@ impl Member {
                     "finalization": B64(finish.finalization),
                 }),
             )
-            .await?;
+            .await
+            .map_err(|e| match e.code() {
+                Some("login_failed") => ClientError::LoginFailed,
+                _ => e,
+            })?;
         let kek = KeyEncryptionKey::from_export_key(&finish.export_key);
         let public = IdentityPublic::from_slice(&view.identity_public.0)?;
         let identity = kek.open_identity(

@@ -1203,3 +1203,67 @@ fn role_name(role: Role) -> &'static str {
         Role::Guest => "guest",
     }
 }
+
+// ---------------------------------------------------------------- stolen data
+
+/// What a thief finds in a stolen database, ready to attack: the stolen-
+/// database test fills it from a dump and tries every 32-byte window of
+/// every stored value as each kind of key.
+#[derive(Debug, Default)]
+pub struct Loot {
+    /// Message ciphertexts with their place (for the associated data).
+    pub messages: Vec<(MessageContext, Vec<u8>)>,
+    /// Wrapped conversation keys (grants) with their conversation.
+    pub wrapped_keys: Vec<(ConversationId, Vec<u8>)>,
+    /// HPKE-sealed conversation keys with their conversation.
+    pub sealed_keys: Vec<(ConversationId, Vec<u8>)>,
+    /// Sealed member identities with their public key.
+    pub sealed_identities: Vec<(IdentityPublic, Vec<u8>)>,
+}
+
+impl Loot {
+    /// Tries `candidate` as a conversation key on every message, as a link
+    /// key on every grant, as a key-encryption key on every sealed identity,
+    /// and as a member's private key (raw, and as key-pair seed) on every
+    /// sealed conversation key. Returns a description of each success; an
+    /// empty list means the bytes opened nothing.
+    pub fn try_key(&self, candidate: &[u8; 32]) -> Vec<String> {
+        let mut opened = Vec::new();
+        let ck = ConversationKey(*candidate);
+        for (context, ciphertext) in &self.messages {
+            if ck.decrypt_message(context, ciphertext).is_ok() {
+                opened.push(format!("message {} as conversation key", context.message));
+            }
+        }
+        let lk = LinkKey(*candidate);
+        for (conversation, wrapped) in &self.wrapped_keys {
+            if let Ok(wrapped) = WrappedConversationKey::from_bytes(wrapped.clone()) {
+                if lk.unwrap(conversation, &wrapped).is_ok() {
+                    opened.push(format!("grant of {conversation} as link key"));
+                }
+            }
+        }
+        let kek = KeyEncryptionKey(*candidate);
+        for (public, sealed) in &self.sealed_identities {
+            if let Ok(sealed) = SealedIdentity::from_bytes(sealed.clone()) {
+                if kek.open_identity(&sealed, public).is_ok() {
+                    opened.push("sealed identity as key-encryption key".into());
+                }
+            }
+        }
+        let secrets = [
+            IdentitySecret::from_bytes(candidate).ok(),
+            Some(IdentitySecret::derive(candidate)),
+        ];
+        for secret in secrets.iter().flatten() {
+            for (conversation, sealed) in &self.sealed_keys {
+                if let Ok(sealed) = SealedConversationKey::from_bytes(sealed.clone()) {
+                    if ConversationKey::open_sealed(secret, conversation, &sealed).is_ok() {
+                        opened.push(format!("sealed key of {conversation} as identity"));
+                    }
+                }
+            }
+        }
+        opened
+    }
+}

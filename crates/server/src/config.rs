@@ -326,7 +326,17 @@ impl Config {
             let Some(key) = name.strip_prefix("LATCHKEY_") else {
                 continue;
             };
-            if let Some(key) = key.strip_suffix("_FILE") {
+            let is_setting = |k: &str| {
+                Figment::from(Serialized::defaults(Config::default()))
+                    .find_value(&k.to_lowercase().replace("__", "."))
+                    .is_ok()
+            };
+            // `X_FILE` reads X from a file, unless `x_file` is itself a
+            // setting (`secrets_file`).
+            if let Some(key) = key
+                .strip_suffix("_FILE")
+                .filter(|k| !is_setting(&format!("{k}_FILE")))
+            {
                 let contents = std::fs::read_to_string(&value)
                     .map_err(|e| ConfigError::Load(format!("{name}: cannot read {value}: {e}")))?;
                 values.push((key.to_owned(), contents.trim_end_matches('\n').to_owned()));

@@ -316,6 +316,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.scrub_wal().await?;
         Ok(deleted.rows_affected() == 1)
     }
 

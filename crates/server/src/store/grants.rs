@@ -131,6 +131,9 @@ impl Store {
             GrantState::Unknown => {}
         }
         tx.commit().await?;
+        if matches!(state, GrantState::Used | GrantState::Expired) {
+            self.scrub_wal().await?;
+        }
         Ok(state)
     }
 

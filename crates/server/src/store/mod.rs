@@ -158,6 +158,19 @@ impl Store {
         Ok(())
     }
 
+    /// On SQLite, copies the WAL into the database file and empties it.
+    /// `secure_delete` zeroes deleted rows in the database file, but the
+    /// WAL still holds the pages as they were before the delete until a
+    /// checkpoint; after one, destroyed rows are gone from disk.
+    async fn scrub_wal(&self) -> Result<(), StoreError> {
+        if self.dialect == Dialect::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Closes every connection (SQLite checkpoints its WAL on the last one).
     pub async fn close(&self) {
         self.pool.close().await;

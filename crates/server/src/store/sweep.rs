@@ -2,7 +2,7 @@
 //! spent-grant hashes, and conversations idle past the retention time.
 
 use super::grants::{destroy_grant, GrantState};
-use super::{Dialect, Store, StoreError};
+use super::{Store, StoreError};
 
 /// What one sweep removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -69,12 +69,8 @@ impl Store {
                 }
             }
         }
-        if self.dialect == Dialect::Sqlite && (swept.grants > 0 || swept.conversations > 0) {
-            // secure_delete zeroes the pages, but the old page images can
-            // linger in the WAL until a checkpoint rewrites it.
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&self.pool)
-                .await?;
+        if swept.grants > 0 || swept.conversations > 0 {
+            self.scrub_wal().await?;
         }
         Ok(swept)
     }

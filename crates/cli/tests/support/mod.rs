@@ -1,0 +1,496 @@
+//! What the integration tests stand on: a real SMTP server (maildev), a
+//! fresh database (SQLite file or a new PostgreSQL database), and the real
+//! `latchkey` binary as a child process on port 0.
+
+// Test code: a broken expectation is a panic with a message.
+#![allow(
+    dead_code,
+    clippy::print_stderr,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use latchkey_client::ServerUrl;
+use serde::Deserialize;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A random suffix so that runs never share addresses or databases.
+pub fn unique(prefix: &str) -> String {
+    use latchkey_core::RngCore;
+    let mut bytes = [0u8; 6];
+    latchkey_core::OsRng.fill_bytes(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}{hex}")
+}
+
+// ------------------------------------------------------------------ mail
+
+/// A maildev process: a real SMTP server that keeps what it receives.
+pub struct MailServer {
+    child: Child,
+    pub smtp_port: u16,
+    web_port: u16,
+    _dir: tempfile::TempDir,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Mail {
+    pub subject: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub html: String,
+    pub envelope: Envelope,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Envelope {
+    pub to: Vec<Address>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Address {
+    pub address: String,
+}
+
+impl Mail {
+    pub fn to(&self) -> String {
+        self.envelope
+            .to
+            .first()
+            .map(|a| a.address.clone())
+            .unwrap_or_default()
+    }
+
+    /// The `…/open#k1.…` link in the text body.
+    pub fn link(&self) -> Option<String> {
+        self.text
+            .split_whitespace()
+            .find(|w| w.contains("/open#k1."))
+            .map(str::to_owned)
+    }
+}
+
+impl MailServer {
+    pub async fn start() -> MailServer {
+        let bin = repo_root().join("web/node_modules/.bin/maildev");
+        assert!(
+            bin.exists(),
+            "{} is missing: run scripts/setup (npm ci in web/)",
+            bin.display()
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let smtp_port = free_port();
+        let web_port = free_port();
+        let child = Command::new(bin)
+            .args([
+                "--smtp",
+                &smtp_port.to_string(),
+                "--web",
+                &web_port.to_string(),
+            ])
+            .args(["--ip", "127.0.0.1", "--web-ip", "127.0.0.1", "--silent"])
+            .arg("--mail-directory")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("maildev starts");
+        let server = MailServer {
+            child,
+            smtp_port,
+            web_port,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if reqwest::get(server.api()).await.is_ok()
+                && std::net::TcpStream::connect(("127.0.0.1", smtp_port)).is_ok()
+            {
+                return server;
+            }
+            assert!(Instant::now() < deadline, "maildev did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn api(&self) -> String {
+        format!("http://127.0.0.1:{}/api/email", self.web_port)
+    }
+
+    pub async fn all(&self) -> Vec<Mail> {
+        reqwest::get(self.api())
+            .await
+            .expect("maildev answers")
+            .json()
+            .await
+            .expect("maildev JSON")
+    }
+
+    /// Mails to `to`, oldest first.
+    pub async fn to(&self, to: &str) -> Vec<Mail> {
+        self.all()
+            .await
+            .into_iter()
+            .filter(|m| m.to() == to)
+            .collect()
+    }
+
+    /// Waits until `to` has received `count` mails; returns them all.
+    pub async fn wait_for(&self, to: &str, count: usize) -> Vec<Mail> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mails = self.to(to).await;
+            if mails.len() >= count {
+                return mails;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{to} received {} mail(s), expected {count}",
+                mails.len()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The newest link mailed to `to`, waiting for the `count`th mail.
+    pub async fn link(&self, to: &str, count: usize) -> String {
+        let mails = self.wait_for(to, count).await;
+        mails
+            .get(count - 1)
+            .and_then(Mail::link)
+            .unwrap_or_else(|| panic!("mail {count} to {to} has no link"))
+    }
+}
+
+impl Drop for MailServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// -------------------------------------------------------------- database
+
+pub enum Database {
+    Sqlite { dir: tempfile::TempDir },
+    Postgres { admin_url: String, name: String },
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("LATCHKEY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+impl Database {
+    pub fn sqlite() -> Database {
+        Database::Sqlite {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// A new, empty PostgreSQL database. Fails (never skips) if PostgreSQL
+    /// is unreachable: the test command is responsible for starting it.
+    pub async fn postgres() -> Database {
+        let admin_url = postgres_admin_url();
+        let name = unique("latchkey_test_");
+        run_psql(&admin_url, &format!("CREATE DATABASE {name}"));
+        Database::Postgres { admin_url, name }
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            Database::Sqlite { dir } => format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("data/latchkey.db").display()
+            ),
+            Database::Postgres { admin_url, name } => {
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(b, _)| b);
+                format!("{base}/{name}")
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Database::Postgres { .. })
+    }
+
+    /// Every byte a thief would take: the SQLite file with its WAL and
+    /// shared-memory files, or a `pg_dump` of the database.
+    pub fn steal(&self) -> Vec<u8> {
+        match self {
+            Database::Sqlite { dir } => {
+                let mut bytes = Vec::new();
+                for entry in std::fs::read_dir(dir.path().join("data")).expect("data dir") {
+                    let path = entry.expect("entry").path();
+                    bytes.extend(std::fs::read(&path).expect("read db file"));
+                }
+                bytes
+            }
+            Database::Postgres { .. } => {
+                let output = Command::new("pg_dump")
+                    .arg(self.url())
+                    .output()
+                    .expect("pg_dump runs");
+                assert!(
+                    output.status.success(),
+                    "pg_dump failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                output.stdout
+            }
+        }
+    }
+}
+
+fn run_psql(url: &str, sql: &str) {
+    let output = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("psql runs");
+    assert!(
+        output.status.success(),
+        "PostgreSQL at {url} refused `{sql}`: {} (the test command starts PostgreSQL; is it running?)",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Database::Postgres { admin_url, name } = self {
+            let _ = Command::new("psql")
+                .args([
+                    admin_url.as_str(),
+                    "-c",
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                ])
+                .output();
+        }
+    }
+}
+
+// ---------------------------------------------------------------- server
+
+/// How a test wants the server configured (beyond database and mail).
+#[derive(Clone)]
+pub struct Settings {
+    pub ttl_secs: u64,
+    pub grace_secs: u64,
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            ttl_secs: 3600,
+            grace_secs: 600,
+            extra_env: Vec::new(),
+        }
+    }
+}
+
+/// The `latchkey` binary serving one database, with its log in a file.
+pub struct Server {
+    child: Option<Child>,
+    pub url: ServerUrl,
+    pub base: String,
+    env: Vec<(String, String)>,
+    pub log: PathBuf,
+    _keys: tempfile::TempDir,
+}
+
+impl Server {
+    /// Writes a secrets file with `latchkey init` and starts serving.
+    pub async fn start(db: &Database, mail: &MailServer, settings: &Settings) -> Server {
+        let keys = tempfile::tempdir().expect("temp dir");
+        let secrets = keys.path().join("secrets.key");
+        let status = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .arg("init")
+            .arg("--secrets-file")
+            .arg(&secrets)
+            .stdout(Stdio::null())
+            .status()
+            .expect("latchkey init runs");
+        assert!(status.success(), "latchkey init failed");
+        let log = keys.path().join("server.log");
+        let mut env: Vec<(String, String)> = vec![
+            // Dev mode only for cookies over plain HTTP on loopback; mail
+            // goes through real SMTP.
+            ("LATCHKEY_DEV", "true".into()),
+            ("LATCHKEY_BIND", "127.0.0.1:0".into()),
+            ("LATCHKEY_DATABASE_URL", db.url()),
+            ("LATCHKEY_SECRETS_FILE", secrets.display().to_string()),
+            ("LATCHKEY_MAIL__TRANSPORT", "smtp".into()),
+            (
+                "LATCHKEY_MAIL__FROM",
+                "latchkey <noreply@latchkey.test>".into(),
+            ),
+            ("LATCHKEY_MAIL__SMTP__HOST", "127.0.0.1".into()),
+            ("LATCHKEY_MAIL__SMTP__PORT", mail.smtp_port.to_string()),
+            ("LATCHKEY_MAIL__SMTP__SECURITY", "none".into()),
+            ("LATCHKEY_LINKS__TTL_SECS", settings.ttl_secs.to_string()),
+            (
+                "LATCHKEY_LINKS__GRACE_SECS",
+                settings.grace_secs.to_string(),
+            ),
+            ("LATCHKEY_OUTBOX__POLL_MS", "100".into()),
+            ("LATCHKEY_OUTBOX__SWEEP_SECS", "1".into()),
+            (
+                "LATCHKEY_LOG__FILTER",
+                "debug,sqlx=info,hyper=info,h2=info,rustls=info,lettre=info".into(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        env.extend(settings.extra_env.iter().cloned());
+        let mut server = Server {
+            child: None,
+            url: ServerUrl::parse("http://127.0.0.1:1").expect("placeholder"),
+            base: String::new(),
+            env,
+            log,
+            _keys: keys,
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("latchkey serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = loop {
+            match lines.next() {
+                Some(Ok(line)) if line.contains("listening on") => break line,
+                Some(Ok(_)) => continue,
+                _ => panic!(
+                    "the server exited before listening; its log:\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                ),
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let base = line.split_whitespace().last().expect("address").to_owned();
+        self.url = ServerUrl::parse(&base).expect("server URL");
+        self.base = base;
+        self.child = Some(child);
+    }
+
+    /// The same server again, same database, keys and settings, on the port
+    /// it had (links in earlier mails stay valid).
+    pub fn restart(&mut self) {
+        let port = self.base.rsplit(':').next().unwrap_or("0").to_owned();
+        self.env.retain(|(k, _)| k != "LATCHKEY_BIND");
+        self.env
+            .push(("LATCHKEY_BIND".into(), format!("127.0.0.1:{port}")));
+        self.spawn();
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait: the graceful path.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+// ---------------------------------------------------------------- secrets
+
+/// Every encoding a secret could leak in: raw, base64 (standard and URL,
+/// padded or not), hex (both cases).
+pub fn encodings(secret: &[u8]) -> Vec<Vec<u8>> {
+    use base64ct::{Base64, Base64Unpadded, Base64Url, Base64UrlUnpadded, Encoding};
+    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    vec![
+        secret.to_vec(),
+        Base64::encode_string(secret).into_bytes(),
+        Base64Unpadded::encode_string(secret).into_bytes(),
+        Base64Url::encode_string(secret).into_bytes(),
+        Base64UrlUnpadded::encode_string(secret).into_bytes(),
+        hex.clone().into_bytes(),
+        hex.to_uppercase().into_bytes(),
+    ]
+}
+
+/// Asserts that no encoding of any secret occurs in `haystack`.
+pub fn assert_absent(what: &str, haystack: &[u8], secrets: &[(String, Vec<u8>)]) {
+    for (name, secret) in secrets {
+        for encoded in encodings(secret) {
+            assert!(
+                !contains(haystack, &encoded),
+                "{what} contains {name} (as {:?})",
+                String::from_utf8_lossy(&encoded)
+            );
+        }
+    }
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
