@@ -140,6 +140,7 @@ pub struct LinkConfig {
     pub grace_secs: u64,
     /// While an e-mailed link is unredeemed and younger than this, a new
     /// message sends no second e-mail: the earlier link shows everything.
+    /// 0 turns coalescing off.
     pub coalesce_secs: u64,
 }
 

@@ -423,6 +423,26 @@ impl Server {
         self.spawn();
     }
 
+    /// A second instance on the same database, keys and settings (its own
+    /// port and log), as behind a load balancer.
+    pub fn sibling(&self) -> Server {
+        let log = self.log.with_extension("sibling.log");
+        let mut env = self.env.clone();
+        env.retain(|(k, _)| k != "LATCHKEY_BIND");
+        env.push(("LATCHKEY_BIND".into(), "127.0.0.1:0".into()));
+        let keys = tempfile::tempdir().expect("temp dir");
+        let mut server = Server {
+            child: None,
+            url: self.url.clone(),
+            base: String::new(),
+            env,
+            log,
+            _keys: keys,
+        };
+        server.spawn();
+        server
+    }
+
     /// SIGKILL: no shutdown, no flush.
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {

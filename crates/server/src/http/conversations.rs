@@ -317,7 +317,7 @@ impl ConversationView {
 #[derive(Serialize)]
 pub(super) struct ConversationPage {
     conversations: Vec<ConversationView>,
-    /// Pass as `before` for the next page; absent on the last page.
+    /// Pass as `before` for the next page; null on the last page.
     next_before: Option<String>,
 }
 
@@ -421,7 +421,7 @@ pub(super) struct MessageView {
 #[derive(Serialize)]
 pub(super) struct MessagePage {
     messages: Vec<MessageView>,
-    /// Pass as `after` for the next page; absent on the last page.
+    /// Pass as `after` for the next page; null on the last page.
     next_after: Option<i64>,
 }
 

@@ -260,8 +260,10 @@ impl FromRequestParts<AppState> for Participant {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         // A browser may hold both cookies (a member testing his own contact
-        // page); the member session wins only if present and valid.
+        // page); the member session wins if it is valid. A write from
+        // another origin is refused whichever cookie it carries.
         if cookie_value(parts, cookie_name(state, SessionKind::Member)).is_some() {
+            check_origin(parts, state)?;
             if let Ok(s) = session(parts, state, SessionKind::Member).await {
                 if let SessionOwner::Member(id) = s.owner {
                     return Ok(Participant::Member(id));

@@ -203,6 +203,7 @@ impl Store {
     /// earlier e-mailed link is unredeemed, unexpired and younger than
     /// `coalesce_ms` (that link shows everything). A member notice is dropped
     /// while an earlier one is unread and younger than `coalesce_ms`.
+    /// `coalesce_ms` 0 turns coalescing off.
     ///
     /// Posting the same message twice (same id, same bytes) changes nothing
     /// and answers as the first time, so clients can retry safely; the same id
@@ -260,7 +261,7 @@ impl Store {
         };
         let cutoff = now.saturating_sub(coalesce_ms);
         if let Some(grant) = grant {
-            let coalesced = grant.emailed && {
+            let coalesced = grant.emailed && coalesce_ms > 0 && {
                 let pending: Option<(i64,)> = sqlx::query_as(
                     "SELECT 1 FROM grants WHERE conversation_id = $1 AND emailed = 1 \
                      AND redeemed_at IS NULL AND expires_at > $2 AND created_at > $3 LIMIT 1",
@@ -281,13 +282,15 @@ impl Store {
                 }
             }
         } else if let Some(mail) = mail {
+            // With coalescing off (0), every notice goes out.
             let claimed = sqlx::query(
                 "UPDATE conversations SET member_notified_at = $2 WHERE id = $1 \
-                 AND (member_notified_at IS NULL OR member_notified_at <= $3)",
+                 AND ($4 = 0 OR member_notified_at IS NULL OR member_notified_at <= $3)",
             )
             .bind(conversation_id)
             .bind(now)
             .bind(cutoff)
+            .bind(coalesce_ms)
             .execute(&mut *tx)
             .await?;
             if claimed.rows_affected() == 1 {

@@ -1,0 +1,590 @@
+//! Bad input over raw HTTP: each gets the right 4xx with a JSON body that
+//! says what was wrong, and nothing is stored. Also the security headers.
+
+// Test code: a broken expectation is a panic with a message.
+#![allow(
+    clippy::print_stderr,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use latchkey_core::opaque::ClientRegistration;
+use latchkey_core::{
+    ConversationId, ConversationKey, IdentityPublic, IdentitySecret, KeyEncryptionKey, LinkKey,
+    Message, MessageContext, MessageId, OsRng, Role,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use support::{unique, Database, MailServer, Server, Settings};
+
+fn b64(bytes: &[u8]) -> String {
+    Base64UrlUnpadded::encode_string(bytes)
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    origin: Option<String>,
+}
+
+impl Api {
+    fn new(base: &str) -> Api {
+        Api {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            base: base.to_owned(),
+            origin: Some(base.to_owned()),
+        }
+    }
+
+    async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .body(body);
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        if let Some(origin) = &self.origin {
+            request = request.header("origin", origin);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("{path}: not JSON: {}", String::from_utf8_lossy(&bytes)))
+        };
+        (status, headers, value)
+    }
+
+    async fn send(&self, method: Method, path: &str, body: &Value) -> (StatusCode, Value) {
+        let (status, _, value) = self
+            .raw(
+                method,
+                path,
+                Some("application/json"),
+                serde_json::to_vec(body).unwrap(),
+            )
+            .await;
+        (status, value)
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(Method::POST, path, body).await
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let (status, _, value) = self.raw(Method::GET, path, None, Vec::new()).await;
+        (status, value)
+    }
+}
+
+/// Asserts an error answer: status, code, and a message a person can read.
+#[track_caller]
+fn expect_error(answer: (StatusCode, Value), status: u16, code: &str) {
+    let (got, body) = answer;
+    assert_eq!(
+        got.as_u16(),
+        status,
+        "expected {status} {code}, got {got} {body}"
+    );
+    assert_eq!(body["error"], code, "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(message.len() > 10, "the message says nothing: {body}");
+}
+
+/// Registers a member over raw HTTP; returns his public key.
+async fn register(api: &Api, handle: &str) -> IdentityPublic {
+    let password = b"a fine password";
+    let (state, request) = ClientRegistration::start(&mut OsRng, password).unwrap();
+    let (status, started) = api
+        .post(
+            "/members/register/start",
+            &json!({"handle": handle, "request": b64(&request)}),
+        )
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let response = Base64UrlUnpadded::decode_vec(started["response"].as_str().unwrap()).unwrap();
+    let (upload, export) = state.finish(&mut OsRng, password, &response).unwrap();
+    let identity = IdentitySecret::generate(&mut OsRng);
+    let sealed = KeyEncryptionKey::from_export_key(&export).seal_identity(&mut OsRng, &identity);
+    let (status, body) = api
+        .post(
+            "/members/register/finish",
+            &json!({
+                "handle": handle, "display_name": "Member", "email": format!("{handle}@member.test"),
+                "upload": b64(&upload), "identity_public": b64(identity.public().as_bytes()),
+                "sealed_identity": b64(sealed.as_bytes()),
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    identity.public()
+}
+
+/// A valid first-contact body, and its link.
+fn contact(member: &IdentityPublic, guest_email: &str) -> (Value, LinkKey) {
+    let conversation = ConversationId::generate(&mut OsRng);
+    let key = ConversationKey::generate(&mut OsRng);
+    let message_id = MessageId::generate(&mut OsRng);
+    let ciphertext = key
+        .encrypt_message(
+            &mut OsRng,
+            &MessageContext {
+                conversation,
+                message: message_id,
+                sender: Role::Guest,
+            },
+            &Message {
+                sent_at_ms: 1,
+                body: "hello".into(),
+                introduction: None,
+            },
+        )
+        .unwrap();
+    let link = LinkKey::generate(&mut OsRng);
+    let body = json!({
+        "guest_email": guest_email,
+        "conversation_id": conversation.to_string(),
+        "sealed_key": b64(key.seal_to_member(&mut OsRng, member, &conversation).unwrap().as_bytes()),
+        "message": {"message_id": message_id.to_string(), "ciphertext": b64(&ciphertext)},
+        "grant": {
+            "grant_id": link.grant_id().expose_base64url().as_str(),
+            "wrapped_key": b64(link.wrap(&mut OsRng, &conversation, &key).as_bytes()),
+        },
+        "link": link.expose_fragment().as_str(),
+    });
+    (body, link)
+}
+
+async fn row_counts(db: &Database) -> Vec<(String, i64)> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&db.url()).await.unwrap();
+    let mut counts = Vec::new();
+    for table in [
+        "members",
+        "conversations",
+        "messages",
+        "grants",
+        "spent_grants",
+        "outbox",
+    ] {
+        let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        counts.push((table.to_owned(), n));
+    }
+    pool.close().await;
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
+    let db = Database::sqlite();
+    let mail = MailServer::start().await;
+    let settings = Settings {
+        extra_env: vec![
+            ("LATCHKEY_LIMITS__MAX_BODY_BYTES".into(), "65536".into()),
+            (
+                "LATCHKEY_LIMITS__MAX_CIPHERTEXT_BYTES".into(),
+                "16384".into(),
+            ),
+            (
+                "LATCHKEY_RATE_LIMITS__CONTACT_PER_ADDRESS_PER_HOUR".into(),
+                "3".into(),
+            ),
+            (
+                "LATCHKEY_RATE_LIMITS__CONTACT_PER_IP_PER_HOUR".into(),
+                "1000".into(),
+            ),
+        ],
+        ..Settings::default()
+    };
+    let server = Server::start(&db, &mail, &settings).await;
+    let member = Api::new(&server.base);
+    let handle = unique("m");
+    let public = register(&member, &handle).await;
+    let anon = Api::new(&server.base);
+    let guest_email = format!("{}@guest.test", unique("g"));
+    let (good, link) = contact(&public, &guest_email);
+    let (status, body) = anon
+        .post(&format!("/members/{handle}/conversations"), &good)
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let conversation = good["conversation_id"].as_str().unwrap().to_owned();
+    let guest = Api::new(&server.base);
+    let (status, body) = guest
+        .post(
+            "/grants/redeem",
+            &json!({"grant_id": link.grant_id().expose_base64url().as_str()}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    mail.wait_for(&guest_email, 1).await;
+    let before = row_counts(&db).await;
+
+    // The shape of the request.
+    let start = "/members/register/start";
+    expect_error(
+        {
+            let (s, _, v) = anon
+                .raw(
+                    Method::POST,
+                    start,
+                    Some("application/json"),
+                    b"{\"handle\": ".to_vec(),
+                )
+                .await;
+            (s, v)
+        },
+        400,
+        "malformed_json",
+    );
+    expect_error(
+        anon.post(start, &json!({"handle": 5, "request": "AA"}))
+            .await,
+        422,
+        "invalid_field",
+    );
+    expect_error(
+        anon.post(start, &json!({"handle": "ok-handle"})).await,
+        422,
+        "invalid_field",
+    );
+    expect_error(
+        anon.post(
+            start,
+            &json!({"handle": "ok-handle", "request": "AA", "extra": 1}),
+        )
+        .await,
+        422,
+        "invalid_field",
+    );
+    let (status, bad_b64) = anon
+        .post(start, &json!({"handle": "ok-handle", "request": "a+b/"}))
+        .await;
+    expect_error((status, bad_b64.clone()), 422, "invalid_field");
+    assert!(
+        bad_b64["message"].as_str().unwrap().contains("base64url"),
+        "{bad_b64}"
+    );
+    expect_error(
+        {
+            let (s, _, v) = anon.raw(Method::POST, start, None, b"{}".to_vec()).await;
+            (s, v)
+        },
+        415,
+        "not_json",
+    );
+    expect_error(
+        {
+            let big =
+                serde_json::to_vec(&json!({"handle": "x", "request": "A".repeat(70_000)})).unwrap();
+            let (s, _, v) = anon
+                .raw(Method::POST, start, Some("application/json"), big)
+                .await;
+            (s, v)
+        },
+        413,
+        "body_too_large",
+    );
+    expect_error(
+        anon.post(start, &json!({"handle": "-no-", "request": "AA"}))
+            .await,
+        422,
+        "invalid_handle",
+    );
+    expect_error(
+        anon.post(start, &json!({"handle": "okay", "request": "AA"}))
+            .await,
+        422,
+        "invalid_opaque_message",
+    );
+    expect_error(anon.get("/no/such/thing").await, 404, "no_route");
+    expect_error(
+        anon.send(Method::PUT, "/grants/redeem", &json!({})).await,
+        405,
+        "method_not_allowed",
+    );
+    expect_error(
+        anon.get("/conversations/not-an-id/messages").await,
+        401,
+        "not_signed_in",
+    );
+    expect_error(
+        member.get("/conversations/not-an-id").await,
+        400,
+        "invalid_path",
+    );
+    expect_error(
+        member.get("/conversations?before=nonsense").await,
+        400,
+        "invalid_cursor",
+    );
+    expect_error(
+        member.get("/conversations?limit=many").await,
+        400,
+        "invalid_query",
+    );
+
+    // First contact: every part is checked before anything is stored.
+    let path = format!("/members/{handle}/conversations");
+    let mutate = |pointer: &str, value: Value| {
+        let (mut body, _) = contact(&public, &format!("{}@guest.test", unique("x")));
+        *body.pointer_mut(pointer).unwrap() = value;
+        body
+    };
+    expect_error(
+        anon.post("/members/nobody-here/conversations", &good).await,
+        404,
+        "unknown_member",
+    );
+    expect_error(
+        anon.post(&path, &mutate("/guest_email", json!("not an address")))
+            .await,
+        422,
+        "invalid_email",
+    );
+    expect_error(
+        anon.post(&path, &mutate("/conversation_id", json!("12")))
+            .await,
+        422,
+        "invalid_field",
+    );
+    expect_error(
+        anon.post(&path, &mutate("/sealed_key", json!("AAAA")))
+            .await,
+        422,
+        "invalid_sealed_key",
+    );
+    expect_error(
+        anon.post(&path, &mutate("/message/ciphertext", json!("AQID")))
+            .await,
+        422,
+        "invalid_ciphertext",
+    );
+    expect_error(
+        anon.post(
+            &path,
+            &mutate("/message/ciphertext", json!(b64(&vec![1u8; 20_000]))),
+        )
+        .await,
+        413,
+        "message_too_large",
+    );
+    expect_error(
+        anon.post(&path, &mutate("/grant/grant_id", json!("short")))
+            .await,
+        422,
+        "invalid_grant_id",
+    );
+    expect_error(
+        anon.post(&path, &mutate("/grant/wrapped_key", json!("AAAA")))
+            .await,
+        422,
+        "invalid_wrapped_key",
+    );
+    for bad_link in ["k2.AAAA", "k1.!!!!", "k1.AAAA", "https://x/open", ""] {
+        expect_error(
+            anon.post(&path, &mutate("/link", json!(bad_link))).await,
+            422,
+            "invalid_link",
+        );
+    }
+    let other = LinkKey::generate(&mut OsRng);
+    expect_error(
+        anon.post(
+            &path,
+            &mutate("/link", json!(other.expose_fragment().as_str())),
+        )
+        .await,
+        422,
+        "link_mismatch",
+    );
+    expect_error(anon.post(&path, &good).await, 409, "conversation_exists");
+
+    // Links.
+    expect_error(
+        anon.post("/grants/redeem", &json!({"grant_id": "nope"}))
+            .await,
+        422,
+        "invalid_grant_id",
+    );
+    let unknown = LinkKey::generate(&mut OsRng);
+    let unknown_id = json!({"grant_id": unknown.grant_id().expose_base64url().as_str()});
+    expect_error(
+        anon.post("/grants/redeem", &unknown_id).await,
+        404,
+        "unknown_link",
+    );
+    expect_error(
+        anon.post("/grants/peek", &unknown_id).await,
+        404,
+        "unknown_link",
+    );
+
+    // Sessions and ownership.
+    let messages = format!("/conversations/{conversation}/messages");
+    let random_conversation = ConversationId::generate(&mut OsRng).to_string();
+    expect_error(anon.get(&messages).await, 401, "not_signed_in");
+    let (status, body) = guest.get(&messages).await;
+    assert_eq!(status, 200, "{body}");
+    // A cookie-authenticated write must carry our Origin.
+    let post = json!({"message_id": "0".repeat(32), "ciphertext": "AA"});
+    for origin in [None, Some("https://evil.example".to_owned())] {
+        let elsewhere = Api {
+            http: guest.http.clone(),
+            base: server.base.clone(),
+            origin,
+        };
+        expect_error(elsewhere.post(&messages, &post).await, 403, "bad_origin");
+    }
+    let member_elsewhere = Api {
+        http: member.http.clone(),
+        base: server.base.clone(),
+        origin: Some("https://evil.example".to_owned()),
+    };
+    expect_error(
+        member_elsewhere.post(&messages, &post).await,
+        403,
+        "bad_origin",
+    );
+    expect_error(
+        member_elsewhere.post("/session/logout", &json!({})).await,
+        403,
+        "bad_origin",
+    );
+    expect_error(
+        guest
+            .get(&format!("/conversations/{random_conversation}/messages"))
+            .await,
+        403,
+        "wrong_conversation",
+    );
+    expect_error(
+        member
+            .get(&format!("/conversations/{random_conversation}"))
+            .await,
+        404,
+        "unknown_conversation",
+    );
+    let stranger = Api::new(&server.base);
+    register(&stranger, &unique("s")).await;
+    expect_error(stranger.get(&messages).await, 404, "unknown_conversation");
+    expect_error(
+        stranger
+            .send(
+                Method::DELETE,
+                &format!("/conversations/{conversation}"),
+                &json!(null),
+            )
+            .await,
+        404,
+        "unknown_conversation",
+    );
+    expect_error(
+        guest
+            .post(
+                &messages,
+                &json!({"message_id": "a".repeat(32), "ciphertext": "AQID"}),
+            )
+            .await,
+        422,
+        "invalid_ciphertext",
+    );
+    let (guest_post, _) = contact(&public, "unused@guest.test");
+    let mut with_grant = json!({
+        "message_id": "b".repeat(32),
+        "ciphertext": guest_post["message"]["ciphertext"],
+        "grant": guest_post["grant"],
+    });
+    expect_error(
+        guest.post(&messages, &with_grant).await,
+        422,
+        "guest_cannot_grant",
+    );
+    with_grant["grant"] = Value::Null;
+    with_grant["link"] = json!("k1.x");
+    expect_error(
+        member.post(&messages, &with_grant).await,
+        422,
+        "link_without_grant",
+    );
+
+    // Budgets: the fourth contact from one address within the hour.
+    let limited = format!("{}@guest.test", unique("r"));
+    for _ in 0..3 {
+        let (status, answer) = anon.post(&path, &contact(&public, &limited).0).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    let fourth = serde_json::to_vec(&contact(&public, &limited).0).unwrap();
+    let (status, headers, value) = anon
+        .raw(Method::POST, &path, Some("application/json"), fourth)
+        .await;
+    expect_error((status, value), 429, "rate_limited");
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((3000..=3600).contains(&retry), "Retry-After {retry}");
+
+    // Nothing above stored anything (the three accepted contacts aside).
+    let after = row_counts(&db).await;
+    let expected: Vec<(String, i64)> = before
+        .iter()
+        .map(|(table, n)| {
+            let added = match table.as_str() {
+                "members" => 1,
+                "conversations" | "messages" | "grants" => 3,
+                _ => 0,
+            };
+            (table.clone(), n + added)
+        })
+        .collect();
+    let outbox_free: Vec<_> = after
+        .iter()
+        .filter(|(t, _)| t != "outbox")
+        .cloned()
+        .collect();
+    let expected_free: Vec<_> = expected
+        .into_iter()
+        .filter(|(t, _)| t != "outbox")
+        .collect();
+    assert_eq!(outbox_free, expected_free, "bad requests stored rows");
+
+    // Security headers, on the API and on pages.
+    for path in ["/api/v1/health", "/", "/no-such-page"] {
+        let response = reqwest::get(format!("{}{path}", server.base))
+            .await
+            .unwrap();
+        let h = response.headers();
+        assert_eq!(
+            h["content-security-policy"],
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+        );
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["x-frame-options"], "DENY");
+        if path.starts_with("/api/") {
+            assert_eq!(h["cache-control"], "no-store");
+        }
+    }
+    let (status, headers, _) = member.raw(Method::GET, "/health", None, Vec::new()).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["cache-control"], "no-store");
+}
