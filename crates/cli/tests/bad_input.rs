@@ -18,9 +18,12 @@ use latchkey_core::{
     ConversationId, ConversationKey, IdentityPublic, IdentitySecret, KeyEncryptionKey, LinkKey,
     Message, MessageContext, MessageId, OsRng, Role,
 };
+use std::sync::Arc;
+
+use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{unique, Database, MailServer, Server, Settings};
+use support::{assert_absent, unique, Database, MailServer, Server, Settings};
 
 fn b64(bytes: &[u8]) -> String {
     Base64UrlUnpadded::encode_string(bytes)
@@ -28,20 +31,37 @@ fn b64(bytes: &[u8]) -> String {
 
 struct Api {
     http: reqwest::Client,
+    jar: Arc<Jar>,
     base: String,
     origin: Option<String>,
 }
 
 impl Api {
     fn new(base: &str) -> Api {
+        let jar = Arc::new(Jar::default());
         Api {
             http: reqwest::Client::builder()
-                .cookie_store(true)
+                .cookie_provider(jar.clone())
                 .build()
                 .unwrap(),
+            jar,
             base: base.to_owned(),
             origin: Some(base.to_owned()),
         }
+    }
+
+    /// The session tokens this client holds (cookie values).
+    fn tokens(&self) -> Vec<String> {
+        let url = reqwest::Url::parse(&self.base).unwrap();
+        let Some(header) = self.jar.cookies(&url) else {
+            return Vec::new();
+        };
+        header
+            .to_str()
+            .unwrap()
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('=').map(|(_, v)| v.to_owned()))
+            .collect()
     }
 
     async fn raw(
@@ -141,6 +161,15 @@ async fn register(api: &Api, handle: &str) -> IdentityPublic {
 
 /// A valid first-contact body, and its link.
 fn contact(member: &IdentityPublic, guest_email: &str) -> (Value, LinkKey) {
+    let (body, link, _, _) = contact_with_key(member, guest_email);
+    (body, link)
+}
+
+/// The same, with the conversation's id and key.
+fn contact_with_key(
+    member: &IdentityPublic,
+    guest_email: &str,
+) -> (Value, LinkKey, ConversationId, ConversationKey) {
     let conversation = ConversationId::generate(&mut OsRng);
     let key = ConversationKey::generate(&mut OsRng);
     let message_id = MessageId::generate(&mut OsRng);
@@ -171,7 +200,28 @@ fn contact(member: &IdentityPublic, guest_email: &str) -> (Value, LinkKey) {
         },
         "link": link.expose_fragment().as_str(),
     });
-    (body, link)
+    (body, link, conversation, key)
+}
+
+/// A valid guest message body for a conversation.
+fn guest_message(conversation: ConversationId, key: &ConversationKey, text: &str) -> Value {
+    let message_id = MessageId::generate(&mut OsRng);
+    let ciphertext = key
+        .encrypt_message(
+            &mut OsRng,
+            &MessageContext {
+                conversation,
+                message: message_id,
+                sender: Role::Guest,
+            },
+            &Message {
+                sent_at_ms: 2,
+                body: text.into(),
+                introduction: None,
+            },
+        )
+        .unwrap();
+    json!({"message_id": message_id.to_string(), "ciphertext": b64(&ciphertext)})
 }
 
 async fn row_counts(db: &Database) -> Vec<(String, i64)> {
@@ -224,7 +274,7 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     let public = register(&member, &handle).await;
     let anon = Api::new(&server.base);
     let guest_email = format!("{}@guest.test", unique("g"));
-    let (good, link) = contact(&public, &guest_email);
+    let (good, link, good_id, good_key) = contact_with_key(&public, &guest_email);
     let (status, body) = anon
         .post(&format!("/members/{handle}/conversations"), &good)
         .await;
@@ -452,6 +502,7 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     for origin in [None, Some("https://evil.example".to_owned())] {
         let elsewhere = Api {
             http: guest.http.clone(),
+            jar: guest.jar.clone(),
             base: server.base.clone(),
             origin,
         };
@@ -459,6 +510,7 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     }
     let member_elsewhere = Api {
         http: member.http.clone(),
+        jar: member.jar.clone(),
         base: server.base.clone(),
         origin: Some("https://evil.example".to_owned()),
     };
@@ -566,6 +618,70 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
         .filter(|(t, _)| t != "outbox")
         .collect();
     assert_eq!(outbox_free, expected_free, "bad requests stored rows");
+
+    // Pages of messages: every message once, in order, whatever the size.
+    for i in 0..4 {
+        let (status, body) = guest
+            .post(
+                &messages,
+                &guest_message(good_id, &good_key, &format!("m{i}")),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let mut seqs = Vec::new();
+    let mut after = 0;
+    loop {
+        let (status, page) = guest
+            .get(&format!("{messages}?after={after}&limit=2"))
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let batch = page["messages"].as_array().unwrap();
+        assert!(batch.len() <= 2);
+        seqs.extend(batch.iter().map(|m| m["seq"].as_i64().unwrap()));
+        match page["next_after"].as_i64() {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    assert_eq!(seqs, [1, 2, 3, 4, 5]);
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let path = if cursor.is_empty() {
+            "/conversations?limit=1".to_owned()
+        } else {
+            format!("/conversations?limit=1&before={cursor}")
+        };
+        let (status, page) = member.get(&path).await;
+        assert_eq!(status, 200, "{page}");
+        ids.extend(
+            page["conversations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned()),
+        );
+        match page["next_before"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    assert_eq!(ids[0], good_id.to_string(), "most recently active first");
+    let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), 4);
+
+    // Session tokens are stored hashed: the database never holds one.
+    let tokens: Vec<(String, Vec<u8>)> = [&member, &guest, &stranger]
+        .iter()
+        .flat_map(|api| api.tokens())
+        .enumerate()
+        .map(|(i, t)| (format!("session token {i}"), t.into_bytes()))
+        .collect();
+    assert_eq!(tokens.len(), 3, "three sessions");
+    assert_absent("the database", &db.steal(), &tokens);
+    assert_absent("the server log", server.log_text().as_bytes(), &tokens);
 
     // Security headers, on the API and on pages.
     for path in ["/api/v1/health", "/", "/no-such-page"] {

@@ -177,6 +177,20 @@ impl Member {
         self.public.fingerprint().to_string()
     }
 
+    /// Changes the display name guests see.
+    pub async fn set_display_name(&mut self, display_name: &str) -> Result<(), ClientError> {
+        let view: api::MemberView = self
+            .http
+            .send(
+                reqwest::Method::PATCH,
+                "me",
+                &json!({ "display_name": display_name }),
+            )
+            .await?;
+        self.display_name = view.display_name;
+        Ok(())
+    }
+
     /// Every conversation, most recently active first.
     pub async fn conversations(&self) -> Result<Vec<Conversation>, ClientError> {
         let mut out = Vec::new();

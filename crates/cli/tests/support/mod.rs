@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -93,6 +93,11 @@ impl Mail {
 
 impl MailServer {
     pub async fn start() -> MailServer {
+        Self::start_on(free_port()).await
+    }
+
+    /// On a given SMTP port (a test can point the server at it first).
+    pub async fn start_on(smtp_port: u16) -> MailServer {
         let bin = repo_root().join("web/node_modules/.bin/maildev");
         assert!(
             bin.exists(),
@@ -100,7 +105,6 @@ impl MailServer {
             bin.display()
         );
         let dir = tempfile::tempdir().expect("temp dir");
-        let smtp_port = free_port();
         let web_port = free_port();
         let child = Command::new(bin)
             .args([
@@ -187,6 +191,26 @@ impl Drop for MailServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Where the server under test sends mail.
+pub trait SmtpPort {
+    fn smtp_port(&self) -> u16;
+}
+
+impl SmtpPort for MailServer {
+    fn smtp_port(&self) -> u16 {
+        self.smtp_port
+    }
+}
+
+/// A port where no SMTP server listens (yet).
+pub struct NoMailServer(pub u16);
+
+impl SmtpPort for NoMailServer {
+    fn smtp_port(&self) -> u16 {
+        self.0
     }
 }
 
@@ -323,7 +347,7 @@ pub struct Server {
 
 impl Server {
     /// Writes a secrets file with `latchkey init` and starts serving.
-    pub async fn start(db: &Database, mail: &MailServer, settings: &Settings) -> Server {
+    pub async fn start(db: &Database, mail: &impl SmtpPort, settings: &Settings) -> Server {
         let keys = tempfile::tempdir().expect("temp dir");
         let secrets = keys.path().join("secrets.key");
         let status = Command::new(env!("CARGO_BIN_EXE_latchkey"))
@@ -348,7 +372,7 @@ impl Server {
                 "latchkey <noreply@latchkey.test>".into(),
             ),
             ("LATCHKEY_MAIL__SMTP__HOST", "127.0.0.1".into()),
-            ("LATCHKEY_MAIL__SMTP__PORT", mail.smtp_port.to_string()),
+            ("LATCHKEY_MAIL__SMTP__PORT", mail.smtp_port().to_string()),
             ("LATCHKEY_MAIL__SMTP__SECURITY", "none".into()),
             ("LATCHKEY_LINKS__TTL_SECS", settings.ttl_secs.to_string()),
             (

@@ -1,0 +1,186 @@
+//! Time and failure: a mail relay that is down, sessions that time out,
+//! conversations past retention, a member who renames himself, changes his
+//! password and signs out.
+
+// Test code: a broken expectation is a panic with a message.
+#![allow(
+    clippy::print_stderr,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use latchkey_client::{ClientError, Delivery, Guest, Member};
+use support::{free_port, unique, Database, MailServer, NoMailServer, Server, Settings, PASSWORD};
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+async fn outbox_attempts(db: &Database) -> Vec<i64> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&db.url()).await.unwrap();
+    let rows: Vec<(i64,)> = sqlx::query_as("SELECT attempts FROM outbox")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    rows.into_iter().map(|(a,)| a).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_waits_for_a_relay_that_is_down() {
+    let db = Database::sqlite();
+    let port = free_port();
+    let settings = Settings {
+        extra_env: env(&[
+            ("LATCHKEY_OUTBOX__MAX_BACKOFF_SECS", "2"),
+            ("LATCHKEY_MAIL__SMTP__TIMEOUT_SECS", "2"),
+            ("LATCHKEY_OUTBOX__LEASE_SECS", "5"),
+        ]),
+        ..Settings::default()
+    };
+    let server = Server::start(&db, &NoMailServer(port), &settings).await;
+    Member::register(
+        &server.url,
+        "bob",
+        "Bob",
+        "bob@member.test",
+        PASSWORD.as_bytes(),
+    )
+    .await
+    .unwrap();
+    let ann = format!("{}@guest.test", unique("ann"));
+    Guest::contact(&server.url, "bob", &ann, "Ann", "hello", None)
+        .await
+        .unwrap();
+
+    // The relay is down: the mail stays in the outbox and is retried.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let attempts = outbox_attempts(&db).await;
+        assert_eq!(attempts.len(), 1, "the mail must wait in the outbox");
+        if attempts[0] >= 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no retries: {attempts:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(server.log_text().contains("mail not sent"));
+
+    // The relay comes up: the mail goes out once, the outbox empties.
+    let mail = MailServer::start_on(port).await;
+    let delivered = mail.wait_for(&ann, 1).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !outbox_attempts(&db).await.is_empty() {
+        assert!(Instant::now() < deadline, "the outbox did not empty");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(mail.to(&ann).await.len(), 1);
+    assert!(delivered[0].link().is_some());
+    let failures = server.log_text().matches("mail not sent").count();
+    eprintln!("relay down: {failures} failed attempts, then delivered once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guest_sessions_time_out_and_idle_conversations_are_deleted() {
+    let db = Database::sqlite();
+    let mail = MailServer::start().await;
+    let settings = Settings {
+        extra_env: env(&[
+            ("LATCHKEY_SESSIONS__GUEST_IDLE_SECS", "2"),
+            ("LATCHKEY_RETENTION_SECS", "6"),
+        ]),
+        ..Settings::default()
+    };
+    let server = Server::start(&db, &mail, &settings).await;
+    let bob = Member::register(
+        &server.url,
+        "bob",
+        "Bob",
+        "bob@member.test",
+        PASSWORD.as_bytes(),
+    )
+    .await
+    .unwrap();
+    let ann = format!("{}@guest.test", unique("ann"));
+    let (conversation, _) = Guest::contact(&server.url, "bob", &ann, "Ann", "hello", None)
+        .await
+        .unwrap();
+    let created = Instant::now();
+    let link = mail.link(&ann, 1).await;
+    let guest = Guest::open(&server.url, &link).await.unwrap();
+    guest.read().await.unwrap();
+
+    // Idle past the guest timeout: the session is over.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let ended = guest.read().await.unwrap_err();
+    assert_eq!(ended.status(), Some(401), "{ended}");
+    assert_eq!(bob.read(&conversation).await.unwrap().len(), 1);
+
+    // Idle past retention: the conversation is gone.
+    let retention = Duration::from_secs(6) + Duration::from_millis(2500);
+    tokio::time::sleep(retention.saturating_sub(created.elapsed())).await;
+    assert!(bob.conversations().await.unwrap().is_empty());
+    let gone = bob.read(&conversation).await.unwrap_err();
+    assert_eq!(gone.code(), Some("unknown_conversation"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_renames_changes_password_and_signs_out() {
+    let db = Database::sqlite();
+    let mail = MailServer::start().await;
+    let server = Server::start(&db, &mail, &Settings::default()).await;
+    let url = &server.url;
+    let mut bob = Member::register(url, "bob", "Bob", "bob@member.test", PASSWORD.as_bytes())
+        .await
+        .unwrap();
+    let ann = format!("{}@guest.test", unique("ann"));
+    let (conversation, _) = Guest::contact(url, "bob", &ann, "Ann", "before the change", None)
+        .await
+        .unwrap();
+
+    bob.set_display_name("Robert the Builder").await.unwrap();
+    let link = mail.link(&ann, 1).await;
+    assert_eq!(
+        Guest::peek(url, &link).await.unwrap().member.display_name,
+        "Robert the Builder"
+    );
+
+    // A second device is signed in; the password changes on the first.
+    let other_device = Member::login(url, "bob", PASSWORD.as_bytes())
+        .await
+        .unwrap();
+    let new_password = b"an entirely new passphrase";
+    bob.change_password(new_password).await.unwrap();
+    let ended = other_device.conversations().await.unwrap_err();
+    assert_eq!(ended.status(), Some(401), "other sessions end: {ended}");
+    let old = Member::login(url, "bob", PASSWORD.as_bytes())
+        .await
+        .unwrap_err();
+    assert!(matches!(old, ClientError::LoginFailed), "{old}");
+    // The same private key, re-sealed: old messages still open.
+    let renewed = Member::login(url, "bob", new_password).await.unwrap();
+    assert_eq!(renewed.fingerprint(), bob.fingerprint());
+    let read = renewed.read(&conversation).await.unwrap();
+    assert_eq!(read[0].body, "before the change");
+    renewed
+        .send(&conversation, "after the change", Delivery::Email)
+        .await
+        .unwrap();
+
+    // Signing out ends that session only.
+    bob.conversations().await.unwrap();
+    let device = Member::login(url, "bob", new_password).await.unwrap();
+    device.logout().await.unwrap();
+    assert_eq!(bob.conversations().await.unwrap().len(), 1);
+}
