@@ -132,6 +132,11 @@ fn expect_error(answer: (StatusCode, Value), status: u16, code: &str) {
 
 /// Registers a member over raw HTTP; returns his public key.
 async fn register(api: &Api, handle: &str) -> IdentityPublic {
+    register_with_cookie(api, handle).await.0
+}
+
+/// The same, with the `Set-Cookie` header of the answer.
+async fn register_with_cookie(api: &Api, handle: &str) -> (IdentityPublic, String) {
     let password = b"a fine password";
     let (state, request) = ClientRegistration::start(&mut OsRng, password).unwrap();
     let (status, started) = api
@@ -145,18 +150,22 @@ async fn register(api: &Api, handle: &str) -> IdentityPublic {
     let (upload, export) = state.finish(&mut OsRng, password, &response).unwrap();
     let identity = IdentitySecret::generate(&mut OsRng);
     let sealed = KeyEncryptionKey::from_export_key(&export).seal_identity(&mut OsRng, &identity);
-    let (status, body) = api
-        .post(
+    let body = json!({
+        "handle": handle, "display_name": "Member", "email": format!("{handle}@member.test"),
+        "upload": b64(&upload), "identity_public": b64(identity.public().as_bytes()),
+        "sealed_identity": b64(sealed.as_bytes()),
+    });
+    let (status, headers, answer) = api
+        .raw(
+            Method::POST,
             "/members/register/finish",
-            &json!({
-                "handle": handle, "display_name": "Member", "email": format!("{handle}@member.test"),
-                "upload": b64(&upload), "identity_public": b64(identity.public().as_bytes()),
-                "sealed_identity": b64(sealed.as_bytes()),
-            }),
+            Some("application/json"),
+            serde_json::to_vec(&body).unwrap(),
         )
         .await;
-    assert_eq!(status, 201, "{body}");
-    identity.public()
+    assert_eq!(status, 201, "{answer}");
+    let cookie = headers["set-cookie"].to_str().unwrap().to_owned();
+    (identity.public(), cookie)
 }
 
 /// A valid first-contact body, and its link.
@@ -703,4 +712,41 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     let (status, headers, _) = member.raw(Method::GET, "/health", None, Vec::new()).await;
     assert_eq!(status, 200);
     assert_eq!(headers["cache-control"], "no-store");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_tls_cookies_are_host_only_and_secure_and_hsts_is_sent() {
+    let db = Database::sqlite();
+    let mail = MailServer::start().await;
+    let settings = Settings {
+        extra_env: vec![(
+            "LATCHKEY_PUBLIC_URL".into(),
+            "https://chat.example.test".into(),
+        )],
+        ..Settings::default()
+    };
+    let server = Server::start(&db, &mail, &settings).await;
+    let api = Api::new(&server.base);
+    let (_, cookie) = register_with_cookie(&api, "bob").await;
+    assert!(cookie.starts_with("__Host-latchkey-member="), "{cookie}");
+    for attribute in ["; Path=/", "; HttpOnly", "; SameSite=Strict", "; Secure"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    let (_, headers, _) = api.raw(Method::GET, "/health", None, Vec::new()).await;
+    assert_eq!(
+        headers["strict-transport-security"],
+        "max-age=63072000; includeSubDomains"
+    );
+    // Links in e-mails use the public address.
+    let (body, _) = contact(
+        &register(&Api::new(&server.base), "carol").await,
+        "ann@guest.test",
+    );
+    let (status, answer) = api.post("/members/carol/conversations", &body).await;
+    assert_eq!(status, 201, "{answer}");
+    let link = mail.link("ann@guest.test", 1).await;
+    assert!(
+        link.starts_with("https://chat.example.test/open#k1."),
+        "{link}"
+    );
 }

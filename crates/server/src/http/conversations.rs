@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::Json;
-use latchkey_core::server::normalize_email;
 use latchkey_core::{
     check_message_ciphertext, GrantId, LinkKey, OsRng, SealedConversationKey,
     WrappedConversationKey,
@@ -242,12 +241,13 @@ pub(super) async fn start(
         fragment: link.expose_fragment().to_string(),
         reason: LinkReason::FirstContact,
     });
-    let normalized = normalize_email(&guest_email);
+    // Sealed as typed (mail goes where he said); only the blind index is
+    // computed on the normalised form.
     let new = NewConversation {
         guest_email_sealed: state.keys.guest_email.seal(
             &mut OsRng,
             conversation_id.as_bytes(),
-            normalized.as_bytes(),
+            guest_email.as_bytes(),
         ),
         guest_email_index: index.to_vec(),
         id: conversation_id,

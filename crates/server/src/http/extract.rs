@@ -304,3 +304,39 @@ impl FromRequestParts<AppState> for ClientIp {
             .ok_or_else(|| ApiError::internal(&"no peer address on the request"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn bytes_round_trip_as_base64url(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let json = serde_json::to_string(&B64(bytes.clone())).unwrap();
+            let back: B64 = serde_json::from_str(&json).unwrap();
+            proptest::prop_assert_eq!(back.0, bytes);
+        }
+
+        #[test]
+        fn any_string_is_judged_as_bytes_or_refused(text in "\\PC*") {
+            let json = serde_json::to_string(&text).unwrap();
+            let _ = serde_json::from_str::<B64>(&json);
+            if let Ok(id) = serde_json::from_str::<Id>(&json) {
+                proptest::prop_assert_eq!(id.0.len(), 32);
+            }
+        }
+    }
+
+    #[test]
+    fn ids_are_32_lower_case_hex_digits() {
+        assert!(Id::parse(&"a".repeat(32)).is_some());
+        for bad in [
+            "",
+            "A".repeat(32).as_str(),
+            &"a".repeat(31),
+            &"g".repeat(32),
+        ] {
+            assert!(Id::parse(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -110,6 +110,23 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_judged_without_panicking(text in "\\PC*") {
+            if let Ok(h) = handle(&text) {
+                proptest::prop_assert!(h.len() >= 3 && h.len() <= 32);
+                proptest::prop_assert_eq!(handle(&h).ok(), Some(h.clone()));
+            }
+            if let Ok(e) = email(&text) {
+                proptest::prop_assert!(e.contains('@') && !e.contains(' '));
+                proptest::prop_assert_eq!(email(&e).ok(), Some(e.clone()));
+            }
+            if let Ok(n) = display_name(&text) {
+                proptest::prop_assert!(!n.chars().any(char::is_control));
+            }
+        }
+    }
+
     #[test]
     fn display_names() {
         assert_eq!(display_name(" Ann ").unwrap(), "Ann");
