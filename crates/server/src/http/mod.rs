@@ -67,47 +67,92 @@ pub fn api_routes() -> Vec<(&'static str, &'static str)> {
 fn api() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
     let mut routes = Routes::default();
     routes
-        .add("GET", "/health", pages::health)
-        .add("GET", "/openapi.json", pages::openapi)
-        .add("POST", "/members/register/start", members::register_start)
-        .add("POST", "/members/register/finish", members::register_finish)
-        .add("GET", "/members/{handle}", members::public_member)
+        .add(Verb::Get, "/health", pages::health)
+        .add(Verb::Get, "/openapi.json", pages::openapi)
         .add(
-            "POST",
+            Verb::Post,
+            "/members/register/start",
+            members::register_start,
+        )
+        .add(
+            Verb::Post,
+            "/members/register/finish",
+            members::register_finish,
+        )
+        .add(Verb::Get, "/members/{handle}", members::public_member)
+        .add(
+            Verb::Post,
             "/members/{handle}/conversations",
             conversations::start,
         )
-        .add("POST", "/session/login/start", members::login_start)
-        .add("POST", "/session/login/finish", members::login_finish)
-        .add("POST", "/session/logout", members::logout)
-        .add("GET", "/me", members::me)
-        .add("PATCH", "/me", members::update_me)
-        .add("POST", "/me/password/start", members::password_start)
-        .add("POST", "/me/password/finish", members::password_finish)
-        .add("GET", "/conversations", conversations::list)
-        .add("GET", "/conversations/{id}", conversations::get)
-        .add("DELETE", "/conversations/{id}", conversations::delete)
+        .add(Verb::Post, "/session/login/start", members::login_start)
+        .add(Verb::Post, "/session/login/finish", members::login_finish)
+        .add(Verb::Post, "/session/logout", members::logout)
+        .add(Verb::Get, "/me", members::me)
+        .add(Verb::Patch, "/me", members::update_me)
+        .add(Verb::Post, "/me/password/start", members::password_start)
+        .add(Verb::Post, "/me/password/finish", members::password_finish)
+        .add(Verb::Get, "/conversations", conversations::list)
+        .add(Verb::Get, "/conversations/{id}", conversations::get)
+        .add(Verb::Delete, "/conversations/{id}", conversations::delete)
         .add(
-            "GET",
+            Verb::Get,
             "/conversations/{id}/messages",
             conversations::messages,
         )
-        .add("POST", "/conversations/{id}/messages", conversations::post)
-        .add("POST", "/conversations/{id}/read", conversations::mark_read)
         .add(
-            "POST",
+            Verb::Post,
+            "/conversations/{id}/messages",
+            conversations::post,
+        )
+        .add(
+            Verb::Post,
+            "/conversations/{id}/read",
+            conversations::mark_read,
+        )
+        .add(
+            Verb::Post,
             "/conversations/{id}/grants",
             conversations::add_grant,
         )
-        .add("POST", "/grants/peek", grants::peek)
-        .add("POST", "/grants/redeem", grants::redeem)
-        .add("POST", "/link-requests", grants::request_link);
+        .add(Verb::Post, "/grants/peek", grants::peek)
+        .add(Verb::Post, "/grants/redeem", grants::redeem)
+        .add(Verb::Post, "/link-requests", grants::request_link);
     let Routes { by_path, list } = routes;
     let mut router = Router::new();
     for (path, method_router) in by_path {
         router = router.route(path, method_router);
     }
     (router, list)
+}
+
+/// The HTTP methods the API uses.
+#[derive(Clone, Copy)]
+enum Verb {
+    Get,
+    Post,
+    Patch,
+    Delete,
+}
+
+impl Verb {
+    fn filter(self) -> MethodFilter {
+        match self {
+            Verb::Get => MethodFilter::GET,
+            Verb::Post => MethodFilter::POST,
+            Verb::Patch => MethodFilter::PATCH,
+            Verb::Delete => MethodFilter::DELETE,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Verb::Get => "GET",
+            Verb::Post => "POST",
+            Verb::Patch => "PATCH",
+            Verb::Delete => "DELETE",
+        }
+    }
 }
 
 /// Collects routes so that the router and the documented list are one.
@@ -118,25 +163,18 @@ struct Routes {
 }
 
 impl Routes {
-    fn add<H, T>(&mut self, method: &'static str, path: &'static str, handler: H) -> &mut Self
+    fn add<H, T>(&mut self, verb: Verb, path: &'static str, handler: H) -> &mut Self
     where
         H: axum::handler::Handler<T, AppState>,
         T: 'static,
     {
-        let filter = match method {
-            "GET" => MethodFilter::GET,
-            "POST" => MethodFilter::POST,
-            "PATCH" => MethodFilter::PATCH,
-            "PUT" => MethodFilter::PUT,
-            _ => MethodFilter::DELETE,
-        };
-        self.list.push((method, path));
+        self.list.push((verb.name(), path));
         match self.by_path.iter_mut().find(|(p, _)| *p == path) {
             Some((_, existing)) => {
-                let merged = std::mem::take(existing).on(filter, handler);
+                let merged = std::mem::take(existing).on(verb.filter(), handler);
                 *existing = merged;
             }
-            None => self.by_path.push((path, on(filter, handler))),
+            None => self.by_path.push((path, on(verb.filter(), handler))),
         }
         self
     }
