@@ -47,7 +47,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut errors = 0usize;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                match guest.reply("a message of ordinary length, sent again and again").await {
+                match guest
+                    .reply("a message of ordinary length, sent again and again")
+                    .await
+                {
                     Ok(_) => latencies.push(t.elapsed()),
                     Err(_) => errors += 1,
                 }

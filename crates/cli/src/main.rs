@@ -417,6 +417,9 @@ fn conversation_id(text: &str) -> Result<ConversationId, String> {
 
 fn password() -> Result<Zeroizing<String>, String> {
     if let Ok(p) = std::env::var("LATCHKEY_PASSWORD") {
+        if p.is_empty() {
+            return Err("LATCHKEY_PASSWORD is empty".into());
+        }
         return Ok(Zeroizing::new(p));
     }
     eprint!("password: ");
@@ -448,10 +451,30 @@ fn print_messages(messages: &[latchkey_client::ReceivedMessage]) {
             Role::Member => "member",
             Role::Guest => "guest",
         };
+        let body = printable(&m.body);
         if let Some((email, name)) = &m.introduction {
-            println!("[{}] {who} ({name} <{email}>):\n{}\n", m.seq, m.body);
+            println!(
+                "[{}] {who} ({} <{}>):\n{body}\n",
+                m.seq,
+                printable(name),
+                printable(email)
+            );
         } else {
-            println!("[{}] {who}:\n{}\n", m.seq, m.body);
+            println!("[{}] {who}:\n{body}\n", m.seq);
         }
     }
+}
+
+/// Text the other side wrote, made safe for a terminal: control characters
+/// (escape sequences, carriage returns that overwrite lines) become U+FFFD;
+/// line breaks stay, indented so no line can pass for a message header.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' => "\n    ".to_owned(),
+            '\t' => "    ".to_owned(),
+            c if c.is_control() => '\u{FFFD}'.to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }

@@ -15,7 +15,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use latchkey_client::{ClientError, Delivery, Guest, Member};
+use latchkey_client::{ClientError, Delivery, Guest, Member, Notification};
 use support::{free_port, unique, Database, MailServer, NoMailServer, Server, Settings, PASSWORD};
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -161,7 +161,9 @@ async fn member_renames_changes_password_and_signs_out() {
         .await
         .unwrap();
     let new_password = b"an entirely new passphrase";
-    bob.change_password(new_password).await.unwrap();
+    bob.change_password(PASSWORD.as_bytes(), new_password)
+        .await
+        .unwrap();
     let ended = other_device.conversations().await.unwrap_err();
     assert_eq!(ended.status(), Some(401), "other sessions end: {ended}");
     let old = Member::login(url, "bob", PASSWORD.as_bytes())
@@ -183,4 +185,58 @@ async fn member_renames_changes_password_and_signs_out() {
     let device = Member::login(url, "bob", new_password).await.unwrap();
     device.logout().await.unwrap();
     assert_eq!(bob.conversations().await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_reply_is_never_hidden_and_own_messages_are_not_unread() {
+    let db = Database::sqlite();
+    let mail = MailServer::start().await;
+    let server = Server::start(&db, &mail, &Settings::default()).await;
+    let url = &server.url;
+    let bob = Member::register(url, "bob", "Bob", "bob@member.test", PASSWORD.as_bytes())
+        .await
+        .unwrap();
+    let ann = format!("{}@guest.test", unique("ann"));
+    let (conversation, _) = Guest::contact(url, "bob", &ann, "Ann", "hello", None)
+        .await
+        .unwrap();
+    mail.wait_for(&ann, 1).await;
+    assert_eq!(bob.conversations().await.unwrap()[0].unread, 1);
+
+    // The guest has not clicked his first-contact link; the member's reply
+    // still gets its own e-mail (that link only said "delivered").
+    let first = bob
+        .send(&conversation, "a reply", Delivery::Email)
+        .await
+        .unwrap();
+    assert_eq!(first.notification, Notification::Queued);
+    let second = bob
+        .send(&conversation, "and more", Delivery::Email)
+        .await
+        .unwrap();
+    assert_eq!(second.notification, Notification::Coalesced);
+    let inbox = bob.conversations().await.unwrap();
+    assert_eq!(inbox[0].unread, 0, "his own messages are not unread");
+    mail.wait_for(&ann, 2).await;
+
+    // A pending new-link request is answered by an e-mailed link in a
+    // message, coalesced or not.
+    latchkey_client::request_link(url, &ann, None)
+        .await
+        .unwrap();
+    assert!(bob.conversations().await.unwrap()[0].link_requested);
+    bob.send(&conversation, "here you are", Delivery::Email)
+        .await
+        .unwrap();
+    assert!(!bob.conversations().await.unwrap()[0].link_requested);
+
+    // A guest signs out on a shared computer.
+    let link = mail.link(&ann, 2).await;
+    let guest = Guest::open(url, &link).await.unwrap();
+    assert_eq!(guest.read().await.unwrap().len(), 4);
+    let shared_computer = Guest::open(url, &link).await.unwrap();
+    shared_computer.sign_out().await.unwrap();
+    let ended = shared_computer.read().await.unwrap_err();
+    assert_eq!(ended.status(), Some(401), "{ended}");
+    guest.read().await.unwrap();
 }

@@ -119,6 +119,11 @@ async fn kill_9_during_a_burst(db: Database) {
         assert!(Instant::now() < deadline, "the burst did not get going");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    let failed_before_kill = *failed.lock().unwrap();
+    assert_eq!(
+        failed_before_kill, 0,
+        "sends failed while the server was up"
+    );
     let burst_started = Instant::now();
     server.kill9();
     eprintln!("crash ({kind}): killed");

@@ -16,7 +16,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use latchkey_client::{request_link, ClientError, Delivery, Guest, Member};
+use latchkey_client::{request_link, ClientError, Delivery, Guest, Member, Notification};
 use latchkey_core::testkit::Loot;
 use latchkey_core::{ConversationId, IdentityPublic, LinkKey, MessageContext, MessageId, Role};
 use sqlx::Row;
@@ -124,11 +124,11 @@ async fn story(db: Database) {
     );
     assert_eq!(
         ann_session.reply(&text("2")).await.unwrap(),
-        (2, "queued".into())
+        (2, Notification::Queued)
     );
     assert_eq!(
         ann_session.reply(&text("2b")).await.unwrap(),
-        (3, "coalesced".into())
+        (3, Notification::Coalesced)
     );
     let notice = mail.wait_for(&bob_email, 1).await.remove(0);
     assert!(notice.link().is_none() && !notice.text.contains(&run));
@@ -157,13 +157,13 @@ async fn story(db: Database) {
         .send(&conversation, &text("3"), Delivery::Email)
         .await
         .unwrap();
-    assert_eq!((sent.seq, sent.notification.as_str()), (4, "queued"));
+    assert_eq!((sent.seq, sent.notification), (4, Notification::Queued));
     let l2 = mail.link(&ann, 2).await;
     let sent = bob
         .send(&conversation, &text("4"), Delivery::Email)
         .await
         .unwrap();
-    assert_eq!((sent.seq, sent.notification.as_str()), (5, "coalesced"));
+    assert_eq!((sent.seq, sent.notification), (5, Notification::Coalesced));
     // A link the member keeps and never hands over: it will expire.
     let expiring = bob
         .new_link(&conversation, Delivery::Myself)
@@ -203,7 +203,7 @@ async fn story(db: Database) {
         .send(&conversation, &text("5"), Delivery::Myself)
         .await
         .unwrap();
-    assert_eq!(sent.notification, "none");
+    assert_eq!(sent.notification, Notification::None);
     let own = sent.link.unwrap().to_string();
     let own_fragment = own.rsplit_once('#').unwrap().1.to_owned();
     let session4 = Guest::open(url, &own).await.unwrap();

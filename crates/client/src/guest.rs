@@ -8,7 +8,9 @@ use serde_json::json;
 
 use crate::api::{self, Empty, Http, B64};
 use crate::member::{fetch_all, parse_id};
-use crate::{now_ms, ClientError, PublicMember, ReceivedMessage, ServerUrl};
+use crate::{
+    checked_handle, now_ms, ClientError, Notification, PublicMember, ReceivedMessage, ServerUrl,
+};
 
 /// What a link shows before it is used.
 #[derive(Clone, Debug)]
@@ -62,6 +64,7 @@ impl Guest {
         body: &str,
         expected_fingerprint: Option<&str>,
     ) -> Result<(ConversationId, PublicMember), ClientError> {
+        let handle = checked_handle(handle)?;
         let http = Http::new(server)?;
         let view: api::PublicMemberView = http.get(&format!("members/{handle}")).await?;
         let member_key = IdentityPublic::from_slice(&view.identity_public.0)?;
@@ -170,7 +173,7 @@ impl Guest {
 
     /// Replies; the member gets a content-free e-mail. Returns the message's
     /// sequence number and what became of the notice.
-    pub async fn reply(&self, body: &str) -> Result<(i64, String), ClientError> {
+    pub async fn reply(&self, body: &str) -> Result<(i64, Notification), ClientError> {
         let message_id = MessageId::generate(&mut OsRng);
         let ciphertext = self.key.encrypt_message(
             &mut OsRng,
@@ -192,7 +195,14 @@ impl Guest {
                 &json!({ "message_id": message_id.to_string(), "ciphertext": B64(ciphertext) }),
             )
             .await?;
-        Ok((posted.seq, posted.notification))
+        Ok((posted.seq, Notification::parse(&posted.notification)?))
+    }
+
+    /// Ends the guest session (on a shared computer); the link that opened
+    /// it may still work within its grace window.
+    pub async fn sign_out(&self) -> Result<(), ClientError> {
+        let _: Empty = self.http.post("session/logout", &json!({})).await?;
+        Ok(())
     }
 
     /// Destroys the conversation, for both sides.

@@ -18,9 +18,60 @@ mod member;
 
 pub use error::ClientError;
 pub use guest::{request_link, Guest, Peek};
-pub use member::{Delivery, Member, Sent};
+pub use member::{Conversation, Delivery, Member, Sent};
 
 use latchkey_core::{ConversationId, ConversationKey, Message, MessageContext, MessageId, Role};
+
+/// What became of the e-mail a post could cause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notification {
+    /// An e-mail is queued: the guest's new link, or the member's notice.
+    Queued,
+    /// No e-mail: an earlier, still unused one covers this message.
+    Coalesced,
+    /// None was asked for (no link, a hand-delivered link, a repeated post).
+    None,
+}
+
+impl std::fmt::Display for Notification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Notification::Queued => "e-mail queued",
+            Notification::Coalesced => "no e-mail: the guest's earlier link is still unused",
+            Notification::None => "no e-mail",
+        })
+    }
+}
+
+impl Notification {
+    pub(crate) fn parse(text: &str) -> Result<Notification, ClientError> {
+        match text {
+            "queued" => Ok(Notification::Queued),
+            "coalesced" => Ok(Notification::Coalesced),
+            "none" => Ok(Notification::None),
+            other => Err(ClientError::Protocol(format!(
+                "unknown notification outcome {other:?}"
+            ))),
+        }
+    }
+}
+
+/// Checks a handle before it goes into a URL path (the server checks it
+/// again): 3–32 of `a-z`, `0-9`, `-`.
+pub(crate) fn checked_handle(handle: &str) -> Result<String, ClientError> {
+    let handle = handle.trim().to_ascii_lowercase();
+    if (3..=32).contains(&handle.len())
+        && handle
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        Ok(handle)
+    } else {
+        Err(ClientError::Usage(
+            "a handle has 3 to 32 characters: letters a-z, digits and '-'".into(),
+        ))
+    }
+}
 
 /// A member as a contact page shows him.
 #[derive(Clone, Debug)]

@@ -9,7 +9,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::api::{self, Empty, GrantInput, Http, B64};
-use crate::{decrypt_all, now_ms, ClientError, ReceivedMessage, ServerUrl};
+use crate::{decrypt_all, now_ms, ClientError, Notification, ReceivedMessage, ServerUrl};
 
 /// How the guest learns of a new message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,8 +27,8 @@ pub enum Delivery {
 pub struct Sent {
     /// The message's sequence number.
     pub seq: i64,
-    /// `queued`, `coalesced` or `none`.
-    pub notification: String,
+    /// What became of the guest's e-mail.
+    pub notification: Notification,
     /// With [`Delivery::Myself`]: the full link to hand over.
     pub link: Option<Zeroizing<String>>,
 }
@@ -123,30 +123,8 @@ impl Member {
         password: &[u8],
     ) -> Result<Member, ClientError> {
         let http = Http::new(server)?;
-        let (login, request) = ClientLogin::start(&mut OsRng, password)?;
-        let started: api::LoginStarted = http
-            .post(
-                "session/login/start",
-                &json!({ "handle": handle, "request": B64(request) }),
-            )
-            .await?;
-        let finish = login
-            .finish(&mut OsRng, password, &started.response.0)
-            .map_err(|_| ClientError::LoginFailed)?;
-        let view: api::MemberView = http
-            .post(
-                "session/login/finish",
-                &json!({
-                    "login_id": started.login_id,
-                    "finalization": B64(finish.finalization),
-                }),
-            )
-            .await
-            .map_err(|e| match e.code() {
-                Some("login_failed") => ClientError::LoginFailed,
-                _ => e,
-            })?;
-        let kek = KeyEncryptionKey::from_export_key(&finish.export_key);
+        let (view, export_key) = authenticate(&http, handle, password).await?;
+        let kek = KeyEncryptionKey::from_export_key(&export_key);
         let public = IdentityPublic::from_slice(&view.identity_public.0)?;
         let identity = kek.open_identity(
             &SealedIdentity::from_bytes(view.sealed_identity.0)?,
@@ -314,7 +292,7 @@ impl Member {
             .await?;
         Ok(Sent {
             seq: posted.seq,
-            notification: posted.notification,
+            notification: Notification::parse(&posted.notification)?,
             link: own_link,
         })
     }
@@ -360,10 +338,16 @@ impl Member {
             .await
     }
 
-    /// Changes the password: a new OPAQUE record and the private key
-    /// re-sealed under the new password's key, in one step. Messages are
-    /// untouched; other sessions end.
-    pub async fn change_password(&self, new_password: &[u8]) -> Result<(), ClientError> {
+    /// Changes the password: first a fresh sign-in with the current one
+    /// (the server wants proof, not just a session), then a new OPAQUE record
+    /// and the private key re-sealed under the new password's key, in one
+    /// step. Messages are untouched; other sessions end.
+    pub async fn change_password(
+        &self,
+        current_password: &[u8],
+        new_password: &[u8],
+    ) -> Result<(), ClientError> {
+        authenticate(&self.http, &self.handle, current_password).await?;
         let (registration, request) = ClientRegistration::start(&mut OsRng, new_password)?;
         let started: api::OpaqueResponse = self
             .http
@@ -388,6 +372,40 @@ impl Member {
         let _: Empty = self.http.post("session/logout", &json!({})).await?;
         Ok(())
     }
+}
+
+/// The two OPAQUE login steps on `http` (whose cookie jar then holds the
+/// new session). A wrong password and an unknown handle both end in
+/// [`ClientError::LoginFailed`].
+async fn authenticate(
+    http: &Http,
+    handle: &str,
+    password: &[u8],
+) -> Result<(api::MemberView, latchkey_core::opaque::ExportKey), ClientError> {
+    let (login, request) = ClientLogin::start(&mut OsRng, password)?;
+    let started: api::LoginStarted = http
+        .post(
+            "session/login/start",
+            &json!({ "handle": handle, "request": B64(request) }),
+        )
+        .await?;
+    let finish = login
+        .finish(&mut OsRng, password, &started.response.0)
+        .map_err(|_| ClientError::LoginFailed)?;
+    let view: api::MemberView = http
+        .post(
+            "session/login/finish",
+            &json!({
+                "login_id": started.login_id,
+                "finalization": B64(finish.finalization),
+            }),
+        )
+        .await
+        .map_err(|e| match e.code() {
+            Some("login_failed") => ClientError::LoginFailed,
+            _ => e,
+        })?;
+    Ok((view, finish.export_key))
 }
 
 pub(crate) fn parse_id(text: &str) -> Result<ConversationId, ClientError> {

@@ -373,6 +373,56 @@ impl Config {
     }
 
     fn validate_rest(&self) -> Result<(), ConfigError> {
+        // About a century: larger values would overflow millisecond clocks.
+        const MAX_SECS: u64 = 100 * 365 * DAY;
+        let durations = [
+            ("links.ttl_secs", self.links.ttl_secs),
+            ("links.grace_secs", self.links.grace_secs),
+            ("links.coalesce_secs", self.links.coalesce_secs),
+            ("sessions.guest_idle_secs", self.sessions.guest_idle_secs),
+            (
+                "sessions.guest_absolute_secs",
+                self.sessions.guest_absolute_secs,
+            ),
+            ("sessions.member_idle_secs", self.sessions.member_idle_secs),
+            (
+                "sessions.member_absolute_secs",
+                self.sessions.member_absolute_secs,
+            ),
+            ("retention_secs", self.retention_secs),
+            ("outbox.lease_secs", self.outbox.lease_secs),
+            ("outbox.max_backoff_secs", self.outbox.max_backoff_secs),
+            ("outbox.sweep_secs", self.outbox.sweep_secs),
+        ];
+        for (name, value) in durations {
+            if value > MAX_SECS {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} is {value}; at most {MAX_SECS} (a century)"
+                )));
+            }
+        }
+        for (name, value) in [
+            ("links.ttl_secs", self.links.ttl_secs),
+            ("sessions.guest_idle_secs", self.sessions.guest_idle_secs),
+            ("sessions.member_idle_secs", self.sessions.member_idle_secs),
+            ("outbox.sweep_secs", self.outbox.sweep_secs),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
+            }
+        }
+        if self.limits.max_page_size == 0 || self.limits.max_page_size > 10_000 {
+            return Err(ConfigError::Invalid(
+                "limits.max_page_size must be between 1 and 10000".into(),
+            ));
+        }
+        if self.dev && !self.bind.ip().is_loopback() {
+            return Err(ConfigError::Invalid(format!(
+                "dev mode publishes every e-mail (and its link) at /dev/mail; bind it to a \
+                 loopback address, not {}",
+                self.bind
+            )));
+        }
         if self.mail.transport == MailTransportKind::Dev && !self.dev {
             return Err(ConfigError::Invalid(
                 "mail.transport = \"dev\" keeps mail in memory and is only allowed in dev mode"
@@ -508,5 +558,26 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("public_url"), "{err}");
+        let err = Config::load_from(
+            Config::dev_defaults(),
+            None,
+            env(&[("LATCHKEY_BIND", "0.0.0.0:8080")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("loopback"), "{err}");
+        let err = Config::load_from(
+            Config::default(),
+            None,
+            env(&[("LATCHKEY_LINKS__TTL_SECS", "99999999999999")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("century"), "{err}");
+        let err = Config::load_from(
+            Config::default(),
+            None,
+            env(&[("LATCHKEY_LIMITS__MAX_PAGE_SIZE", "0")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("max_page_size"), "{err}");
     }
 }

@@ -166,18 +166,43 @@ fn html_escape(text: &str) -> String {
     out
 }
 
-/// A mail that could not be handed over.
+/// A mail that could not be handed over. Carries no relay reply text: a
+/// relay's reply often repeats the recipient's address, which must not
+/// reach the log.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
-    /// A recipient or sender address is not valid.
+    /// A recipient or sender address is not valid. Permanent.
     #[error("invalid address")]
     Address,
-    /// Building the message failed.
-    #[error("cannot build the message: {0}")]
-    Build(String),
-    /// The relay refused or could not be reached. Worth retrying.
-    #[error("SMTP: {0}")]
-    Smtp(String),
+    /// Building the message failed. Permanent.
+    #[error("cannot build the message")]
+    Build,
+    /// The relay refused or could not be reached.
+    #[error("SMTP {} failure{}", if *.permanent { "permanent" } else { "transient" }, .code.as_ref().map(|c| format!(" (reply code {c})")).unwrap_or_default())]
+    Smtp {
+        /// A 5xx refusal: sending again will not help.
+        permanent: bool,
+        /// The SMTP reply code, if there was a reply.
+        code: Option<String>,
+    },
+    /// The whole hand-over took longer than allowed. Transient.
+    #[error("SMTP hand-over timed out")]
+    Timeout,
+    /// The outbox row does not open with this server's keys (a swapped
+    /// secrets file?). Kept: the right file may come back.
+    #[error("the outbox payload does not open with this server's keys")]
+    Unreadable,
+}
+
+impl MailError {
+    /// Whether trying again later can succeed.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            MailError::Address | MailError::Build => true,
+            MailError::Smtp { permanent, .. } => *permanent,
+            MailError::Timeout | MailError::Unreadable => false,
+        }
+    }
 }
 
 /// Mail kept in memory for `/dev/mail` (dev mode only).
@@ -226,10 +251,10 @@ impl Mailer {
                     }
                     SmtpSecurity::Starttls => {
                         AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
-                            .map_err(|e| MailError::Smtp(e.to_string()))?
+                            .map_err(|_| MailError::Build)?
                     }
                     SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
-                        .map_err(|e| MailError::Smtp(e.to_string()))?,
+                        .map_err(|_| MailError::Build)?,
                 };
                 let mut builder = builder
                     .port(smtp.port)
@@ -289,11 +314,11 @@ impl Mailer {
                                     .body(email.html),
                             ),
                     )
-                    .map_err(|e| MailError::Build(e.to_string()))?;
-                transport
-                    .send(message)
-                    .await
-                    .map_err(|e| MailError::Smtp(e.to_string()))?;
+                    .map_err(|_| MailError::Build)?;
+                transport.send(message).await.map_err(|e| MailError::Smtp {
+                    permanent: e.is_permanent(),
+                    code: e.status().map(|c| c.to_string()),
+                })?;
                 Ok(())
             }
         }

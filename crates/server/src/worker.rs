@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::mail::{MailPayload, Mailer};
+use crate::mail::{MailError, MailPayload, Mailer};
 use crate::secrets::ServerKeys;
 use crate::store::{Store, StoreError};
 use crate::time::{now_ms, secs_ms};
@@ -21,6 +21,8 @@ pub enum Outcome {
     Sent,
     /// Sending failed; the row waits for its next attempt.
     Retry,
+    /// The relay refused for good; the row is gone (logged as an error).
+    Dropped,
 }
 
 /// The outbox worker and sweeper.
@@ -59,15 +61,24 @@ impl Worker {
             .open(mail.id.as_bytes(), &mail.payload_sealed)
             .ok()
             .and_then(|bytes| MailPayload::from_bytes(&bytes));
+        // The whole hand-over must end well inside the lease, or another
+        // worker could take the row over and send the mail a second time.
+        let budget = Duration::from_secs(self.config.outbox.lease_secs.saturating_mul(3) / 4);
         let result = match payload {
-            Some(payload) => self
-                .mailer
-                .send(payload.render(&self.config.public_url))
+            Some(payload) => {
+                match tokio::time::timeout(
+                    budget,
+                    self.mailer.send(payload.render(&self.config.public_url)),
+                )
                 .await
-                .map_err(|e| e.to_string()),
+                {
+                    Ok(sent) => sent,
+                    Err(_) => Err(MailError::Timeout),
+                }
+            }
             // Not dropped: a row sealed under other keys (a swapped secrets
             // file) can be sent once the right file is back.
-            None => Err("the payload does not open with this server's keys".to_owned()),
+            None => Err(MailError::Unreadable),
         };
         match result {
             Ok(()) => {
@@ -76,6 +87,14 @@ impl Worker {
                 }
                 tracing::info!(mail = %mail.id, attempts = mail.attempts, "mail sent");
                 Ok(Outcome::Sent)
+            }
+            Err(error) if error.is_permanent() => {
+                // The relay refused for good (or the address cannot be
+                // written): keeping the row, and its sealed link key, helps
+                // no one.
+                self.store.complete_mail(&mail).await?;
+                tracing::error!(mail = %mail.id, attempts = mail.attempts, %error, "mail dropped");
+                Ok(Outcome::Dropped)
             }
             Err(error) => {
                 let delay = backoff_secs(mail.attempts, self.config.outbox.max_backoff_secs);

@@ -8,7 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::Json;
 use latchkey_core::{
-    check_message_ciphertext, GrantId, LinkKey, OsRng, SealedConversationKey,
+    check_message_ciphertext, GrantId, LinkKey, OsRng, Role, SealedConversationKey,
     WrappedConversationKey,
 };
 use serde::{Deserialize, Serialize};
@@ -22,12 +22,13 @@ use super::members::PublicMember;
 use super::validate::{email, handle, random_hex};
 use super::AppState;
 use crate::mail::{LinkReason, MailPayload};
-use crate::store::{ConversationRow, MemberRow, NewConversation, NewGrant, NewMail, NewMessage};
+use crate::store::{
+    ConversationRow, GrantKind, MemberRow, NewConversation, NewGrant, NewMail, NewMessage,
+};
 use crate::time::{now_ms, secs_ms};
 
 const HOUR: Duration = Duration::from_secs(3600);
 const MEMBER: i64 = 1;
-const GUEST: i64 = 2;
 
 /// A message as posted.
 #[derive(Deserialize)]
@@ -64,7 +65,7 @@ pub(super) struct Started {
 }
 
 impl AppState {
-    fn check_message(&self, message: &MessageInput) -> Result<NewMessage, ApiError> {
+    fn check_message(&self, message: &MessageInput, sender: Role) -> Result<NewMessage, ApiError> {
         if message.ciphertext.0.len() > self.config.limits.max_ciphertext_bytes {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -79,7 +80,7 @@ impl AppState {
             .map_err(|e| ApiError::invalid("invalid_ciphertext", e.to_string()))?;
         Ok(NewMessage {
             message_id: message.message_id.0.clone(),
-            sender: 0,
+            sender,
             ciphertext: message.ciphertext.0.clone(),
         })
     }
@@ -89,6 +90,7 @@ impl AppState {
         &self,
         grant: &GrantInput,
         link: Option<&str>,
+        kind_if_emailed: GrantKind,
         now: i64,
     ) -> Result<(NewGrant, Option<LinkKey>), ApiError> {
         let grant_id = GrantId::parse_base64url(&grant.grant_id)
@@ -112,6 +114,11 @@ impl AppState {
         }
         Ok((
             NewGrant {
+                kind: if link.is_some() {
+                    kind_if_emailed
+                } else {
+                    GrantKind::Manual
+                },
                 id_hash: grant_id.storage_hash().to_vec(),
                 wrapped_key: grant.wrapped_key.0.clone(),
                 emailed: link.is_some(),
@@ -229,10 +236,10 @@ pub(super) async fn start(
         .map_err(ApiError::rate_limited)?;
     SealedConversationKey::from_bytes(body.sealed_key.0.clone())
         .map_err(|e| ApiError::invalid("invalid_sealed_key", e.to_string()))?;
-    let mut message = state.check_message(&body.message)?;
-    message.sender = GUEST;
+    let message = state.check_message(&body.message, Role::Guest)?;
     let now = now_ms();
-    let (grant, link) = state.check_grant(&body.grant, Some(&body.link), now)?;
+    let (grant, link) =
+        state.check_grant(&body.grant, Some(&body.link), GrantKind::FirstContact, now)?;
     let link = link.ok_or_else(|| ApiError::internal(&"link parsed to nothing"))?;
     let conversation_id = body.conversation_id.0.clone();
     let mail = state.seal_mail(&MailPayload::GuestLink {
@@ -257,18 +264,7 @@ pub(super) async fn start(
         grant,
         mail,
     };
-    state
-        .store
-        .start_conversation(&new, now)
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => ApiError::new(
-                StatusCode::CONFLICT,
-                "conversation_exists",
-                "A conversation with this id exists. Make a new id.",
-            ),
-            other => other.into(),
-        })?;
+    state.store.start_conversation(&new, now).await?;
     tracing::info!(conversation = %new.id, "conversation started");
     Ok((
         StatusCode::CREATED,
@@ -500,10 +496,17 @@ pub(super) async fn post(
     ApiJson(body): ApiJson<PostMessage>,
 ) -> Result<Response, ApiError> {
     let conversation = state.conversation_for(&who, &id).await?;
-    let mut message = state.check_message(&MessageInput {
-        message_id: body.message_id,
-        ciphertext: body.ciphertext,
-    })?;
+    let sender = match who {
+        Participant::Member(_) => Role::Member,
+        Participant::Guest(_) => Role::Guest,
+    };
+    let message = state.check_message(
+        &MessageInput {
+            message_id: body.message_id,
+            ciphertext: body.ciphertext,
+        },
+        sender,
+    )?;
     let now = now_ms();
     let (grant, mail) = match &who {
         Participant::Guest(_) => {
@@ -513,7 +516,6 @@ pub(super) async fn post(
                     "Only the member makes links.",
                 ));
             }
-            message.sender = GUEST;
             let member = state.member_of(&conversation).await?;
             let to = state
                 .keys
@@ -525,30 +527,28 @@ pub(super) async fn post(
             });
             (None, Some(mail))
         }
-        Participant::Member(_) => {
-            message.sender = MEMBER;
-            match &body.grant {
-                None if body.link.is_some() => {
-                    return Err(ApiError::invalid(
-                        "link_without_grant",
-                        "A link needs its grant.",
-                    ))
-                }
-                None => (None, None),
-                Some(grant) => {
-                    let (grant, link) = state.check_grant(grant, body.link.as_deref(), now)?;
-                    let mail = match &link {
-                        Some(link) => Some(
-                            state
-                                .guest_link_mail(&conversation, link, LinkReason::NewMessage)
-                                .await?,
-                        ),
-                        None => None,
-                    };
-                    (Some(grant), mail)
-                }
+        Participant::Member(_) => match &body.grant {
+            None if body.link.is_some() => {
+                return Err(ApiError::invalid(
+                    "link_without_grant",
+                    "A link needs its grant.",
+                ))
             }
-        }
+            None => (None, None),
+            Some(grant) => {
+                let (grant, link) =
+                    state.check_grant(grant, body.link.as_deref(), GrantKind::Message, now)?;
+                let mail = match &link {
+                    Some(link) => Some(
+                        state
+                            .guest_link_mail(&conversation, link, LinkReason::NewMessage)
+                            .await?,
+                    ),
+                    None => None,
+                };
+                (Some(grant), mail)
+            }
+        },
     };
     let posted = state
         .store
@@ -560,15 +560,7 @@ pub(super) async fn post(
             now,
             secs_ms(state.config.links.coalesce_secs),
         )
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => ApiError::new(
-                StatusCode::CONFLICT,
-                "message_id_taken",
-                "Another message has this id. Make a new id.",
-            ),
-            other => other.into(),
-        })?;
+        .await?;
     let notification = if posted.mail_queued {
         Notification::Queued
     } else if mail.is_some() && !posted.duplicate {
@@ -646,6 +638,7 @@ pub(super) async fn add_grant(
             wrapped_key: body.wrapped_key,
         },
         body.link.as_deref(),
+        GrantKind::Requested,
         now,
     )?;
     let mail = match &link {
@@ -659,15 +652,7 @@ pub(super) async fn add_grant(
     state
         .store
         .add_grant(&conversation.id, &grant, mail.as_ref(), now)
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => ApiError::new(
-                StatusCode::CONFLICT,
-                "grant_exists",
-                "This grant exists already. Make a new link.",
-            ),
-            other => other.into(),
-        })?;
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(GrantAdded {

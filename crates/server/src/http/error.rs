@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
-use crate::store::StoreError;
+use crate::store::{StoreError, Unique};
 
 /// An answer other than success.
 #[derive(Debug)]
@@ -113,10 +113,25 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict(what) => Self::new(
+            StoreError::Conflict(Unique::Handle) => Self::new(
                 StatusCode::CONFLICT,
-                "conflict",
-                format!("This {what} already exists."),
+                "handle_taken",
+                "This handle is taken. Choose another.",
+            ),
+            StoreError::Conflict(Unique::Conversation) => Self::new(
+                StatusCode::CONFLICT,
+                "conversation_exists",
+                "A conversation with this id exists. Make a new id.",
+            ),
+            StoreError::Conflict(Unique::MessageId) => Self::new(
+                StatusCode::CONFLICT,
+                "message_id_taken",
+                "Another message has this id. Make a new id.",
+            ),
+            StoreError::Conflict(Unique::Grant) => Self::new(
+                StatusCode::CONFLICT,
+                "grant_exists",
+                "This grant exists already. Make a new link.",
             ),
             StoreError::NotFound(what) => Self::not_found("not_found", format!("No such {what}.")),
             other => Self::internal(&other),

@@ -229,6 +229,8 @@ pub struct MemberSession {
     pub member_id: String,
     /// The session's token hash.
     pub token_hash: Vec<u8>,
+    /// When he signed in.
+    pub created_at: i64,
 }
 
 impl FromRequestParts<AppState> for MemberSession {
@@ -240,6 +242,7 @@ impl FromRequestParts<AppState> for MemberSession {
             SessionOwner::Member(member_id) => Ok(MemberSession {
                 member_id,
                 token_hash: s.token_hash,
+                created_at: s.created_at,
             }),
             SessionOwner::Guest(_) => Err(ApiError::unauthorized("Sign in first.")),
         }
@@ -278,6 +281,30 @@ impl FromRequestParts<AppState> for Participant {
     }
 }
 
+/// Whatever session cookies a request carries, for signing out. A write
+/// that carries any must come from our origin.
+#[derive(Debug)]
+pub struct SessionCookies {
+    /// Token hashes of the member and guest cookies present.
+    pub token_hashes: Vec<Vec<u8>>,
+}
+
+impl FromRequestParts<AppState> for SessionCookies {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token_hashes: Vec<Vec<u8>> = [SessionKind::Member, SessionKind::Guest]
+            .into_iter()
+            .filter_map(|kind| cookie_value(parts, cookie_name(state, kind)))
+            .map(token_hash)
+            .collect();
+        if !token_hashes.is_empty() {
+            check_origin(parts, state)?;
+        }
+        Ok(SessionCookies { token_hashes })
+    }
+}
+
 /// The client's address, for rate limits.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientIp(pub IpAddr);
@@ -287,21 +314,41 @@ impl FromRequestParts<AppState> for ClientIp {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(name) = &state.config.client_ip_header {
+            // The last entry is the one our own proxy appended; the earlier
+            // ones are whatever the client chose to send.
             let forwarded = parts
                 .headers
                 .get(name.as_str())
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.rsplit(',').next())
                 .and_then(|v| v.trim().parse().ok());
             if let Some(ip) = forwarded {
-                return Ok(ClientIp(ip));
+                return Ok(ClientIp::budget_key(ip));
             }
         }
         parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| ClientIp(addr.ip()))
+            .map(|ConnectInfo(addr)| ClientIp::budget_key(addr.ip()))
             .ok_or_else(|| ApiError::internal(&"no peer address on the request"))
+    }
+}
+
+impl ClientIp {
+    /// One budget per IPv4 address, and per IPv6 /64: one subscriber
+    /// usually holds a whole /64.
+    fn budget_key(ip: IpAddr) -> ClientIp {
+        match ip {
+            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+                let mut octets = v6.octets();
+                for b in octets.iter_mut().skip(8) {
+                    *b = 0;
+                }
+                ClientIp(IpAddr::from(octets))
+            }
+            IpAddr::V6(v6) => ClientIp(v6.to_ipv4_mapped().map_or(ip, IpAddr::V4)),
+            v4 => ClientIp(v4),
+        }
     }
 }
 
@@ -325,6 +372,17 @@ mod tests {
                 proptest::prop_assert_eq!(id.0.len(), 32);
             }
         }
+    }
+
+    #[test]
+    fn ipv6_clients_share_a_budget_per_64() {
+        let a = ClientIp::budget_key("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = ClientIp::budget_key("2001:db8:1:2:bbbb::9".parse().unwrap());
+        let c = ClientIp::budget_key("2001:db8:1:3::1".parse().unwrap());
+        assert_eq!(a.0, b.0);
+        assert_ne!(a.0, c.0);
+        let mapped = ClientIp::budget_key("::ffff:192.0.2.7".parse().unwrap());
+        assert_eq!(mapped.0.to_string(), "192.0.2.7");
     }
 
     #[test]

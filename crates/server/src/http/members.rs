@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::extract::{
-    set_cookie, token_hash, ApiJson, ApiPath, ClientIp, MemberSession, SessionKind, B64,
+    set_cookie, token_hash, ApiJson, ApiPath, ClientIp, MemberSession, SessionCookies, SessionKind,
+    B64,
 };
 use super::validate::{display_name, email, handle, random_hex, random_token};
 use super::AppState;
@@ -122,18 +123,7 @@ pub(super) async fn register_finish(
         sealed_identity: body.sealed_identity.0,
         created_at: now_ms(),
     };
-    state
-        .store
-        .create_member(&member)
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => ApiError::new(
-                StatusCode::CONFLICT,
-                "handle_taken",
-                "This handle is taken. Choose another.",
-            ),
-            other => other.into(),
-        })?;
+    state.store.create_member(&member).await?;
     tracing::info!(member = %member.id, "member registered");
     let cookie = start_member_session(&state, &member.id).await?;
     Ok((
@@ -262,20 +252,45 @@ pub(super) async fn login_finish(
         .into_response())
 }
 
-/// Ends the member's session.
+/// Signs out: ends the member and the guest session the request carries
+/// (a guest on a shared computer needs this too), and clears both cookies.
 pub(super) async fn logout(
     State(state): State<AppState>,
-    session: MemberSession,
+    cookies: SessionCookies,
 ) -> Result<Response, ApiError> {
-    state.store.delete_session(&session.token_hash).await?;
+    for hash in &cookies.token_hashes {
+        state.store.delete_session(hash).await?;
+    }
     Ok((
         StatusCode::NO_CONTENT,
-        AppendHeaders([(
-            header::SET_COOKIE,
-            set_cookie(&state, SessionKind::Member, None),
-        )]),
+        AppendHeaders([
+            (
+                header::SET_COOKIE,
+                set_cookie(&state, SessionKind::Member, None),
+            ),
+            (
+                header::SET_COOKIE,
+                set_cookie(&state, SessionKind::Guest, None),
+            ),
+        ]),
     )
         .into_response())
+}
+
+/// A password change needs a sign-in this recent: a stolen session cookie
+/// alone must not be able to replace the password (and with it, through a
+/// garbage sealed key, destroy the member's private key).
+const REAUTH_WINDOW_MS: i64 = 5 * 60 * 1000;
+
+fn require_recent_sign_in(session: &MemberSession) -> Result<(), ApiError> {
+    if now_ms().saturating_sub(session.created_at) <= REAUTH_WINDOW_MS {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "reauthentication_required",
+            "Sign in again with your current password, then change it within five minutes.",
+        ))
+    }
 }
 
 async fn load_member(state: &AppState, session: &MemberSession) -> Result<MemberRow, ApiError> {
@@ -326,6 +341,7 @@ pub(super) async fn password_start(
     session: MemberSession,
     ApiJson(body): ApiJson<PasswordStart>,
 ) -> Result<Json<OpaqueResponse>, ApiError> {
+    require_recent_sign_in(&session)?;
     let member = load_member(&state, &session).await?;
     let response = server_registration_response(
         &state.keys.opaque,
@@ -352,6 +368,7 @@ pub(super) async fn password_finish(
     session: MemberSession,
     ApiJson(body): ApiJson<PasswordFinish>,
 ) -> Result<StatusCode, ApiError> {
+    require_recent_sign_in(&session)?;
     let file = server_registration_finish(&body.upload.0)
         .map_err(|e| ApiError::invalid("invalid_opaque_message", e.to_string()))?;
     SealedIdentity::from_bytes(body.sealed_identity.0.clone())

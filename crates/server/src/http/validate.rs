@@ -56,7 +56,9 @@ pub fn email(text: &str) -> Result<String, ApiError> {
                     && !domain.ends_with('.')
             }
             None => false,
-        };
+        }
+        // And one the mail library will accept as a recipient later.
+        && address.parse::<lettre::Address>().is_ok();
     if shaped {
         Ok(address.to_owned())
     } else {

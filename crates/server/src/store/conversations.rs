@@ -3,7 +3,9 @@
 
 use super::grants::insert_grant;
 use super::outbox::insert_mail;
-use super::{NewGrant, NewMail, Store, StoreError};
+use latchkey_core::Role;
+
+use super::{NewGrant, NewMail, Store, StoreError, Unique};
 
 /// A conversation as the member's inbox sees it.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -51,8 +53,8 @@ pub struct MessageRow {
 pub struct NewMessage {
     /// Client-chosen id (hex).
     pub message_id: String,
-    /// 1 = member, 2 = guest.
-    pub sender: i64,
+    /// Who wrote it.
+    pub sender: Role,
     /// The ciphertext.
     pub ciphertext: Vec<u8>,
 }
@@ -113,7 +115,7 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await
-        .map_err(StoreError::conflict_as("conversation"))?;
+        .map_err(StoreError::conflict_as(Unique::Conversation))?;
         insert_message(&mut tx, &new.id, 1, &new.message, now).await?;
         insert_grant(&mut tx, &new.id, &new.grant, now).await?;
         insert_mail(&mut tx, Some(&new.id), &new.mail, now).await?;
@@ -219,27 +221,11 @@ impl Store {
         coalesce_ms: i64,
     ) -> Result<Posted, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let existing: Option<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT seq, ciphertext FROM messages WHERE conversation_id = $1 AND message_id = $2",
-        )
-        .bind(conversation_id)
-        .bind(&message.message_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((seq, ciphertext)) = existing {
-            return if ciphertext == message.ciphertext {
-                Ok(Posted {
-                    seq,
-                    duplicate: true,
-                    grant_stored: false,
-                    mail_queued: false,
-                })
-            } else {
-                Err(StoreError::Conflict("message id"))
-            };
-        }
-        // Taking the next number locks the conversation row on PostgreSQL,
-        // so numbers within a conversation commit in order.
+        // The first statement writes. On SQLite the transaction so takes the
+        // write lock at once (waiting out busy_timeout) instead of failing
+        // when it upgrades from a read; on PostgreSQL it locks the
+        // conversation row, so numbers commit in order and a concurrent
+        // retry of the same message waits, then finds it below.
         let seq: Option<(i64,)> = sqlx::query_as(
             "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2 \
              WHERE id = $1 RETURNING last_seq",
@@ -251,7 +237,39 @@ impl Store {
         let Some((seq,)) = seq else {
             return Err(StoreError::NotFound("conversation"));
         };
+        let existing: Option<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT seq, ciphertext FROM messages WHERE conversation_id = $1 AND message_id = $2",
+        )
+        .bind(conversation_id)
+        .bind(&message.message_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((seq, ciphertext)) = existing {
+            tx.rollback().await?;
+            return if ciphertext == message.ciphertext {
+                Ok(Posted {
+                    seq,
+                    duplicate: true,
+                    grant_stored: false,
+                    mail_queued: false,
+                })
+            } else {
+                Err(StoreError::Conflict(Unique::MessageId))
+            };
+        }
         insert_message(&mut tx, conversation_id, seq, message, now).await?;
+        if message.sender == Role::Member {
+            // His own message is read, and he is evidently online: the next
+            // guest message may notify him again.
+            sqlx::query(
+                "UPDATE conversations SET member_read_seq = $2, member_notified_at = NULL \
+                 WHERE id = $1",
+            )
+            .bind(conversation_id)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+        }
 
         let mut posted = Posted {
             seq,
@@ -261,10 +279,13 @@ impl Store {
         };
         let cutoff = now.saturating_sub(coalesce_ms);
         if let Some(grant) = grant {
+            // The first-contact link does not count: its e-mail says only
+            // that the guest's message arrived, not that a reply waits.
             let coalesced = grant.emailed && coalesce_ms > 0 && {
                 let pending: Option<(i64,)> = sqlx::query_as(
                     "SELECT 1 FROM grants WHERE conversation_id = $1 AND emailed = 1 \
-                     AND redeemed_at IS NULL AND expires_at > $2 AND created_at > $3 LIMIT 1",
+                     AND kind <> 'first_contact' AND redeemed_at IS NULL \
+                     AND expires_at > $2 AND created_at > $3 LIMIT 1",
                 )
                 .bind(conversation_id)
                 .bind(now)
@@ -280,6 +301,14 @@ impl Store {
                     insert_mail(&mut tx, Some(conversation_id), mail, now).await?;
                     posted.mail_queued = true;
                 }
+            }
+            if grant.emailed {
+                // A fresh link answers a pending new-link request, whether
+                // this one is mailed or an unused earlier one covers it.
+                sqlx::query("UPDATE conversations SET link_requested_at = NULL WHERE id = $1")
+                    .bind(conversation_id)
+                    .execute(&mut *tx)
+                    .await?;
             }
         } else if let Some(mail) = mail {
             // With coalescing off (0), every notice goes out.
@@ -305,22 +334,38 @@ impl Store {
     /// Destroys a conversation with every message, grant, session and
     /// pending mail. Returns whether it existed.
     pub async fn delete_conversation(&self, id: &str) -> Result<bool, StoreError> {
-        // Explicit deletes, not only ON DELETE CASCADE: the result must not
-        // depend on a connection pragma.
+        self.delete_conversation_idle_since(id, i64::MAX).await
+    }
+
+    /// As [`Store::delete_conversation`], but only if nothing happened in it
+    /// after `idle_before` (retention: a message posted meanwhile saves it).
+    pub async fn delete_conversation_idle_since(
+        &self,
+        id: &str,
+        idle_before: i64,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
+        let deleted =
+            sqlx::query("DELETE FROM conversations WHERE id = $1 AND last_activity_at <= $2")
+                .bind(id)
+                .bind(idle_before)
+                .execute(&mut *tx)
+                .await?;
+        if deleted.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        // Explicit deletes besides ON DELETE CASCADE: the result must not
+        // depend on a connection pragma.
         for table in ["messages", "grants", "sessions", "outbox"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE conversation_id = $1"))
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
         }
-        let deleted = sqlx::query("DELETE FROM conversations WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         self.scrub_wal().await?;
-        Ok(deleted.rows_affected() == 1)
+        Ok(true)
     }
 
     /// Marks a new-link request on every conversation of this guest address
@@ -385,11 +430,11 @@ async fn insert_message(
     .bind(conversation_id)
     .bind(seq)
     .bind(&message.message_id)
-    .bind(message.sender)
+    .bind(i64::from(message.sender.as_byte()))
     .bind(&message.ciphertext)
     .bind(now)
     .execute(&mut **tx)
     .await
-    .map_err(StoreError::conflict_as("message id"))?;
+    .map_err(StoreError::conflict_as(Unique::MessageId))?;
     Ok(())
 }

@@ -3,11 +3,37 @@
 //! window or at expiry, leaving only the hash in `spent_grants` so that the
 //! link answers "used up" rather than "unknown".
 
-use super::{flag, Store, StoreError};
+use super::{flag, Store, StoreError, Unique};
+
+/// Why a grant exists: coalescing treats them differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrantKind {
+    /// The guest's first link, mailed when he writes to a member.
+    FirstContact,
+    /// A link with a member's message.
+    Message,
+    /// A link answering the guest's new-link request.
+    Requested,
+    /// A link the member hands over himself (never e-mailed).
+    Manual,
+}
+
+impl GrantKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            GrantKind::FirstContact => "first_contact",
+            GrantKind::Message => "message",
+            GrantKind::Requested => "requested",
+            GrantKind::Manual => "manual",
+        }
+    }
+}
 
 /// A grant to store.
 #[derive(Clone, Debug)]
 pub struct NewGrant {
+    /// Why it exists.
+    pub kind: GrantKind,
     /// SHA-256 of the grant id.
     pub id_hash: Vec<u8>,
     /// The conversation key wrapped under the link key.
@@ -47,18 +73,19 @@ pub(super) async fn insert_grant(
     now: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO grants (id_hash, conversation_id, wrapped_key, emailed, created_at, \
-         expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO grants (id_hash, conversation_id, wrapped_key, emailed, kind, created_at, \
+         expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&grant.id_hash)
     .bind(conversation_id)
     .bind(&grant.wrapped_key)
     .bind(flag(grant.emailed))
+    .bind(grant.kind.as_str())
     .bind(now)
     .bind(grant.expires_at)
     .execute(&mut **tx)
     .await
-    .map_err(StoreError::conflict_as("grant"))?;
+    .map_err(StoreError::conflict_as(Unique::Grant))?;
     Ok(())
 }
 
@@ -126,7 +153,13 @@ impl Store {
                     .await?;
             }
             GrantState::Used | GrantState::Expired => {
-                destroy_grant(&mut tx, id_hash, &state, now + spent_memory_ms).await?;
+                destroy_grant(
+                    &mut tx,
+                    id_hash,
+                    &state,
+                    now.saturating_add(spent_memory_ms),
+                )
+                .await?;
             }
             GrantState::Unknown => {}
         }

@@ -1,9 +1,9 @@
 //! Members and their pending logins.
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, Unique};
 
 /// A member as stored.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct MemberRow {
     /// Internal id (hex).
     pub id: String,
@@ -23,15 +23,21 @@ pub struct MemberRow {
     pub created_at: i64,
 }
 
-/// A member to create.
-pub type NewMember = MemberRow;
+impl std::fmt::Debug for MemberRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemberRow")
+            .field("id", &self.id)
+            .field("handle", &self.handle)
+            .finish_non_exhaustive()
+    }
+}
 
 const COLUMNS: &str = "id, handle, display_name, email_sealed, password_file, identity_public, \
                        sealed_identity, created_at";
 
 impl Store {
     /// Stores a new member. A taken handle is [`StoreError::Conflict`].
-    pub async fn create_member(&self, member: &NewMember) -> Result<(), StoreError> {
+    pub async fn create_member(&self, member: &MemberRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO members (id, handle, display_name, email_sealed, password_file, \
              identity_public, sealed_identity, created_at) \
@@ -47,7 +53,7 @@ impl Store {
         .bind(member.created_at)
         .execute(&self.pool)
         .await
-        .map_err(StoreError::conflict_as("handle"))?;
+        .map_err(StoreError::conflict_as(Unique::Handle))?;
         Ok(())
     }
 
@@ -102,6 +108,13 @@ impl Store {
             .bind(keep_session)
             .execute(&mut *tx)
             .await?;
+        // A login begun against the old password file must not finish.
+        sqlx::query(
+            "DELETE FROM login_attempts WHERE handle = (SELECT handle FROM members WHERE id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

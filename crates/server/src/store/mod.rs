@@ -22,18 +22,31 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use conversations::{ConversationRow, MessageRow, NewConversation, NewMessage, Posted};
-pub use grants::{GrantState, NewGrant, Redeemed};
-pub use members::{MemberRow, NewMember};
+pub use grants::{GrantKind, GrantState, NewGrant, Redeemed};
+pub use members::MemberRow;
 pub use outbox::{ClaimedMail, NewMail};
 pub use sessions::{Session, SessionOwner};
 pub use sweep::Swept;
 
+/// Which unique value a write collided with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unique {
+    /// A member's handle.
+    Handle,
+    /// A conversation id.
+    Conversation,
+    /// A message id within its conversation (with other bytes).
+    MessageId,
+    /// A grant id.
+    Grant,
+}
+
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A unique value (handle, conversation id, message id) is taken.
-    #[error("{0} already exists")]
-    Conflict(&'static str),
+    /// A unique value is taken.
+    #[error("{0:?} already exists")]
+    Conflict(Unique),
     /// The row the operation needs is not there.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -50,7 +63,7 @@ pub enum StoreError {
 
 impl StoreError {
     /// Maps a unique-constraint violation to [`StoreError::Conflict`].
-    fn conflict_as(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    fn conflict_as(what: Unique) -> impl FnOnce(sqlx::Error) -> StoreError {
         move |e| match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
             _ => StoreError::Database(e),
@@ -163,11 +176,21 @@ impl Store {
     /// WAL still holds the pages as they were before the delete until a
     /// checkpoint; after one, destroyed rows are gone from disk.
     async fn scrub_wal(&self) -> Result<(), StoreError> {
-        if self.dialect == Dialect::Sqlite {
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&self.pool)
-                .await?;
+        if self.dialect != Dialect::Sqlite {
+            return Ok(());
         }
+        // A reader in the middle of a transaction can hold the checkpoint
+        // back ("busy"); try a few times, then leave it to the next sweep.
+        for attempt in 0..5u64 {
+            let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.pool)
+                .await?;
+            if busy == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20 * (attempt + 1))).await;
+        }
+        tracing::warn!("WAL checkpoint stayed busy; retried at the next sweep");
         Ok(())
     }
 

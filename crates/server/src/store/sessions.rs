@@ -19,6 +19,8 @@ pub struct Session {
     pub token_hash: Vec<u8>,
     /// Who.
     pub owner: SessionOwner,
+    /// When it began (the sign-in, for a member).
+    pub created_at: i64,
 }
 
 impl Store {
@@ -50,33 +52,48 @@ impl Store {
         Ok(())
     }
 
-    /// The live session with this token hash, its idle clock restarted; an
-    /// idle or expired one is deleted and reads as none.
+    /// The live session with this token hash. Its idle clock restarts, but
+    /// the row is rewritten at most every minute (or quarter of the idle
+    /// time): reads should not all be writes. An idle or expired session is
+    /// deleted and reads as none.
     pub async fn touch_session(
         &self,
         token_hash: &[u8],
         now: i64,
     ) -> Result<Option<Session>, StoreError> {
-        let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
-            "UPDATE sessions SET last_seen_at = $2 \
-             WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at + idle_ms > $2 \
-             RETURNING member_id, conversation_id",
+        type Row = (Option<String>, Option<String>, i64, i64, i64, i64);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT member_id, conversation_id, created_at, last_seen_at, idle_ms, expires_at \
+             FROM sessions WHERE token_hash = $1",
         )
         .bind(token_hash)
-        .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        let owner = match row {
-            Some((Some(member), _)) => SessionOwner::Member(member),
-            Some((None, Some(conversation))) => SessionOwner::Guest(conversation),
-            _ => {
-                self.delete_session(token_hash).await?;
-                return Ok(None);
-            }
+        let Some((member, conversation, created_at, last_seen_at, idle_ms, expires_at)) = row
+        else {
+            return Ok(None);
         };
+        let owner = match (member, conversation) {
+            (Some(member), _) => Some(SessionOwner::Member(member)),
+            (None, Some(conversation)) => Some(SessionOwner::Guest(conversation)),
+            (None, None) => None,
+        };
+        let alive = expires_at > now && last_seen_at.saturating_add(idle_ms) > now;
+        let Some(owner) = owner.filter(|_| alive) else {
+            self.delete_session(token_hash).await?;
+            return Ok(None);
+        };
+        if now.saturating_sub(last_seen_at) >= (idle_ms / 4).min(60_000) {
+            sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
+                .bind(token_hash)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+        }
         Ok(Some(Session {
             token_hash: token_hash.to_vec(),
             owner,
+            created_at,
         }))
     }
 

@@ -39,7 +39,13 @@ impl Store {
                 GrantState::Expired
             };
             let mut tx = self.pool.begin().await?;
-            destroy_grant(&mut tx, &id_hash, &state, now + spent_memory_ms).await?;
+            destroy_grant(
+                &mut tx,
+                &id_hash,
+                &state,
+                now.saturating_add(spent_memory_ms),
+            )
+            .await?;
             tx.commit().await?;
             swept.grants += 1;
         }
@@ -63,15 +69,15 @@ impl Store {
                     .bind(now.saturating_sub(retention_ms))
                     .fetch_all(&self.pool)
                     .await?;
+            let cutoff = now.saturating_sub(retention_ms);
             for (id,) in idle {
-                if self.delete_conversation(&id).await? {
+                if self.delete_conversation_idle_since(&id, cutoff).await? {
                     swept.conversations += 1;
                 }
             }
         }
-        if swept.grants > 0 || swept.conversations > 0 {
-            self.scrub_wal().await?;
-        }
+        // Also clears what sent mail and ended sessions left in the WAL.
+        self.scrub_wal().await?;
         Ok(swept)
     }
 }
