@@ -145,6 +145,9 @@ enum MemberCommand {
         /// Where notices of new messages go.
         #[arg(long)]
         email: String,
+        /// The registration code, if the server's operator set one.
+        #[arg(long, env = "LATCHKEY_REGISTRATION_CODE")]
+        code: Option<String>,
     },
 }
 
@@ -200,11 +203,13 @@ async fn run(command: Command) -> Result<(), String> {
                     member,
                     name,
                     email,
+                    code,
                 },
         } => {
             let password = password()?;
-            let m = Member::register(
+            let m = Member::register_with_code(
                 &url(&member.server)?,
+                code.as_deref(),
                 &member.handle,
                 &name,
                 &email,

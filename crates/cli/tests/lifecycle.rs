@@ -240,3 +240,34 @@ async fn the_first_reply_is_never_hidden_and_own_messages_are_not_unread() {
     assert_eq!(ended.status(), Some(401), "{ended}");
     guest.read().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_code_closes_registration() {
+    let db = Database::sqlite();
+    let mail = MailServer::start().await;
+    let code = unique("code-");
+    let settings = Settings {
+        extra_env: vec![("LATCHKEY_REGISTRATION_CODE".into(), code.clone())],
+        ..Settings::default()
+    };
+    let server = Server::start(&db, &mail, &settings).await;
+    let url = &server.url;
+    for attempt in [None, Some("wrong code")] {
+        let refused =
+            Member::register_with_code(url, attempt, "bob", "Bob", "b@member.test", b"pw")
+                .await
+                .unwrap_err();
+        assert_eq!(
+            (refused.status(), refused.code()),
+            (Some(403), Some("registration_closed")),
+            "{refused}"
+        );
+    }
+    Member::register_with_code(url, Some(&code), "bob", "Bob", "b@member.test", b"pw")
+        .await
+        .unwrap();
+    assert!(
+        !server.log_text().contains(&code),
+        "the code reached the log"
+    );
+}

@@ -79,12 +79,29 @@ impl Member {
         email: &str,
         password: &[u8],
     ) -> Result<Member, ClientError> {
+        Self::register_with_code(server, None, handle, display_name, email, password).await
+    }
+
+    /// As [`Member::register`], on a server whose operator hands out a
+    /// registration code.
+    pub async fn register_with_code(
+        server: &ServerUrl,
+        registration_code: Option<&str>,
+        handle: &str,
+        display_name: &str,
+        email: &str,
+        password: &[u8],
+    ) -> Result<Member, ClientError> {
         let http = Http::new(server)?;
         let (registration, request) = ClientRegistration::start(&mut OsRng, password)?;
         let started: api::OpaqueResponse = http
             .post(
                 "members/register/start",
-                &json!({ "handle": handle, "request": B64(request) }),
+                &json!({
+                    "handle": handle,
+                    "request": B64(request),
+                    "registration_code": registration_code,
+                }),
             )
             .await?;
         let (upload, export_key) =
@@ -97,6 +114,7 @@ impl Member {
             .post(
                 "members/register/finish",
                 &json!({
+                    "registration_code": registration_code,
                     "handle": handle,
                     "display_name": display_name,
                     "email": email,

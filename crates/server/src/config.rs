@@ -51,8 +51,31 @@ pub struct Config {
     /// The notification worker.
     pub outbox: OutboxConfig,
     /// Header carrying the client address when behind a reverse proxy (e.g.
-    /// `x-forwarded-for`; its first entry is used). Unset: the peer address.
+    /// `x-forwarded-for`; its last entry, the one the proxy added, is used).
+    /// Unset: the peer address.
     pub client_ip_header: Option<String>,
+    /// When set, registering as a member needs this code (the operator
+    /// hands it to the people who may become members). Unset: anyone may
+    /// register.
+    pub registration_code: Option<SecretString>,
+}
+
+/// A configured secret: printed as `***`.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 /// Logging.
@@ -261,6 +284,7 @@ impl Default for Config {
                 sweep_secs: 30,
             },
             client_ip_header: None,
+            registration_code: None,
         }
     }
 }

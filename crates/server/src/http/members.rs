@@ -11,6 +11,7 @@ use latchkey_core::opaque::{
 };
 use latchkey_core::{IdentityPublic, OsRng, SealedIdentity};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
 use super::extract::{
@@ -30,11 +31,29 @@ const LOGIN_WINDOW_MS: i64 = 60_000;
 pub(super) struct RegisterStart {
     handle: String,
     request: B64,
+    registration_code: Option<String>,
 }
 
 #[derive(Serialize)]
 pub(super) struct OpaqueResponse {
     response: B64,
+}
+
+/// With a configured registration code, only those who have it register.
+fn check_registration_code(state: &AppState, given: Option<&str>) -> Result<(), ApiError> {
+    let Some(code) = &state.config.registration_code else {
+        return Ok(());
+    };
+    // Compared as digests: equal-length, and no early exit on the secret.
+    let digest = |text: &str| Sha256::digest(text.as_bytes());
+    if given.is_some_and(|g| digest(g) == digest(code.expose())) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "registration_closed",
+            "Registering here needs a registration code from the site's operator.",
+        ))
+    }
 }
 
 /// Step 1 of registration: the OPAQUE response to the blinded password.
@@ -44,6 +63,7 @@ pub(super) async fn register_start(
     ApiJson(body): ApiJson<RegisterStart>,
 ) -> Result<Json<OpaqueResponse>, ApiError> {
     state.limit_login(ip)?;
+    check_registration_code(&state, body.registration_code.as_deref())?;
     let handle = handle(&body.handle)?;
     let response =
         server_registration_response(&state.keys.opaque, &body.request.0, handle.as_bytes())
@@ -56,6 +76,7 @@ pub(super) async fn register_start(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RegisterFinish {
+    registration_code: Option<String>,
     handle: String,
     display_name: String,
     email: String,
@@ -100,6 +121,7 @@ pub(super) async fn register_finish(
     ApiJson(body): ApiJson<RegisterFinish>,
 ) -> Result<Response, ApiError> {
     state.limit_login(ip)?;
+    check_registration_code(&state, body.registration_code.as_deref())?;
     let handle = handle(&body.handle)?;
     let display_name = display_name(&body.display_name)?;
     let email = email(&body.email)?;
