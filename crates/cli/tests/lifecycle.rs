@@ -26,8 +26,7 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 async fn outbox_attempts(db: &Database) -> Vec<i64> {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&db.url()).await.unwrap();
+    let pool = db.pool().await;
     let rows: Vec<(i64,)> = sqlx::query_as("SELECT attempts FROM outbox")
         .fetch_all(&pool)
         .await

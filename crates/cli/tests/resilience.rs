@@ -40,14 +40,7 @@ fn burst_settings() -> Settings {
 }
 
 async fn outbox_len(db: &Database) -> i64 {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&db.url()).await.unwrap();
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    n
+    db.count("SELECT COUNT(*) FROM outbox").await
 }
 
 async fn wait_outbox_empty(db: &Database) {

@@ -343,8 +343,7 @@ async fn story(db: Database) {
 /// Everything a thief can read from the database: the protocol objects (to
 /// attack) and every 32-byte window of every stored value (to try as keys).
 async fn loot(db: &Database) -> (Loot, Vec<[u8; 32]>) {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&db.url()).await.unwrap();
+    let pool = db.pool().await;
     let mut loot = Loot::default();
     for row in sqlx::query("SELECT conversation_id, message_id, sender, ciphertext FROM messages")
         .fetch_all(&pool)

@@ -257,6 +257,23 @@ impl Database {
         }
     }
 
+    /// A connection pool of the thief's (or the test's) own, as sqlx sees
+    /// the database: only what is committed.
+    pub async fn pool(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&self.url())
+            .await
+            .expect("database answers")
+    }
+
+    /// One integer from a query (`SELECT COUNT(*) …`).
+    pub async fn count(&self, sql: &str) -> i64 {
+        let pool = self.pool().await;
+        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.expect(sql);
+        pool.close().await;
+        n
+    }
+
     pub fn is_postgres(&self) -> bool {
         matches!(self, Database::Postgres { .. })
     }

@@ -28,7 +28,6 @@ use crate::store::{
 use crate::time::{now_ms, secs_ms};
 
 const HOUR: Duration = Duration::from_secs(3600);
-const MEMBER: i64 = 1;
 
 /// A message as posted.
 #[derive(Deserialize)]
@@ -441,7 +440,7 @@ pub(super) async fn messages(
         .map(|m| MessageView {
             seq: m.seq,
             message_id: m.message_id,
-            sender: if m.sender == MEMBER {
+            sender: if m.sender == i64::from(Role::Member.as_byte()) {
                 "member"
             } else {
                 "guest"
