@@ -113,7 +113,8 @@ enum Command {
     },
     /// Guest: open a link, print the conversation, optionally reply.
     Open {
-        /// The link from the e-mail (https://…/open#k1.…).
+        /// The link from the e-mail (https://…/open#k1.…), or `-` to read
+        /// it from standard input (keeps it out of `ps` and shell history).
         link: String,
         /// Reply with this text.
         #[arg(long)]
@@ -323,6 +324,15 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Open { link, reply } => {
+            let link = if link == "-" {
+                let mut line = Zeroizing::new(String::new());
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| format!("cannot read the link: {e}"))?;
+                Zeroizing::new(line.trim().to_owned())
+            } else {
+                Zeroizing::new(link)
+            };
             let server = server_of_link(&link)?;
             let guest = Guest::open(&server, &link).await.map_err(explain)?;
             println!(

@@ -257,6 +257,10 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
         extra_env: vec![
             ("LATCHKEY_LIMITS__MAX_BODY_BYTES".into(), "65536".into()),
             (
+                "LATCHKEY_RATE_LIMITS__POSTS_PER_SESSION_PER_MINUTE".into(),
+                "20".into(),
+            ),
+            (
                 "LATCHKEY_LIMITS__MAX_CIPHERTEXT_BYTES".into(),
                 "16384".into(),
             ),
@@ -674,6 +678,20 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     assert_eq!(ids[0], good_id.to_string(), "most recently active first");
     let distinct: std::collections::HashSet<&String> = ids.iter().collect();
     assert_eq!(distinct.len(), 4);
+
+    // A session's posting budget (20 a minute here) ends in 429.
+    let mut accepted = 0;
+    let refused = loop {
+        let (status, body) = guest
+            .post(&messages, &guest_message(good_id, &good_key, "flood"))
+            .await;
+        if status != 201 {
+            break (status, body);
+        }
+        accepted += 1;
+        assert!(accepted <= 20, "no budget per session");
+    };
+    expect_error(refused, 429, "rate_limited");
 
     // Session tokens are stored hashed: the database never holds one.
     let tokens: Vec<(String, Vec<u8>)> = [&member, &guest, &stranger]

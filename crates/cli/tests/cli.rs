@@ -212,7 +212,22 @@ fn the_run_command_profile_end_to_end_with_the_cli() {
     assert!(out.contains("1 new link(s) sent"), "{out}");
     let fresh = wait_for_link(&base, 2);
     assert_ne!(fresh, link);
-    let out = run(&["open", &fresh]);
+    // The link can come on standard input, out of `ps` and shell history.
+    let mut open = Command::new(BIN)
+        .current_dir(dir.path())
+        .env_clear()
+        .envs(env.iter().copied())
+        .args(["open", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = open.stdin.take().unwrap();
+        writeln!(stdin, "{fresh}").unwrap();
+    }
+    let out = stdout(&open.wait_with_output().unwrap());
     assert!(out.contains("Hello Ann"), "{out}");
 
     std::thread::sleep(Duration::from_millis(1200));

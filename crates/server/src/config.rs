@@ -209,6 +209,8 @@ pub struct RateLimitConfig {
     pub login_per_ip_per_minute: u32,
     /// Link redemptions per client address per minute.
     pub redeem_per_ip_per_minute: u32,
+    /// Messages per session (member or guest) per minute.
+    pub posts_per_session_per_minute: u32,
 }
 
 /// The notification worker.
@@ -276,6 +278,7 @@ impl Default for Config {
                 link_request_per_address_per_hour: 3,
                 login_per_ip_per_minute: 30,
                 redeem_per_ip_per_minute: 30,
+                posts_per_session_per_minute: 120,
             },
             outbox: OutboxConfig {
                 lease_secs: 60,

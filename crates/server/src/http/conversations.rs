@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::extract::{
-    set_cookie, ApiJson, ApiPath, ApiQuery, ClientIp, Id, MemberSession, Participant, SessionKind,
-    B64,
+    set_cookie, ApiJson, ApiPath, ApiQuery, ClientIp, Id, MemberSession, Participant,
+    ParticipantSession, SessionKind, B64,
 };
 use super::members::PublicMember;
 use super::validate::{email, handle, random_hex};
@@ -490,10 +490,20 @@ pub(super) struct PostedView {
 /// Posts a message (member or guest). The server assigns its order.
 pub(super) async fn post(
     State(state): State<AppState>,
-    who: Participant,
+    session: ParticipantSession,
     ApiPath(id): ApiPath<Id>,
     ApiJson(body): ApiJson<PostMessage>,
 ) -> Result<Response, ApiError> {
+    state
+        .limiter
+        .check(
+            "posts-session",
+            &session.token_hash,
+            state.config.rate_limits.posts_per_session_per_minute,
+            Duration::from_secs(60),
+        )
+        .map_err(ApiError::rate_limited)?;
+    let who = session.who;
     let conversation = state.conversation_for(&who, &id).await?;
     let sender = match who {
         Participant::Member(_) => Role::Member,

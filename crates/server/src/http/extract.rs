@@ -258,7 +258,27 @@ pub enum Participant {
     Guest(String),
 }
 
+/// A [`Participant`] with the token hash of the session that proved it
+/// (for per-session budgets).
+#[derive(Debug)]
+pub struct ParticipantSession {
+    /// Who.
+    pub who: Participant,
+    /// SHA-256 of the session token.
+    pub token_hash: Vec<u8>,
+}
+
 impl FromRequestParts<AppState> for Participant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(ParticipantSession::from_request_parts(parts, state)
+            .await?
+            .who)
+    }
+}
+
+impl FromRequestParts<AppState> for ParticipantSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -269,15 +289,22 @@ impl FromRequestParts<AppState> for Participant {
             check_origin(parts, state)?;
             if let Ok(s) = session(parts, state, SessionKind::Member).await {
                 if let SessionOwner::Member(id) = s.owner {
-                    return Ok(Participant::Member(id));
+                    return Ok(ParticipantSession {
+                        who: Participant::Member(id),
+                        token_hash: s.token_hash,
+                    });
                 }
             }
         }
         let s = session(parts, state, SessionKind::Guest).await?;
-        match s.owner {
-            SessionOwner::Guest(conversation) => Ok(Participant::Guest(conversation)),
-            SessionOwner::Member(id) => Ok(Participant::Member(id)),
-        }
+        let who = match s.owner {
+            SessionOwner::Guest(conversation) => Participant::Guest(conversation),
+            SessionOwner::Member(id) => Participant::Member(id),
+        };
+        Ok(ParticipantSession {
+            who,
+            token_hash: s.token_hash,
+        })
     }
 }
 
