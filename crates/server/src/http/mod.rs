@@ -7,6 +7,7 @@ mod grants;
 mod members;
 mod pages;
 mod validate;
+mod web;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -191,8 +192,16 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
+    // Pages and assets are compressed; API answers are not (they are small,
+    // and compressing secrets beside attacker-chosen text invites BREACH).
+    let web = Router::new()
+        .route("/open", axum::routing::get(web::guest_page))
+        .route("/m/{handle}", axum::routing::get(web::guest_page))
+        .route("/assets/{*path}", axum::routing::get(web::assets))
+        .layer(tower_http::compression::CompressionLayer::new());
     let mut app = Router::new()
         .nest("/api/v1", api)
+        .merge(web)
         .route("/", axum::routing::get(pages::home));
     if state.dev_mailbox.is_some() {
         app = app.route("/dev/mail", axum::routing::get(pages::dev_mail));

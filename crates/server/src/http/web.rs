@@ -1,0 +1,69 @@
+//! The web pages, embedded at build time from web/dist/ (see build.rs):
+//! the guest's contact page `/m/HANDLE` and link page `/open`, and their
+//! assets under `/assets/`.
+
+use axum::extract::Path;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+
+include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
+
+fn asset(name: &str) -> Option<&'static [u8]> {
+    WEB_ASSETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, bytes)| *bytes)
+}
+
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("svg") => "image/svg+xml",
+        _ => "application/octet-stream",
+    }
+}
+
+fn file(name: &str) -> Response {
+    match asset(name) {
+        Some(bytes) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(content_type(name)),
+                ),
+                // Names carry no content hash: revalidate every time.
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            ],
+            bytes,
+        )
+            .into_response(),
+        None if WEB_ASSETS.is_empty() => not_built(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+fn not_built() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Html(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>latchkey</title>\
+             </head><body><main><h1>The web pages are not built into this binary</h1><p>Run \
+             <code>scripts/build-web</code>, then build the server again (or use \
+             <code>scripts/run</code>).</p></main></body></html>",
+        ),
+    )
+        .into_response()
+}
+
+/// `/assets/…`.
+pub(super) async fn assets(Path(path): Path<String>) -> Response {
+    file(&format!("assets/{path}"))
+}
+
+/// The guest pages: one shell; the script reads the address.
+pub(super) async fn guest_page() -> Response {
+    file("guest.html")
+}

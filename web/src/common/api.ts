@@ -1,0 +1,98 @@
+// The JSON API (/api/v1). Errors arrive as {error, message}; a request
+// that never reached the server becomes the code "offline".
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let response: Response;
+  try {
+    const init: RequestInit = { method, credentials: 'same-origin', headers: {} };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'content-type': 'application/json' };
+    }
+    response = await fetch(`/api/v1${path}`, init);
+  } catch {
+    throw new ApiError(0, 'offline', 'The server cannot be reached. Check your connection and try again.');
+  }
+  const text = await response.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const e = data as { error?: string; message?: string } | null;
+    throw new ApiError(
+      response.status,
+      e?.error ?? 'unexpected',
+      e?.message ?? `The server answered ${response.status}. Try again later.`,
+    );
+  }
+  return data as T;
+}
+
+export const api = {
+  get: <T>(path: string) => call<T>('GET', path),
+  post: <T>(path: string, body: unknown) => call<T>('POST', path, body),
+  del: (path: string) => call<null>('DELETE', path),
+};
+
+/** Bytes as unpadded base64url, the API's encoding. */
+export function toB64(bytes: Uint8Array): string {
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export function fromB64(text: string): Uint8Array {
+  const padded = text.replace(/-/g, '+').replace(/_/g, '/');
+  const binary = atob(padded + '='.repeat((4 - (padded.length % 4)) % 4));
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+/** What the server tells about a member. */
+export interface PublicMember {
+  handle: string;
+  display_name: string;
+  identity_public: string;
+  fingerprint: string;
+}
+
+export interface MessageView {
+  seq: number;
+  message_id: string;
+  sender: 'member' | 'guest';
+  ciphertext: string;
+  created_at: number;
+}
+
+export interface MessagePage {
+  messages: MessageView[];
+  next_after: number | null;
+}
+
+/** Every message after `after`, page by page. */
+export async function allMessages(conversationId: string, after = 0): Promise<MessageView[]> {
+  const out: MessageView[] = [];
+  let cursor: number | null = after;
+  while (cursor !== null) {
+    const page: MessagePage = await api.get(
+      `/conversations/${conversationId}/messages?after=${cursor}&limit=200`,
+    );
+    out.push(...page.messages);
+    cursor = page.next_after;
+  }
+  return out;
+}

@@ -1,0 +1,91 @@
+// /m/HANDLE: a guest writes to a member. The browser makes the
+// conversation key, seals it to the member's public key, encrypts the
+// message (with the guest's address and name inside, for the member only)
+// and makes the first link; the server e-mails that link to the guest.
+import { Conversation, fingerprint } from 'latchkey-wasm-guest';
+import { api, ApiError, fromB64, toB64, type PublicMember } from '../common/api';
+import { el, field, show, statusLine } from '../common/dom';
+import { describe } from './conversation';
+
+export async function contactPage(handle: string): Promise<void> {
+  const status = statusLine();
+  show(el('h1', {}, 'Write a message'), status);
+  status.textContent = 'Loading…';
+  let member: PublicMember;
+  try {
+    member = await api.get<PublicMember>(`/members/${handle}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) {
+      show(el('h1', {}, 'No such member'), el('p', {}, 'Nobody here has this address. Check the link you followed.'));
+    } else {
+      const retry = el('button', { type: 'button' }, 'Try again');
+      retry.addEventListener('click', () => void contactPage(handle));
+      show(el('h1', {}, 'Write a message'), el('p', { role: 'alert' }, describe(e)), retry);
+    }
+    return;
+  }
+  const publicKey = fromB64(member.identity_public);
+  // Computed here from the key the message will be sealed to, not taken
+  // from the server's word.
+  const print = fingerprint(publicKey);
+
+  const email = el('input', { type: 'email', name: 'email', required: true, autocomplete: 'email' });
+  const name = el('input', { type: 'text', name: 'name', autocomplete: 'name', maxlength: '80' });
+  const text = el('textarea', { name: 'message', rows: '8', required: true, maxlength: '20000' });
+  const send = el('button', { type: 'submit', class: 'primary' }, 'Send');
+  const sendStatus = statusLine();
+  const form = el(
+    'form',
+    { 'aria-label': `Message to ${member.display_name}` },
+    field('Your e-mail address', email, 'You get a link there to read the answer. Only the member can read your address in the message; the server keeps it sealed.'),
+    field('Your name (optional)', name),
+    field('Message', text),
+    send,
+    sendStatus,
+  );
+  show(
+    el('h1', {}, `Write to ${member.display_name}`),
+    el(
+      'p',
+      {},
+      'Your message is encrypted in this browser; only the member can read it. No account, no password: replies come to your e-mail as a link.',
+    ),
+    el('p', { class: 'hint' }, `Key fingerprint: ${print}. Compare it with the one the member gave you to be sure you write to the right key.`),
+    form,
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const body = text.value;
+    if (!body.trim() || !email.value) return;
+    send.disabled = true;
+    sendStatus.textContent = 'Encrypting and sending…';
+    const conversation = Conversation.create();
+    const grant = conversation.newGrant();
+    const message = conversation.encrypt('guest', Date.now(), body, email.value.trim(), name.value.trim());
+    api
+      .post(`/members/${handle}/conversations`, {
+        guest_email: email.value.trim(),
+        conversation_id: conversation.id,
+        sealed_key: toB64(conversation.sealToMember(publicKey)),
+        message: { message_id: message.messageId, ciphertext: toB64(message.ciphertext) },
+        grant: { grant_id: grant.grantId(), wrapped_key: toB64(grant.wrapped) },
+        link: grant.exposeFragment(),
+      })
+      .then(() => {
+        show(
+          el('h1', {}, 'Sent'),
+          el('p', {}, `Your message to ${member.display_name} is on its way. Check your mail at ${email.value.trim()}: the link there confirms your address and opens the conversation.`),
+          el('h2', {}, 'Your message'),
+          el('p', { class: 'body' }, body),
+        );
+      })
+      .catch((e: unknown) => {
+        sendStatus.textContent = describe(e);
+        send.disabled = false;
+      })
+      .finally(() => {
+        grant.free();
+        conversation.free();
+      });
+  });
+}

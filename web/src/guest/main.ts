@@ -1,0 +1,30 @@
+// The guest's pages: /m/HANDLE (write to a member) and /open#k1… (a link
+// from an e-mail). Loads the guest WebAssembly bundle only: no OPAQUE, no
+// member code.
+import init from 'latchkey-wasm-guest';
+import { el, show } from '../common/dom';
+import { contactPage } from './contact';
+import { openPage } from './open';
+
+async function main(): Promise<void> {
+  await init({ module_or_path: '/assets/guest.wasm' });
+  const path = location.pathname;
+  const handle = /^\/m\/([A-Za-z0-9-]{3,32})\/?$/.exec(path)?.[1];
+  if (handle) return contactPage(handle.toLowerCase());
+  if (path === '/open') {
+    // Another link pasted into this tab changes only the fragment: no
+    // page load, so start over by hand.
+    window.addEventListener('hashchange', () => {
+      if (location.hash.length > 1) void openPage();
+    });
+    return openPage();
+  }
+  show(el('h1', {}, 'Not found'), el('p', {}, 'There is no page at this address.'));
+}
+
+main().catch(() => {
+  show(
+    el('h1', {}, 'This page could not start'),
+    el('p', {}, 'Your browser could not load the code this page needs. Reload the page to try again.'),
+  );
+});

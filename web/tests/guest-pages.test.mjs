@@ -1,0 +1,225 @@
+// The guest's pages in headless Chromium against the real binary, with the
+// links taken from mail that maildev received. The member's side is the
+// latchkey CLI.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { launch } from './support/browser.mjs';
+import { startMail, startServer } from './support/latchkey.mjs';
+
+const require = createRequire(import.meta.url);
+const AXE = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
+const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts/screenshots');
+const GRACE_SECS = 3;
+const member = { LATCHKEY_HANDLE: 'bob', LATCHKEY_PASSWORD: 'a long member passphrase' };
+const guestEmail = 'ann@guest.test';
+const XSS = [
+  '<script>window.__pwned = 1</script>',
+  '<img src=x onerror="window.__pwned = 2">',
+  '<a href="javascript:window.__pwned = 3">click me</a>',
+];
+
+let browser, mail, server, memberFingerprint;
+const requests = [];
+const fragments = new Set();
+
+before(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  mail = await startMail();
+  server = await startServer(mail, { LATCHKEY_LINKS__GRACE_SECS: String(GRACE_SECS) });
+  browser = await launch();
+  const added = await server.cli(
+    ['member', 'add', '--name', 'Bob Builder', '--email', 'bob@member.test'],
+    member,
+  );
+  memberFingerprint = /key fingerprint (.+)$/m.exec(added)[1].trim();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await mail?.stop();
+});
+
+/** A fresh browser profile whose every request is recorded. */
+async function guestPage() {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  page.on('request', (r) =>
+    requests.push(
+      r.allHeaders().then(
+        (headers) => ({ url: r.url(), headers, body: r.postData() ?? '' }),
+        () => ({ url: r.url(), headers: r.headers(), body: r.postData() ?? '' }),
+      ),
+    ),
+  );
+  return page;
+}
+
+async function checkA11y(page, name) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(() => globalThis.axe.run());
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(
+    bad.map((v) => `${v.id}: ${v.help}`),
+    [],
+    `${name}: accessibility violations`,
+  );
+  await page.screenshot({ path: resolve(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+function remember(link) {
+  fragments.add(link.split('#')[1]);
+  return link;
+}
+
+async function openAndClick(page, link) {
+  await page.goto(remember(link));
+  const open = page.getByRole('button', { name: 'Open conversation' });
+  await open.waitFor();
+  assert.ok(!page.url().includes('#'), 'the fragment left the address bar');
+  await open.click();
+  await page.getByRole('list', { name: 'Messages' }).waitFor();
+}
+
+test('a guest writes, opens his link, reads, replies, and deletes, all through the pages', async () => {
+  // The contact page.
+  const page = await guestPage();
+  await page.goto(`${server.base}/m/bob`);
+  await page.getByRole('heading', { name: 'Write to Bob Builder' }).waitFor();
+  // The fingerprint the page computed is the one the member was shown.
+  const shownPrint = await page.getByText(/Key fingerprint: /).textContent();
+  assert.ok(shownPrint.includes(memberFingerprint), `${shownPrint} vs ${memberFingerprint}`);
+  await checkA11y(page, 'contact');
+  await page.getByLabel('Your e-mail address').fill(guestEmail);
+  await page.getByLabel('Your name (optional)').fill('Ann Guest');
+  await page.getByLabel('Message', { exact: true }).fill('Hello Bob, from the contact page.');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.getByRole('heading', { name: 'Sent' }).waitFor();
+  assert.ok(await page.getByText('Hello Bob, from the contact page.').isVisible());
+  await checkA11y(page, 'contact-sent');
+
+  // His link comes by e-mail. A scanner that fetches it, and one that
+  // renders it without clicking, do not use it up.
+  const first = await mail.link(guestEmail, 1);
+  assert.equal((await fetch(first)).status, 200);
+  const scanner = await guestPage();
+  await scanner.goto(remember(first));
+  await scanner.getByRole('button', { name: 'Open conversation' }).waitFor();
+  await scanner.context().close();
+
+  // The landing page shows who wrote; only the click opens.
+  await page.goto(first);
+  await page.getByRole('heading', { name: 'Bob Builder wrote to you' }).waitFor();
+  assert.ok(!page.url().includes('#'));
+  await checkA11y(page, 'open-landing');
+  await page.getByRole('button', { name: 'Open conversation' }).click();
+  const messages = page.getByRole('list', { name: 'Messages' });
+  await messages.getByText('Hello Bob, from the contact page.').waitFor();
+  await page.getByLabel('Your reply').fill('A second message from Ann.');
+  await page.getByRole('button', { name: 'Send reply' }).click();
+  await page.getByText(/^Sent\./).waitFor();
+  await messages.getByText('A second message from Ann.').waitFor();
+  await checkA11y(page, 'conversation');
+
+  // The member reads (CLI) and answers with markup that must stay text.
+  const inbox = await server.cli(['inbox'], member);
+  const conversation = inbox.split(/\s+/)[0];
+  assert.match(inbox, /2 message\(s\), 2 unread/);
+  const read = await server.cli(['read', conversation], member);
+  assert.match(read, /Ann Guest <ann@guest\.test>/);
+  await server.cli(['send', conversation, XSS.join('\n')], member);
+  const second = await mail.link(guestEmail, 2);
+  await openAndClick(page, second);
+  const bodies = await page.locator('.message .body').allTextContents();
+  assert.equal(bodies.at(-1), XSS.join('\n'));
+  assert.equal(await page.locator('main img, main script, main a[href^="javascript"]').count(), 0);
+  assert.equal(await page.evaluate(() => globalThis.__pwned), undefined);
+  await page.screenshot({ path: resolve(ARTIFACTS, 'markup-as-text.png'), fullPage: true });
+
+  // A reload inside the grace window opens it again.
+  await page.reload();
+  await page.getByRole('list', { name: 'Messages' }).getByText('A second message from Ann.').waitFor();
+
+  // After the grace window: a plain explanation and a new-link form.
+  await new Promise((ok) => setTimeout(ok, (GRACE_SECS + 1.5) * 1000));
+  const later = await guestPage();
+  await later.goto(second);
+  await later.getByRole('heading', { name: 'This link has been used' }).waitFor();
+  await checkA11y(later, 'link-used');
+  await later.getByLabel('Your e-mail address').fill(guestEmail);
+  await later.getByRole('button', { name: 'Send me a new link' }).click();
+  await later.getByText(/If this address has a conversation here/).waitFor();
+  assert.match(await server.cli(['fulfil'], member), /1 new link\(s\) sent/);
+  const third = await mail.link(guestEmail, 3);
+  await openAndClick(later, third);
+  await later.getByText('A second message from Ann.').waitFor();
+
+  // "I'll deliver the link myself": the server never saw this link.
+  const sent = await server.cli(['send', conversation, 'Delivered by hand.', '--deliver-myself'], member);
+  const own = sent.split(/\s+/).find((w) => w.includes('/open#k1.'));
+  for (const m of await mail.all()) assert.ok(!m.text.includes(own.split('#')[1]));
+  const byHand = await guestPage();
+  await openAndClick(byHand, own);
+  await byHand.getByText('Delivered by hand.').waitFor();
+
+  // The guest deletes the conversation, for both sides.
+  await byHand.getByRole('button', { name: 'Delete this conversation' }).click();
+  await byHand.getByRole('button', { name: 'Yes, delete it for both of us' }).click();
+  await byHand.getByRole('heading', { name: 'Conversation deleted' }).waitFor();
+  assert.match(await server.cli(['inbox'], member), /no conversations/);
+
+  // No request ever carried a link's fragment: not in a URL, a header
+  // (Referer) or a body. The one exception is by design: the first-contact
+  // request hands the server the guest's first link to e-mail to him.
+  assert.ok(requests.length > 20);
+  const firstFragment = first.split('#')[1];
+  for (const r of await Promise.all(requests)) {
+    const contact = new URL(r.url).pathname === '/api/v1/members/bob/conversations';
+    const url = r.url + JSON.stringify(r.headers);
+    const body = r.body;
+    for (const fragment of fragments) {
+      const mayCarry = contact && fragment === firstFragment;
+      for (const secret of [fragment, fragment.slice(3)]) {
+        assert.ok(!url.includes(secret), `a request URL or header carried a link: ${r.url}`);
+        assert.ok(mayCarry || !body.includes(secret), `a request body carried a link: ${r.url}`);
+      }
+    }
+  }
+});
+
+test('the guest link page transfers at most 55 KB and no member code', async () => {
+  await server.cli(['contact', 'bob', '--email', 'carl@guest.test', 'Size check'], {});
+  const link = await mail.link('carl@guest.test', 1);
+  const page = await guestPage();
+  const loaded = [];
+  page.on('requestfinished', (r) => loaded.push(r));
+  await page.goto(remember(link));
+  await page.getByRole('button', { name: 'Open conversation' }).waitFor();
+  let transferred = 0;
+  for (const r of loaded) {
+    const sizes = await r.sizes();
+    transferred += sizes.responseBodySize;
+  }
+  const urls = loaded.map((r) => new URL(r.url()).pathname);
+  assert.ok(urls.includes('/assets/guest.wasm'), urls.join(' '));
+  assert.ok(!urls.some((u) => /member|worker|opaque/i.test(u)), urls.join(' '));
+  const js = await (await fetch(`${server.base}/assets/guest.js`)).text();
+  assert.ok(!/Registration|takeKek|sealIdentity/.test(js), 'the guest bundle holds member code');
+  console.log(`guest link page: ${loaded.length} requests, ${transferred} B transferred (gzip)`);
+  assert.ok(transferred <= 55_000, `${transferred} B`);
+});
+
+test('pages answer with the production security headers', async () => {
+  for (const path of ['/open', '/m/bob', '/assets/guest.js']) {
+    const response = await fetch(`${server.base}${path}`);
+    assert.equal(response.status, 200, path);
+    assert.equal(
+      response.headers.get('content-security-policy'),
+      "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    );
+    assert.equal(response.headers.get('referrer-policy'), 'no-referrer');
+  }
+});
