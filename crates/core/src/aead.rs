@@ -3,6 +3,7 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+#[cfg(feature = "server")]
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 

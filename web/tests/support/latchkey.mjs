@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-export const LATCHKEY = process.env.LATCHKEY_BIN ?? join(ROOT, 'target/debug/latchkey');
+export const LATCHKEY = process.env.TEST_LATCHKEY_BIN ?? join(ROOT, 'target/debug/latchkey');
 const MAILDEV = join(ROOT, 'web/node_modules/.bin/maildev');
 const run = promisify(execFile);
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
@@ -65,7 +65,7 @@ export async function startMail() {
 export async function startServer(mail, extraEnv = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'latchkey-'));
   const secrets = join(dir, 'secrets.key');
-  await run(LATCHKEY, ['init', '--secrets-file', secrets]);
+  await run(LATCHKEY, ['init', '--secrets-file', secrets], { env: { PATH: process.env.PATH } });
   const env = {
     PATH: process.env.PATH,
     LATCHKEY_DEV: 'true',
