@@ -13,6 +13,7 @@ pub(crate) const GRANT_WRAP: &str = "latchkey/v1/grant-wrap";
 #[cfg(feature = "opaque")]
 pub(crate) const KEK_PASSWORD: &str = "latchkey/v1/kek/password";
 pub(crate) const KEK_RECOVERY: &str = "latchkey/v1/kek/recovery";
+pub(crate) const RECOVERY_PROOF: &str = "latchkey/v1/recovery-proof";
 
 /// Associated-data labels (see [`crate::encoding::associated_data`]).
 pub(crate) const AD_MESSAGE: &str = "latchkey/v1/message";

@@ -7,7 +7,7 @@ use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
 use crate::encoding::{associated_data, base32_decode, base32_encode, check_blob};
-use crate::kdf::{derive32, AD_IDENTITY, KEK_RECOVERY};
+use crate::kdf::{derive32, AD_IDENTITY, KEK_RECOVERY, RECOVERY_PROOF};
 use crate::secret::secret_bytes;
 use crate::{aead, Error, IdentityPublic, IdentitySecret};
 
@@ -103,6 +103,15 @@ impl RecoveryKey {
             out.extend(group.iter().map(|&b| char::from(b)));
         }
         out
+    }
+
+    /// What proves to the server that the client holds this recovery key,
+    /// without giving the key away: `HKDF(key, "latchkey/v1/recovery-proof")`.
+    /// The server stores only its SHA-256, so the stored value proves
+    /// nothing, and the proof opens nothing (the KEK comes from another
+    /// label).
+    pub fn proof(&self) -> Zeroizing<[u8; 32]> {
+        derive32(&self.0, RECOVERY_PROOF)
     }
 
     /// Parses what a person typed back: case, spaces and hyphens are ignored,

@@ -701,3 +701,23 @@ fn the_redaction_check_catches_leaks() {
         assert!(caught.is_err(), "not caught: {leak}");
     }
 }
+
+#[test]
+fn recovery_proof_is_stable_and_opens_nothing() {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+    let recovery = RecoveryKey::generate(&mut rng);
+    let again = RecoveryKey::parse(&recovery.expose_printable()).unwrap();
+    assert_eq!(*recovery.proof(), *again.proof());
+    let other = RecoveryKey::generate(&mut rng);
+    assert_ne!(*recovery.proof(), *other.proof());
+    // The proof is not the KEK: an identity sealed under the recovery KEK
+    // does not open with a KEK-sized use of the proof's bytes.
+    let identity = IdentitySecret::generate(&mut rng);
+    let sealed = KeyEncryptionKey::from_recovery_key(&recovery).seal_identity(&mut rng, &identity);
+    let kek = KeyEncryptionKey::from_recovery_key(&recovery);
+    assert!(kek.open_identity(&sealed, &identity.public()).is_ok());
+    let mut loot = latchkey_core::testkit::Loot::default();
+    loot.sealed_identities
+        .push((identity.public(), sealed.as_bytes().to_vec()));
+    assert!(loot.try_key(&recovery.proof()).is_empty());
+}

@@ -114,6 +114,11 @@ impl Recovery {
         self.key.expose_printable().to_string()
     }
 
+    /// Proof of holding this key, for the server (which keeps its hash).
+    pub fn proof(&self) -> Vec<u8> {
+        self.key.proof().to_vec()
+    }
+
     /// The key-encryption key this recovery key gives.
     pub fn kek(&self) -> Kek {
         Kek {
