@@ -194,15 +194,23 @@ pub fn router(state: AppState) -> Router {
         ));
     // Pages and assets are compressed; API answers are not (they are small,
     // and compressing secrets beside attacker-chosen text invites BREACH).
+    let home = if web::has_member_pages() {
+        axum::routing::get(web::member_page)
+    } else {
+        axum::routing::get(pages::home)
+    };
     let web = Router::new()
         .route("/open", axum::routing::get(web::guest_page))
         .route("/m/{handle}", axum::routing::get(web::guest_page))
+        .route("/", home)
+        .route("/signup", axum::routing::get(web::member_page))
+        .route("/signin", axum::routing::get(web::member_page))
+        .route("/inbox", axum::routing::get(web::member_page))
+        .route("/conversations/{id}", axum::routing::get(web::member_page))
+        .route("/settings", axum::routing::get(web::member_page))
         .route("/assets/{*path}", axum::routing::get(web::assets))
         .layer(tower_http::compression::CompressionLayer::new());
-    let mut app = Router::new()
-        .nest("/api/v1", api)
-        .merge(web)
-        .route("/", axum::routing::get(pages::home));
+    let mut app = Router::new().nest("/api/v1", api).merge(web);
     if state.dev_mailbox.is_some() {
         app = app.route("/dev/mail", axum::routing::get(pages::dev_mail));
     }

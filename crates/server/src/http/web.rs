@@ -1,6 +1,7 @@
 //! The web pages, embedded at build time from web/dist/ (see build.rs):
-//! the guest's contact page `/m/HANDLE` and link page `/open`, and their
-//! assets under `/assets/`.
+//! the guest's contact page `/m/HANDLE` and link page `/open`, the member's
+//! pages (`/`, `/signup`, `/signin`, `/inbox`, `/conversations/ID`,
+//! `/settings`), and their assets under `/assets/`.
 
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -66,4 +67,14 @@ pub(super) async fn assets(Path(path): Path<String>) -> Response {
 /// The guest pages: one shell; the script reads the address.
 pub(super) async fn guest_page() -> Response {
     file("guest.html")
+}
+
+/// The member pages: one shell; the script reads the address.
+pub(super) async fn member_page() -> Response {
+    file("member.html")
+}
+
+/// `/`: the member shell once built, else the server's own home page.
+pub(super) fn has_member_pages() -> bool {
+    asset("member.html").is_some()
 }
