@@ -150,6 +150,13 @@ enum MemberCommand {
         #[arg(long, env = "LATCHKEY_REGISTRATION_CODE")]
         code: Option<String>,
     },
+    /// Set a new password with the recovery key (LKR1-…, from
+    /// LATCHKEY_RECOVERY_KEY or the first line of stdin); the new password
+    /// comes from LATCHKEY_PASSWORD.
+    Recover {
+        #[command(flatten)]
+        member: MemberArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -208,7 +215,7 @@ async fn run(command: Command) -> Result<(), String> {
                 },
         } => {
             let password = password()?;
-            let m = Member::register_with_code(
+            let mut m = Member::register_with_code(
                 &url(&member.server)?,
                 code.as_deref(),
                 &member.handle,
@@ -218,10 +225,46 @@ async fn run(command: Command) -> Result<(), String> {
             )
             .await
             .map_err(explain)?;
+            if let Some(recovery) = m.take_recovery_key() {
+                println!(
+                    "recovery key (shown once; keep it offline, it replaces a lost password): {}",
+                    recovery.expose_printable().as_str()
+                );
+            }
             println!(
                 "registered {} ({}); key fingerprint {}",
                 m.handle(),
                 m.display_name(),
+                m.fingerprint()
+            );
+            Ok(())
+        }
+        Command::Member {
+            command: MemberCommand::Recover { member },
+        } => {
+            let key = match std::env::var("LATCHKEY_RECOVERY_KEY") {
+                Ok(key) => Zeroizing::new(key),
+                Err(_) => {
+                    eprint!("recovery key: ");
+                    let mut line = Zeroizing::new(String::new());
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(|e| format!("cannot read the recovery key: {e}"))?;
+                    line
+                }
+            };
+            let password = password()?;
+            let m = Member::recover(
+                &url(&member.server)?,
+                &member.handle,
+                &key,
+                password.as_bytes(),
+            )
+            .await
+            .map_err(explain)?;
+            println!(
+                "new password set for {}; key fingerprint {} (unchanged)",
+                m.handle(),
                 m.fingerprint()
             );
             Ok(())

@@ -270,3 +270,67 @@ async fn a_registration_code_closes_registration() {
         "the code reached the log"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_password_is_replaced_with_the_recovery_key() {
+    let db = Database::sqlite();
+    let mail = MailServer::start().await;
+    let server = Server::start(&db, &mail, &Settings::default()).await;
+    let url = &server.url;
+    let mut bob = Member::register(url, "bob", "Bob", "bob@member.test", PASSWORD.as_bytes())
+        .await
+        .unwrap();
+    let recovery = bob
+        .take_recovery_key()
+        .unwrap()
+        .expose_printable()
+        .to_string();
+    assert!(bob.take_recovery_key().is_none(), "handed out once");
+    let ann = format!("{}@guest.test", unique("ann"));
+    let (conversation, _) = Guest::contact(url, "bob", &ann, "Ann", "kept across recovery", None)
+        .await
+        .unwrap();
+
+    // A wrong key, or a right key for another handle: the same refusal.
+    let wrong = latchkey_core::RecoveryKey::generate(&mut latchkey_core::OsRng)
+        .expose_printable()
+        .to_string();
+    for (handle, key) in [("bob", wrong.as_str()), ("nobody", recovery.as_str())] {
+        let refused = Member::recover(url, handle, key, b"new password one")
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Some("recovery_failed"), "{refused}");
+    }
+
+    // The right key: a new password, the same private key, old messages.
+    let recovered = Member::recover(url, "bob", &recovery.to_lowercase(), b"new password one")
+        .await
+        .unwrap();
+    assert_eq!(recovered.fingerprint(), bob.fingerprint());
+    assert_eq!(
+        recovered.read(&conversation).await.unwrap()[0].body,
+        "kept across recovery"
+    );
+    let ended = bob.conversations().await.unwrap_err();
+    assert_eq!(ended.status(), Some(401), "every old session ends: {ended}");
+    let old = Member::login(url, "bob", PASSWORD.as_bytes())
+        .await
+        .unwrap_err();
+    assert!(matches!(old, ClientError::LoginFailed), "{old}");
+
+    // A new recovery key replaces the old one.
+    let fresh = recovered
+        .new_recovery_key(b"new password one")
+        .await
+        .unwrap()
+        .expose_printable()
+        .to_string();
+    let stale = Member::recover(url, "bob", &recovery, b"new password two")
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Some("recovery_failed"));
+    Member::recover(url, "bob", &fresh, b"new password two")
+        .await
+        .unwrap();
+    assert!(!server.log_text().contains(&fresh[5..]));
+}

@@ -61,9 +61,10 @@ async fn story(db: Database) {
     let text = |n: &str| format!("plaintext {n} of run {run}: ünïcödé <b>not markup</b>");
 
     // A member registers; the handle is his alone.
-    let bob = Member::register(url, "bob", "Bob Builder", &bob_email, PASSWORD.as_bytes())
+    let mut bob = Member::register(url, "bob", "Bob Builder", &bob_email, PASSWORD.as_bytes())
         .await
         .unwrap();
+    let recovery = bob.take_recovery_key().unwrap();
     let taken = Member::register(url, "Bob", "Other", "other@member.test", b"pw")
         .await
         .unwrap_err();
@@ -258,6 +259,11 @@ async fn story(db: Database) {
             bob_email.clone().into_bytes(),
         ),
         ("the member's password".into(), PASSWORD.as_bytes().to_vec()),
+        (
+            "the recovery key".into(),
+            recovery.expose_printable().as_bytes().to_vec(),
+        ),
+        ("the recovery proof".into(), recovery.proof().to_vec()),
     ];
     for (i, p) in plaintexts.iter().enumerate() {
         secrets.push((format!("plaintext {i}"), p.clone().into_bytes()));

@@ -53,6 +53,13 @@ pub(crate) struct OpaqueResponse {
 }
 
 #[derive(Deserialize)]
+pub(crate) struct RecoverStarted {
+    pub response: B64,
+    pub identity_public: B64,
+    pub recovery_sealed_identity: B64,
+}
+
+#[derive(Deserialize)]
 pub(crate) struct LoginStarted {
     pub login_id: String,
     pub response: B64,

@@ -3,7 +3,8 @@
 use latchkey_core::opaque::{ClientLogin, ClientRegistration};
 use latchkey_core::{
     ConversationId, ConversationKey, IdentityPublic, IdentitySecret, KeyEncryptionKey, LinkKey,
-    Message, MessageContext, MessageId, OsRng, Role, SealedConversationKey, SealedIdentity,
+    Message, MessageContext, MessageId, OsRng, RecoveryKey, Role, SealedConversationKey,
+    SealedIdentity,
 };
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -58,6 +59,8 @@ pub struct Member {
     display_name: String,
     identity: IdentitySecret,
     public: IdentityPublic,
+    /// Made at registration; handed out once by `take_recovery_key`.
+    recovery: Option<RecoveryKey>,
 }
 
 impl std::fmt::Debug for Member {
@@ -110,6 +113,9 @@ impl Member {
         let identity = IdentitySecret::generate(&mut OsRng);
         let public = identity.public();
         let sealed = kek.seal_identity(&mut OsRng, &identity);
+        let recovery = RecoveryKey::generate(&mut OsRng);
+        let recovery_sealed =
+            KeyEncryptionKey::from_recovery_key(&recovery).seal_identity(&mut OsRng, &identity);
         let view: api::MemberView = http
             .post(
                 "members/register/finish",
@@ -121,6 +127,8 @@ impl Member {
                     "upload": B64(upload),
                     "identity_public": B64(public.as_bytes().to_vec()),
                     "sealed_identity": B64(sealed.as_bytes().to_vec()),
+                    "recovery_sealed_identity": B64(recovery_sealed.as_bytes().to_vec()),
+                    "recovery_proof": B64(recovery.proof().to_vec()),
                 }),
             )
             .await?;
@@ -131,6 +139,7 @@ impl Member {
             display_name: view.display_name,
             identity,
             public,
+            recovery: Some(recovery),
         })
     }
 
@@ -155,7 +164,80 @@ impl Member {
             display_name: view.display_name,
             identity,
             public,
+            recovery: None,
         })
+    }
+
+    /// Sets a new password with the recovery key printed at registration,
+    /// when the old password is lost; then signs in with it. The private key
+    /// stays the same, so every conversation stays readable.
+    pub async fn recover(
+        server: &ServerUrl,
+        handle: &str,
+        recovery_key: &str,
+        new_password: &[u8],
+    ) -> Result<Member, ClientError> {
+        let recovery = RecoveryKey::parse(recovery_key)?;
+        let proof = B64(recovery.proof().to_vec());
+        let http = Http::new(server)?;
+        let (registration, request) = ClientRegistration::start(&mut OsRng, new_password)?;
+        let started: api::RecoverStarted = http
+            .post(
+                "members/recover/start",
+                &json!({ "handle": handle, "recovery_proof": proof, "request": B64(request) }),
+            )
+            .await?;
+        let public = IdentityPublic::from_slice(&started.identity_public.0)?;
+        let identity = KeyEncryptionKey::from_recovery_key(&recovery).open_identity(
+            &SealedIdentity::from_bytes(started.recovery_sealed_identity.0)?,
+            &public,
+        )?;
+        let (upload, export_key) =
+            registration.finish(&mut OsRng, new_password, &started.response.0)?;
+        let sealed =
+            KeyEncryptionKey::from_export_key(&export_key).seal_identity(&mut OsRng, &identity);
+        let _: Empty = http
+            .post(
+                "members/recover/finish",
+                &json!({
+                    "handle": handle,
+                    "recovery_proof": proof,
+                    "upload": B64(upload),
+                    "sealed_identity": B64(sealed.as_bytes().to_vec()),
+                }),
+            )
+            .await?;
+        Self::login(server, handle, new_password).await
+    }
+
+    /// The recovery key made at registration, once. Print it for the
+    /// member: it is the only way back in without the password.
+    pub fn take_recovery_key(&mut self) -> Option<RecoveryKey> {
+        self.recovery.take()
+    }
+
+    /// Replaces the recovery key (the old one stops working). Signs in again
+    /// with the current password first, as the server wants.
+    pub async fn new_recovery_key(
+        &self,
+        current_password: &[u8],
+    ) -> Result<RecoveryKey, ClientError> {
+        authenticate(&self.http, &self.handle, current_password).await?;
+        let recovery = RecoveryKey::generate(&mut OsRng);
+        let sealed = KeyEncryptionKey::from_recovery_key(&recovery)
+            .seal_identity(&mut OsRng, &self.identity);
+        let _: Empty = self
+            .http
+            .send(
+                reqwest::Method::PUT,
+                "me/recovery",
+                &json!({
+                    "recovery_sealed_identity": B64(sealed.as_bytes().to_vec()),
+                    "recovery_proof": B64(recovery.proof().to_vec()),
+                }),
+            )
+            .await?;
+        Ok(recovery)
     }
 
     /// The member's handle.

@@ -83,6 +83,10 @@ pub(super) struct RegisterFinish {
     upload: B64,
     identity_public: B64,
     sealed_identity: B64,
+    /// The private key sealed under the recovery key's KEK (with the proof).
+    recovery_sealed_identity: Option<B64>,
+    /// `RecoveryKey::proof()`; the server keeps its SHA-256.
+    recovery_proof: Option<B64>,
 }
 
 /// What a member sees of himself; the sealed identity only he can open.
@@ -131,8 +135,16 @@ pub(super) async fn register_finish(
         .map_err(|e| ApiError::invalid("invalid_public_key", e.to_string()))?;
     SealedIdentity::from_bytes(body.sealed_identity.0.clone())
         .map_err(|e| ApiError::invalid("invalid_sealed_identity", e.to_string()))?;
+    let recovery =
+        super::recovery::check_recovery(body.recovery_sealed_identity, body.recovery_proof)?;
+    let (recovery_sealed_identity, recovery_verifier) = match recovery {
+        Some(r) => (Some(r.sealed), Some(r.verifier)),
+        None => (None, None),
+    };
     let id = random_hex();
     let member = MemberRow {
+        recovery_sealed_identity,
+        recovery_verifier,
         email_sealed: state
             .keys
             .member_email
@@ -304,7 +316,7 @@ pub(super) async fn logout(
 /// garbage sealed key, destroy the member's private key).
 const REAUTH_WINDOW_MS: i64 = 5 * 60 * 1000;
 
-fn require_recent_sign_in(session: &MemberSession) -> Result<(), ApiError> {
+pub(super) fn require_recent_sign_in(session: &MemberSession) -> Result<(), ApiError> {
     if now_ms().saturating_sub(session.created_at) <= REAUTH_WINDOW_MS {
         Ok(())
     } else {
@@ -315,7 +327,10 @@ fn require_recent_sign_in(session: &MemberSession) -> Result<(), ApiError> {
     }
 }
 
-async fn load_member(state: &AppState, session: &MemberSession) -> Result<MemberRow, ApiError> {
+pub(super) async fn load_member(
+    state: &AppState,
+    session: &MemberSession,
+) -> Result<MemberRow, ApiError> {
     state
         .store
         .member_by_id(&session.member_id)

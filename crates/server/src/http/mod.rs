@@ -6,6 +6,7 @@ mod extract;
 mod grants;
 mod members;
 mod pages;
+mod recovery;
 mod validate;
 mod web;
 
@@ -93,6 +94,9 @@ fn api() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
         .add(Verb::Patch, "/me", members::update_me)
         .add(Verb::Post, "/me/password/start", members::password_start)
         .add(Verb::Post, "/me/password/finish", members::password_finish)
+        .add(Verb::Put, "/me/recovery", recovery::replace)
+        .add(Verb::Post, "/members/recover/start", recovery::start)
+        .add(Verb::Post, "/members/recover/finish", recovery::finish)
         .add(Verb::Get, "/conversations", conversations::list)
         .add(Verb::Get, "/conversations/{id}", conversations::get)
         .add(Verb::Delete, "/conversations/{id}", conversations::delete)
@@ -133,6 +137,7 @@ enum Verb {
     Get,
     Post,
     Patch,
+    Put,
     Delete,
 }
 
@@ -142,6 +147,7 @@ impl Verb {
             Verb::Get => MethodFilter::GET,
             Verb::Post => MethodFilter::POST,
             Verb::Patch => MethodFilter::PATCH,
+            Verb::Put => MethodFilter::PUT,
             Verb::Delete => MethodFilter::DELETE,
         }
     }
@@ -151,6 +157,7 @@ impl Verb {
             Verb::Get => "GET",
             Verb::Post => "POST",
             Verb::Patch => "PATCH",
+            Verb::Put => "PUT",
             Verb::Delete => "DELETE",
         }
     }

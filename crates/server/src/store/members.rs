@@ -21,6 +21,10 @@ pub struct MemberRow {
     pub sealed_identity: Vec<u8>,
     /// Registration time.
     pub created_at: i64,
+    /// Private key sealed under the recovery key's KEK, if he made one.
+    pub recovery_sealed_identity: Option<Vec<u8>>,
+    /// SHA-256 of the recovery proof.
+    pub recovery_verifier: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for MemberRow {
@@ -33,15 +37,15 @@ impl std::fmt::Debug for MemberRow {
 }
 
 const COLUMNS: &str = "id, handle, display_name, email_sealed, password_file, identity_public, \
-                       sealed_identity, created_at";
+                       sealed_identity, created_at, recovery_sealed_identity, recovery_verifier";
 
 impl Store {
     /// Stores a new member. A taken handle is [`StoreError::Conflict`].
     pub async fn create_member(&self, member: &MemberRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO members (id, handle, display_name, email_sealed, password_file, \
-             identity_public, sealed_identity, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             identity_public, sealed_identity, created_at, recovery_sealed_identity, \
+             recovery_verifier) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&member.id)
         .bind(&member.handle)
@@ -51,6 +55,8 @@ impl Store {
         .bind(&member.identity_public)
         .bind(&member.sealed_identity)
         .bind(member.created_at)
+        .bind(&member.recovery_sealed_identity)
+        .bind(&member.recovery_verifier)
         .execute(&self.pool)
         .await
         .map_err(StoreError::conflict_as(Unique::Handle))?;
@@ -116,6 +122,24 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces the recovery key's sealed identity and verifier.
+    pub async fn set_recovery(
+        &self,
+        id: &str,
+        recovery_sealed_identity: &[u8],
+        recovery_verifier: &[u8],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE members SET recovery_sealed_identity = $1, recovery_verifier = $2 WHERE id = $3",
+        )
+        .bind(recovery_sealed_identity)
+        .bind(recovery_verifier)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -1,0 +1,180 @@
+//! Password recovery with the printed recovery key. At registration (or
+//! later, from the settings) the client sends the private key sealed under
+//! the recovery key's KEK and a proof derived from the recovery key; the
+//! server keeps the sealed key and SHA-256 of the proof. A member who lost
+//! his password proves the recovery key, gets the sealed key back, and sets
+//! a new password with the same private key: no message is lost.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use latchkey_core::opaque::{server_registration_finish, server_registration_response};
+use latchkey_core::SealedIdentity;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::error::ApiError;
+use super::extract::{ApiJson, ClientIp, MemberSession, B64};
+use super::members::{load_member, require_recent_sign_in};
+use super::validate::handle;
+use super::AppState;
+use crate::store::MemberRow;
+
+/// What the server keeps of a recovery key.
+pub(super) struct StoredRecovery {
+    /// The private key sealed under the recovery key's KEK.
+    pub sealed: Vec<u8>,
+    /// SHA-256 of the proof.
+    pub verifier: Vec<u8>,
+}
+
+/// Checks a recovery pair from a client: both or neither; the proof is 32
+/// bytes; the sealed identity has the right shape.
+pub(super) fn check_recovery(
+    sealed: Option<B64>,
+    proof: Option<B64>,
+) -> Result<Option<StoredRecovery>, ApiError> {
+    match (sealed, proof) {
+        (None, None) => Ok(None),
+        (Some(sealed), Some(proof)) => {
+            SealedIdentity::from_bytes(sealed.0.clone())
+                .map_err(|e| ApiError::invalid("invalid_sealed_identity", e.to_string()))?;
+            if proof.0.len() != 32 {
+                return Err(ApiError::invalid(
+                    "invalid_recovery_proof",
+                    "A recovery proof is 32 bytes.",
+                ));
+            }
+            Ok(Some(StoredRecovery {
+                sealed: sealed.0,
+                verifier: Sha256::digest(&proof.0).to_vec(),
+            }))
+        }
+        _ => Err(ApiError::invalid(
+            "invalid_recovery",
+            "Send recovery_sealed_identity and recovery_proof together, or neither.",
+        )),
+    }
+}
+
+fn recovery_failed() -> ApiError {
+    ApiError::forbidden(
+        "recovery_failed",
+        "This recovery key does not belong to this handle (or the account has none).",
+    )
+}
+
+/// The member whose recovery verifier the proof matches. An unknown handle
+/// and a wrong key get the same answer.
+async fn member_by_proof(
+    state: &AppState,
+    handle_text: &str,
+    proof: &B64,
+) -> Result<MemberRow, ApiError> {
+    let handle = handle(handle_text)?;
+    let member = state.store.member_by_handle(&handle).await?;
+    let given = Sha256::digest(&proof.0).to_vec();
+    match member {
+        Some(m) if m.recovery_verifier.as_deref() == Some(given.as_slice()) => Ok(m),
+        _ => Err(recovery_failed()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RecoverStart {
+    handle: String,
+    recovery_proof: B64,
+    /// OPAQUE registration request for the new password.
+    request: B64,
+}
+
+#[derive(Serialize)]
+pub(super) struct RecoverStarted {
+    response: B64,
+    identity_public: B64,
+    recovery_sealed_identity: B64,
+}
+
+/// Step 1: prove the recovery key; get the OPAQUE response for the new
+/// password and the private key sealed under the recovery key.
+pub(super) async fn start(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<RecoverStart>,
+) -> Result<Json<RecoverStarted>, ApiError> {
+    state.limit_login(ip)?;
+    let member = member_by_proof(&state, &body.handle, &body.recovery_proof).await?;
+    let response = server_registration_response(
+        &state.keys.opaque,
+        &body.request.0,
+        member.handle.as_bytes(),
+    )
+    .map_err(|e| ApiError::invalid("invalid_opaque_message", e.to_string()))?;
+    Ok(Json(RecoverStarted {
+        response: B64(response),
+        identity_public: B64(member.identity_public),
+        recovery_sealed_identity: B64(member.recovery_sealed_identity.unwrap_or_default()),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RecoverFinish {
+    handle: String,
+    recovery_proof: B64,
+    upload: B64,
+    /// The same private key, sealed under the new password's KEK.
+    sealed_identity: B64,
+}
+
+/// Step 2: the new password file and the re-sealed key. Every session of
+/// the member ends; he signs in with the new password.
+pub(super) async fn finish(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<RecoverFinish>,
+) -> Result<StatusCode, ApiError> {
+    state.limit_login(ip)?;
+    let member = member_by_proof(&state, &body.handle, &body.recovery_proof).await?;
+    let file = server_registration_finish(&body.upload.0)
+        .map_err(|e| ApiError::invalid("invalid_opaque_message", e.to_string()))?;
+    SealedIdentity::from_bytes(body.sealed_identity.0.clone())
+        .map_err(|e| ApiError::invalid("invalid_sealed_identity", e.to_string()))?;
+    state
+        .store
+        .set_password(&member.id, file.as_bytes(), &body.sealed_identity.0, &[])
+        .await?;
+    tracing::info!(member = %member.id, "password reset with the recovery key");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewRecovery {
+    recovery_sealed_identity: B64,
+    recovery_proof: B64,
+}
+
+/// A new recovery key from the settings (the old one stops working). Needs
+/// a recent sign-in, as a password change does.
+pub(super) async fn replace(
+    State(state): State<AppState>,
+    session: MemberSession,
+    ApiJson(body): ApiJson<NewRecovery>,
+) -> Result<StatusCode, ApiError> {
+    require_recent_sign_in(&session)?;
+    let member = load_member(&state, &session).await?;
+    let Some(recovery) = check_recovery(
+        Some(body.recovery_sealed_identity),
+        Some(body.recovery_proof),
+    )?
+    else {
+        return Err(ApiError::internal(&"recovery pair checked to nothing"));
+    };
+    state
+        .store
+        .set_recovery(&member.id, &recovery.sealed, &recovery.verifier)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
