@@ -12,7 +12,7 @@ import { startMail, startServer } from './support/latchkey.mjs';
 const require = createRequire(import.meta.url);
 const AXE = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts/screenshots');
-const GRACE_SECS = 3;
+const GRACE_SECS = 5;
 const member = { LATCHKEY_HANDLE: 'bob', LATCHKEY_PASSWORD: 'a long member passphrase' };
 const guestEmail = 'ann@guest.test';
 const XSS = [
@@ -212,14 +212,37 @@ test('the guest link page transfers at most 55 KB and no member code', async () 
   assert.ok(transferred <= 55_000, `${transferred} B`);
 });
 
-test('pages answer with the production security headers', async () => {
-  for (const path of ['/open', '/m/bob', '/assets/guest.js']) {
-    const response = await fetch(`${server.base}${path}`);
+test('pages answer with the production security headers; only they are compressed', async () => {
+  for (const path of ['/open', '/m/bob', '/assets/guest.js', '/assets/guest.wasm']) {
+    const response = await fetch(`${server.base}${path}`, { headers: { 'accept-encoding': 'gzip' } });
     assert.equal(response.status, 200, path);
     assert.equal(
       response.headers.get('content-security-policy'),
       "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
     );
     assert.equal(response.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(response.headers.get('x-frame-options'), 'DENY');
+    assert.equal(response.headers.get('cross-origin-opener-policy'), 'same-origin');
+    assert.equal(response.headers.get('content-encoding'), 'gzip', path);
   }
+  // API answers are never compressed (no secret beside attacker-chosen text).
+  const api = await fetch(`${server.base}/api/v1/members/bob`, { headers: { 'accept-encoding': 'gzip' } });
+  assert.equal(api.headers.get('content-encoding'), null);
+});
+
+test('broken and incomplete links explain themselves and leave the address bar clean', async () => {
+  const page = await guestPage();
+  await page.goto(`${server.base}/open`);
+  await page.getByRole('heading', { name: 'This link is incomplete' }).waitFor();
+  await page.goto(`${server.base}/open#k1.tooShort`);
+  await page.getByRole('heading', { name: 'This link is damaged' }).waitFor();
+  assert.ok(!page.url().includes('#'));
+  await checkA11y(page, 'link-damaged');
+  // A second link pasted into the same tab starts over cleanly.
+  await server.cli(['contact', 'bob', '--email', 'dora@guest.test', 'Another one'], {});
+  const link = await mail.link('dora@guest.test', 1);
+  await page.goto(remember(link));
+  await page.getByRole('heading', { name: 'Bob Builder wrote to you' }).waitFor();
+  assert.ok(!page.url().includes('#'));
 });

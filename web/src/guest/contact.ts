@@ -53,28 +53,59 @@ export async function contactPage(handle: string): Promise<void> {
     el('p', { class: 'hint' }, `Key fingerprint: ${print}. Compare it with the one the member gave you to be sure you write to the right key.`),
     form,
   );
+  // Kept while the form is unchanged, so that a retry after a lost answer
+  // repeats the same conversation (the server refuses a second copy) instead
+  // of starting another one.
+  let prepared: { inputs: string; body: unknown } | null = null;
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const body = text.value;
-    if (!body.trim() || !email.value) return;
+    const address = email.value.trim();
+    if (!body.trim() || !address) {
+      sendStatus.textContent = 'Fill in your e-mail address and a message first.';
+      return;
+    }
+    const inputs = JSON.stringify([address, name.value.trim(), body]);
+    if (prepared?.inputs !== inputs) {
+      try {
+        const conversation = Conversation.create();
+        const grant = conversation.newGrant();
+        const message = conversation.encrypt('guest', Date.now(), body, address, name.value.trim());
+        prepared = {
+          inputs,
+          body: {
+            guest_email: address,
+            conversation_id: conversation.id,
+            sealed_key: toB64(conversation.sealToMember(publicKey)),
+            message: { message_id: message.messageId, ciphertext: toB64(message.ciphertext) },
+            grant: { grant_id: grant.grantId(), wrapped_key: toB64(grant.wrapped) },
+            link: grant.exposeFragment(),
+          },
+        };
+        grant.free();
+        conversation.free();
+      } catch (e) {
+        sendStatus.textContent = describe(e);
+        return;
+      }
+    }
     send.disabled = true;
     sendStatus.textContent = 'Encrypting and sending…';
-    const conversation = Conversation.create();
-    const grant = conversation.newGrant();
-    const message = conversation.encrypt('guest', Date.now(), body, email.value.trim(), name.value.trim());
     api
-      .post(`/members/${handle}/conversations`, {
-        guest_email: email.value.trim(),
-        conversation_id: conversation.id,
-        sealed_key: toB64(conversation.sealToMember(publicKey)),
-        message: { message_id: message.messageId, ciphertext: toB64(message.ciphertext) },
-        grant: { grant_id: grant.grantId(), wrapped_key: toB64(grant.wrapped) },
-        link: grant.exposeFragment(),
+      .post(`/members/${handle}/conversations`, prepared.body)
+      .catch((e: unknown) => {
+        // The first try arrived after all: it is the same conversation.
+        if (e instanceof ApiError && e.code === 'conversation_exists') return null;
+        throw e;
       })
       .then(() => {
         show(
           el('h1', {}, 'Sent'),
-          el('p', {}, `Your message to ${member.display_name} is on its way. Check your mail at ${email.value.trim()}: the link there confirms your address and opens the conversation.`),
+          el(
+            'p',
+            {},
+            `Your message to ${member.display_name} is on its way. Check your mail at ${address}: the link there confirms your address and opens the conversation.`,
+          ),
           el('h2', {}, 'Your message'),
           el('p', { class: 'body' }, body),
         );
@@ -82,10 +113,7 @@ export async function contactPage(handle: string): Promise<void> {
       .catch((e: unknown) => {
         sendStatus.textContent = describe(e);
         send.disabled = false;
-      })
-      .finally(() => {
-        grant.free();
-        conversation.free();
+        send.focus();
       });
   });
 }

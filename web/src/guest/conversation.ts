@@ -1,12 +1,12 @@
 // An open conversation, as its guest sees it: the messages, decrypted
 // here, a reply box, sign-out and deletion.
-import type { Conversation } from 'latchkey-wasm-guest';
+import { fingerprint, type Conversation } from 'latchkey-wasm-guest';
 import { allMessages, api, ApiError, fromB64, toB64, type PublicMember } from '../common/api';
 import { el, field, show, statusLine, when } from '../common/dom';
+import { forgetLink } from './link-store';
 import { newLinkForm } from './newlink';
 
 interface Shown {
-  seq: number;
   mine: boolean;
   sentAt: number;
   body: string;
@@ -21,90 +21,130 @@ function messageItem(m: Shown, memberName: string): HTMLLIElement {
   );
 }
 
+/** An encrypted reply kept while its text is unchanged, so that a retry
+ * after a lost answer sends the same message id (the server then answers
+ * "already stored") instead of a second copy. */
+interface Pending {
+  text: string;
+  sentAt: number;
+  messageId: string;
+  ciphertext: string;
+}
+
 /** Shows the conversation; `key` stays in this page's memory. */
 export async function conversationView(
   conversationId: string,
   key: Conversation,
   member: PublicMember,
 ): Promise<void> {
-  const list = el('ol', { class: 'messages', 'aria-label': 'Messages' });
+  const list = el('ol', { class: 'messages', role: 'list', 'aria-label': 'Messages' });
   const status = statusLine();
   show(
     el('h1', {}, `Your conversation with ${member.display_name}`),
-    el('p', { class: 'hint' }, `Their key fingerprint: ${member.fingerprint}`),
+    el('p', { class: 'hint' }, `Their key fingerprint: ${fingerprint(fromB64(member.identity_public))}`),
     list,
     status,
   );
   status.textContent = 'Loading messages…';
   try {
     const views = await allMessages(conversationId);
-    const items = views.map((v) => {
-      const m = key.decrypt(v.message_id, v.sender, fromB64(v.ciphertext));
-      return messageItem(
-        { seq: v.seq, mine: v.sender === 'guest', sentAt: m.sentAt, body: m.body },
-        member.display_name,
-      );
-    });
-    list.append(...items);
+    list.append(
+      ...views.map((v) => {
+        const m = key.decrypt(v.message_id, v.sender, fromB64(v.ciphertext));
+        return messageItem({ mine: v.sender === 'guest', sentAt: m.sentAt, body: m.body }, member.display_name);
+      }),
+    );
     status.textContent = '';
   } catch (e) {
     status.textContent = describe(e);
+    const retry = el('button', { type: 'button' }, 'Try again');
+    retry.addEventListener('click', () => void conversationView(conversationId, key, member));
+    status.after(retry);
     return;
   }
 
   const text = el('textarea', { name: 'reply', rows: '5', required: true, maxlength: '20000' });
   const send = el('button', { type: 'submit' }, 'Send reply');
   const replyStatus = statusLine();
+  const sessionEnded = el('div', {});
   const form = el('form', { class: 'reply', 'aria-label': 'Reply' }, field('Your reply', text), send, replyStatus);
+  let pending: Pending | null = null;
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const body = text.value;
-    if (!body.trim()) return;
+    if (!body.trim()) {
+      replyStatus.textContent = 'Write something first.';
+      text.focus();
+      return;
+    }
+    if (pending?.text !== body) {
+      try {
+        const sentAt = Date.now();
+        const encrypted = key.encrypt('guest', sentAt, body);
+        pending = { text: body, sentAt, messageId: encrypted.messageId, ciphertext: toB64(encrypted.ciphertext) };
+      } catch (e) {
+        replyStatus.textContent = describe(e);
+        return;
+      }
+    }
+    const sending = pending;
     send.disabled = true;
     replyStatus.textContent = 'Sending…';
-    const sentAt = Date.now();
-    const encrypted = key.encrypt('guest', sentAt, body);
     api
       .post<{ seq: number }>(`/conversations/${conversationId}/messages`, {
-        message_id: encrypted.messageId,
-        ciphertext: toB64(encrypted.ciphertext),
+        message_id: sending.messageId,
+        ciphertext: sending.ciphertext,
       })
-      .then((posted) => {
-        list.append(messageItem({ seq: posted.seq, mine: true, sentAt, body }, member.display_name));
+      .then(() => {
+        list.append(messageItem({ mine: true, sentAt: sending.sentAt, body: sending.text }, member.display_name));
+        pending = null;
         text.value = '';
         replyStatus.textContent = `Sent. ${member.display_name} gets an e-mail (without your text).`;
       })
       .catch((e: unknown) => {
         replyStatus.textContent = describe(e);
-        if (e instanceof ApiError && e.status === 401) form.after(newLinkForm(member.handle));
+        if (e instanceof ApiError && e.status === 401) sessionEnded.replaceChildren(newLinkForm(member.handle));
       })
       .finally(() => {
         send.disabled = false;
+        text.focus();
       });
   });
 
+  const signOutStatus = statusLine();
   const signOut = el('button', { type: 'button', class: 'secondary' }, 'Sign out on this computer');
   signOut.addEventListener('click', () => {
+    signOut.disabled = true;
     api
       .post('/session/logout', {})
-      .catch(() => undefined)
-      .finally(() => {
-        sessionStorage.clear();
+      .then(() => {
+        forgetLink();
         show(
           el('h1', {}, 'Signed out'),
           el('p', {}, 'This browser no longer has access. Your e-mail links still work until they are used up.'),
         );
+      })
+      .catch((e: unknown) => {
+        signOut.disabled = false;
+        signOutStatus.textContent = `Not signed out: ${describe(e)}`;
+        signOut.focus();
       });
   });
 
   const remove = el('button', { type: 'button', class: 'danger' }, 'Delete this conversation');
-  const confirmBox = el('div', { class: 'confirm', hidden: true });
+  const warning = el(
+    'p',
+    { id: 'delete-warning' },
+    'This removes every message of this conversation from the server, for both of you. It cannot be undone.',
+  );
+  const yes = el('button', { type: 'button', class: 'danger', 'aria-describedby': 'delete-warning' }, 'Yes, delete it for both of us');
+  const no = el('button', { type: 'button', class: 'secondary' }, 'Keep it');
+  const deleteStatus = statusLine();
+  const confirmBox = el('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm deletion', hidden: true }, warning, yes, no, deleteStatus);
   remove.addEventListener('click', () => {
     confirmBox.hidden = false;
     yes.focus();
   });
-  const yes = el('button', { type: 'button', class: 'danger' }, 'Yes, delete it for both of us');
-  const no = el('button', { type: 'button', class: 'secondary' }, 'Keep it');
   no.addEventListener('click', () => {
     confirmBox.hidden = true;
     remove.focus();
@@ -114,7 +154,7 @@ export async function conversationView(
     api
       .del(`/conversations/${conversationId}`)
       .then(() => {
-        sessionStorage.clear();
+        forgetLink();
         show(
           el('h1', {}, 'Conversation deleted'),
           el('p', {}, 'Every message of this conversation is gone from the server, for both of you.'),
@@ -122,17 +162,14 @@ export async function conversationView(
       })
       .catch((e: unknown) => {
         yes.disabled = false;
-        confirmBox.append(el('p', { role: 'alert' }, describe(e)));
+        deleteStatus.textContent = describe(e);
+        yes.focus();
       });
   });
-  confirmBox.append(
-    el('p', {}, 'This removes every message of this conversation from the server, for both of you. It cannot be undone.'),
-    yes,
-    no,
-  );
   document.getElementById('app')?.append(
     form,
-    el('div', { class: 'actions' }, signOut, remove),
+    sessionEnded,
+    el('div', { class: 'actions' }, signOut, remove, signOutStatus),
     confirmBox,
   );
 }

@@ -4,7 +4,10 @@
 import init from 'latchkey-wasm-guest';
 import { el, show } from '../common/dom';
 import { contactPage } from './contact';
-import { openPage } from './open';
+import { openPage, takeFragment } from './open';
+
+// First thing, before any request: the link key leaves the address bar.
+const fragment = location.pathname === '/open' ? takeFragment() : '';
 
 async function main(): Promise<void> {
   await init({ module_or_path: '/assets/guest.wasm' });
@@ -12,12 +15,10 @@ async function main(): Promise<void> {
   const handle = /^\/m\/([A-Za-z0-9-]{3,32})\/?$/.exec(path)?.[1];
   if (handle) return contactPage(handle.toLowerCase());
   if (path === '/open') {
-    // Another link pasted into this tab changes only the fragment: no
-    // page load, so start over by hand.
-    window.addEventListener('hashchange', () => {
-      if (location.hash.length > 1) void openPage();
-    });
-    return openPage();
+    // Another link pasted into this tab changes only the fragment: start
+    // over with a clean page rather than race the first one.
+    window.addEventListener('hashchange', () => location.reload());
+    return openPage(fragment);
   }
   show(el('h1', {}, 'Not found'), el('p', {}, 'There is no page at this address.'));
 }

@@ -1,27 +1,31 @@
 // /open#k1.…: the landing page of a link from an e-mail.
 //
-// The fragment never reaches the server: the page reads it, takes it out of
-// the address bar, and keeps it for this tab only (sessionStorage, so that a
-// reload inside the grace window works). Loading the page changes nothing on
-// the server; only the click on "Open conversation" redeems the link, so a
-// mail scanner that fetches or even renders the page does not use it up.
-import { Link } from 'latchkey-wasm-guest';
+// The fragment never reaches the server: the page takes it out of the
+// address bar before anything else, and keeps it for this tab only (see
+// link-store.ts) so that a reload inside the grace window works. Loading the
+// page changes nothing on the server; only the click on "Open conversation"
+// redeems the link, so a mail scanner that fetches or even renders the page
+// does not use it up.
+import { fingerprint, Link } from 'latchkey-wasm-guest';
 import { api, ApiError, fromB64, type PublicMember } from '../common/api';
 import { el, show, statusLine } from '../common/dom';
 import { conversationView, describe } from './conversation';
+import { forgetLink, rememberLink, storedLink } from './link-store';
 import { newLinkForm } from './newlink';
 
-const LINK = 'latchkey.link';
-const OPENED = 'latchkey.link.opened';
-
-export async function openPage(): Promise<void> {
-  let fragment = location.hash.slice(1);
+/** Reads the fragment and removes it from the address bar. */
+export function takeFragment(): string {
+  const fragment = location.hash.slice(1);
   if (fragment) {
-    sessionStorage.setItem(LINK, fragment);
     history.replaceState(null, '', location.pathname);
-  } else {
-    fragment = sessionStorage.getItem(LINK) ?? '';
+    rememberLink(fragment, false);
   }
+  return fragment;
+}
+
+export async function openPage(fromAddress: string): Promise<void> {
+  const stored = storedLink();
+  const fragment = fromAddress || stored?.fragment || '';
   if (!fragment) {
     return deadLink(
       'This link is incomplete',
@@ -32,13 +36,14 @@ export async function openPage(): Promise<void> {
   try {
     link = Link.parse(fragment);
   } catch {
+    forgetLink();
     return deadLink(
       'This link is damaged',
       'Part of it is missing or changed (e-mail programs sometimes break long links). Open it straight from the e-mail, or ask for a new one.',
     );
   }
   // A reload after the click: open again without asking (grace window).
-  if (sessionStorage.getItem(OPENED) === fragment) return redeem(link, fragment);
+  if (!fromAddress && stored?.opened) return redeem(link, fragment);
 
   const status = statusLine();
   show(el('h1', {}, 'A message is waiting for you'), status);
@@ -47,7 +52,7 @@ export async function openPage(): Promise<void> {
   try {
     member = (await api.post<{ member: PublicMember }>('/grants/peek', { grant_id: link.grantId() })).member;
   } catch (e) {
-    return failed(e);
+    return failed(e, fragment);
   }
   const open = el('button', { type: 'button', class: 'primary' }, 'Open conversation');
   open.addEventListener('click', () => {
@@ -63,7 +68,11 @@ export async function openPage(): Promise<void> {
       'The conversation is end-to-end encrypted: your browser decrypts it with the key in your link. The link works once; after you open it, reloading this page keeps working for a few minutes.',
     ),
     open,
-    el('p', { class: 'hint' }, `${member.display_name}’s key fingerprint: ${member.fingerprint}`),
+    el(
+      'p',
+      { class: 'hint' },
+      `${member.display_name}’s key fingerprint: ${fingerprint(fromB64(member.identity_public))}`,
+    ),
   );
 }
 
@@ -73,38 +82,38 @@ async function redeem(link: Link, fragment: string): Promise<void> {
       '/grants/redeem',
       { grant_id: link.grantId() },
     );
-    sessionStorage.setItem(OPENED, fragment);
+    rememberLink(fragment, true);
     const key = link.open(redeemed.conversation_id, fromB64(redeemed.wrapped_key));
     await conversationView(redeemed.conversation_id, key, redeemed.member);
   } catch (e) {
-    return failed(e);
+    return failed(e, fragment);
   }
 }
 
-function failed(e: unknown): void {
+function failed(e: unknown, fragment: string): void {
   if (e instanceof ApiError && e.code === 'link_used') {
-    sessionStorage.clear();
+    forgetLink();
     return deadLink(
       'This link has been used',
       'Each link opens the conversation once (and for a few minutes after). Ask for a new link: it comes by e-mail as soon as the other side is online.',
     );
   }
   if (e instanceof ApiError && e.code === 'link_expired') {
-    sessionStorage.clear();
+    forgetLink();
     return deadLink(
       'This link has expired',
       'Links that are not opened in time stop working. Ask for a new link: it comes by e-mail as soon as the other side is online.',
     );
   }
   if (e instanceof ApiError && e.code === 'unknown_link') {
-    sessionStorage.clear();
+    forgetLink();
     return deadLink(
-      'This link is not known here',
-      'It may be mistyped, or the conversation was deleted. If you still have a conversation, ask for a new link.',
+      'This link no longer works',
+      'It may be mistyped, used up a long time ago, or its conversation was deleted. If you still have a conversation, ask for a new link.',
     );
   }
   const retry = el('button', { type: 'button' }, 'Try again');
-  retry.addEventListener('click', () => void openPage());
+  retry.addEventListener('click', () => void openPage(fragment));
   show(el('h1', {}, 'The conversation could not be opened'), el('p', { role: 'alert' }, describe(e)), retry);
 }
 

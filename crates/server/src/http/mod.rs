@@ -243,6 +243,12 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
+        ))
+        // A window that opened ours cannot reach into it (nor change the
+        // fragment of a link page).
+        .layer(SetResponseHeaderLayer::overriding(
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
         ));
     if config.public_url.starts_with("https://") {
         app = app.layer(SetResponseHeaderLayer::overriding(
