@@ -1,0 +1,111 @@
+// The typed RPC between the member's page and its Web Worker. The page
+// sends a method name and one argument; the worker answers with a value or
+// an error {status, code, message}. The password crosses this boundary (the
+// page has the input field); the KEK and the private key never do.
+
+export interface MemberView {
+  handle: string;
+  display_name: string;
+  identity_public: string;
+  fingerprint: string;
+  sealed_identity: string;
+}
+
+export interface WorkerStatus {
+  unlocked: boolean;
+  handle: string | null;
+  /** Computed in the worker from the unsealed identity. */
+  fingerprint: string | null;
+}
+
+export interface SignUpInput {
+  handle: string;
+  displayName: string;
+  email: string;
+  password: string;
+}
+
+export interface SignUpResult {
+  member: MemberView;
+  /** The recovery key (LKR1-…), to show once; null if the server refused to keep one. */
+  recoveryKey: string | null;
+}
+
+export interface InboxRow {
+  id: string;
+  guestEmail: string | null;
+  guestName: string | null;
+  confirmed: boolean;
+  unread: number;
+  lastSeq: number;
+  lastActivityAt: number;
+  /** The guest asked for a new link and this call sent it. */
+  linkSent: boolean;
+  /** Could not be decrypted (shown as such, not hidden). */
+  problem: string | null;
+}
+
+export interface InboxPage {
+  rows: InboxRow[];
+  nextBefore: string | null;
+}
+
+export interface ShownMessage {
+  seq: number;
+  sender: 'member' | 'guest';
+  sentAt: number;
+  createdAt: number;
+  body: string | null;
+  problem: string | null;
+}
+
+export interface Thread {
+  id: string;
+  guestEmail: string | null;
+  guestName: string | null;
+  confirmed: boolean;
+  unread: number;
+  lastSeq: number;
+  linkSent: boolean;
+  messages: ShownMessage[];
+}
+
+export interface SendInput {
+  id: string;
+  body: string;
+  /** "email": the server e-mails a new link; "self": the member delivers it. */
+  delivery: 'email' | 'self';
+}
+
+export interface SendResult {
+  seq: number;
+  sentAt: number;
+  notification: 'queued' | 'coalesced' | 'none';
+  /** Only for "self": the link fragment (k1.…) to hand over. */
+  fragment: string | null;
+}
+
+export interface Methods {
+  status: { arg: null; result: WorkerStatus };
+  signUp: { arg: SignUpInput; result: SignUpResult };
+  signIn: { arg: { handle: string; password: string }; result: MemberView };
+  signOut: { arg: null; result: null };
+  inbox: { arg: { before: string | null }; result: InboxPage };
+  fulfilAll: { arg: null; result: number };
+  thread: { arg: { id: string }; result: Thread };
+  send: { arg: SendInput; result: SendResult };
+  changePassword: { arg: { current: string; next: string }; result: null };
+  newRecovery: { arg: { password: string }; result: string };
+}
+
+export type Method = keyof Methods;
+
+export interface RpcRequest {
+  id: number;
+  method: Method;
+  arg: unknown;
+}
+
+export type RpcResponse =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; status: number; code: string; message: string };

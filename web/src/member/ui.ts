@@ -1,0 +1,77 @@
+// Small pieces the member's pages share.
+import { ApiError } from '../common/api';
+import { el } from '../common/dom';
+
+/** An error in words. */
+export function describe(e: unknown): string {
+  if (e instanceof ApiError) {
+    if (e.code === 'rate_limited') return 'Too many attempts. Wait a minute and try again.';
+    return e.message;
+  }
+  return 'Something went wrong in this page. Reload it to try again.';
+}
+
+export function isOffline(e: unknown): boolean {
+  return e instanceof ApiError && e.code === 'offline';
+}
+
+/** A button that copies `text()` and says so in `status`. */
+export function copyButton(label: string, text: () => string, status: HTMLElement, source?: HTMLInputElement | HTMLTextAreaElement): HTMLButtonElement {
+  const button = el('button', { type: 'button', class: 'secondary' }, label);
+  button.addEventListener('click', () => {
+    const value = text();
+    const selectIt = (): void => {
+      if (source) {
+        source.focus();
+        source.select();
+      }
+      status.textContent = 'Your browser did not allow copying: the text is selected, copy it with Ctrl+C (or a long press).';
+    };
+    if (!navigator.clipboard) return selectIt();
+    navigator.clipboard.writeText(value).then(() => {
+      status.textContent = 'Copied.';
+    }, selectIt);
+  });
+  return button;
+}
+
+/** A read-only text field that shows a value to copy, with its copy button. */
+export function copyField(label: string, value: string, opts: { multiline?: boolean; id?: string; copyLabel?: string } = {}): HTMLDivElement {
+  const control = opts.multiline
+    ? el('textarea', { readonly: true, rows: '3', class: 'mono', spellcheck: 'false' })
+    : el('input', { type: 'text', readonly: true, class: 'mono', spellcheck: 'false' });
+  control.value = value;
+  if (opts.id) control.id = opts.id;
+  const id = control.id || `c-${Math.random().toString(36).slice(2, 9)}`;
+  control.id = id;
+  const status = el('span', { class: 'copied', role: 'status', 'aria-live': 'polite' });
+  return el(
+    'div',
+    { class: 'field' },
+    el('label', { for: id }, label),
+    control,
+    copyButton(opts.copyLabel ?? `Copy ${label.toLowerCase()}`, () => control.value, status, control),
+    status,
+  );
+}
+
+/** A "try again" block for a failed load. */
+export function retryBlock(e: unknown, again: () => void): HTMLDivElement {
+  const retry = el('button', { type: 'button' }, 'Try again');
+  retry.addEventListener('click', again);
+  return el('div', {}, el('p', { role: 'alert' }, describe(e)), retry);
+}
+
+/** The recovery key, shown once, with its copy button. */
+export function recoveryBox(key: string): HTMLDivElement {
+  const status = el('span', { class: 'copied', role: 'status', 'aria-live': 'polite' });
+  const shown = el('p', { class: 'secret mono', id: 'recovery-key' }, key);
+  return el(
+    'div',
+    { class: 'secret-box' },
+    el('p', { class: 'label', id: 'recovery-label' }, 'Your recovery key'),
+    shown,
+    copyButton('Copy recovery key', () => key, status),
+    status,
+  );
+}
