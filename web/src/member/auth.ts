@@ -90,17 +90,7 @@ export function signUpPage(): void {
 }
 
 /** After sign-up: the recovery key, once, with a box to tick before going on. */
-function recoveryKeyShown(key: string | null): void {
-  if (key === null) {
-    document.dispatchEvent(new CustomEvent('latchkey:nav'));
-    const go = el('a', { href: '/inbox', class: 'button' }, 'Go to your inbox');
-    show(
-      el('h1', {}, 'Your account is ready'),
-      el('p', {}, 'This server does not keep recovery keys yet, so none was made: if you forget your password, your messages cannot be recovered. Keep your password in a password manager.'),
-      go,
-    );
-    return;
-  }
+function recoveryKeyShown(key: string): void {
   const saved = el('input', { type: 'checkbox', id: 'saved', name: 'saved', required: true });
   const status = statusLine();
   const form = el(
@@ -141,6 +131,7 @@ export function signInPage(): void {
     el('h1', {}, 'Sign in'),
     form,
     el('p', {}, 'No account yet? ', el('a', { href: '/signup' }, 'Sign up')),
+    el('p', {}, 'Forgot your password? ', el('a', { href: '/recover' }, 'Use your recovery key')),
   );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -198,6 +189,53 @@ export function unlockPage(handle: string, then: () => void): void {
         password.value = '';
         status.textContent = describe(e);
         password.focus();
+      });
+  });
+}
+
+/** A lost password: the recovery key from sign-up sets a new one. */
+export function recoverPage(): void {
+  document.title = 'Recover your account — latchkey';
+  const handle = el('input', { type: 'text', name: 'handle', required: true, autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', maxlength: '32' });
+  handle.value = rememberedHandle() ?? '';
+  const key = el('input', { type: 'text', name: 'recovery-key', required: true, autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false' });
+  const next = passwordInput('new-password', 'new-password');
+  const repeat = passwordInput('new-password', 'repeat-password');
+  const submit = el('button', { type: 'submit' }, 'Set the new password');
+  const status = statusLine();
+  const form = el(
+    'form',
+    { novalidate: true, 'aria-label': 'Recover your account' },
+    field('Handle', handle),
+    field('Recovery key', key, 'The LKR1-… key you saved when you signed up.'),
+    field('New password', next, 'At least 10 characters.'),
+    field('Repeat the new password', repeat),
+    submit,
+    status,
+  );
+  show(
+    el('h1', {}, 'Recover your account'),
+    el('p', {}, 'Your recovery key replaces a lost password. Your private key stays the same, so every conversation stays readable. You are signed out everywhere else.'),
+    form,
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    clearInvalid(form);
+    if (!handle.value.trim()) return invalid(handle, status, 'Enter your handle.');
+    if (!key.value.trim()) return invalid(key, status, 'Enter your recovery key.');
+    if (next.value.length < 10) return invalid(next, status, 'The new password needs at least 10 characters.');
+    if (next.value !== repeat.value) return invalid(repeat, status, 'The two passwords differ.');
+    submit.disabled = true;
+    status.textContent = 'Setting the new password… This takes a few seconds.';
+    rpc('recover', { handle: handle.value, recoveryKey: key.value, next: next.value })
+      .then((member) => {
+        rememberHandle(member.handle);
+        navigate('/inbox');
+      })
+      .catch((e: unknown) => {
+        submit.disabled = false;
+        status.textContent = describe(e);
+        key.focus();
       });
   });
 }

@@ -1,10 +1,10 @@
-// The member's pages: one shell (member.html) for /, /signup, /signin,
+// The member's pages: one shell (member.html) for /, /signup, /signin, /recover,
 // /inbox, /conversations/ID and /settings. This script never loads the
 // WebAssembly bundle and never holds a key: the Web Worker does
 // (worker.ts). Moving between pages happens in place, so the worker and
 // the unlocked key live as long as the tab; a reload asks for the password.
 import { el, show } from '../common/dom';
-import { signInPage, signUpPage, unlockPage } from './auth';
+import { recoverPage, signInPage, signUpPage, unlockPage } from './auth';
 import { rpc } from './client';
 import { conversationPage } from './conversation';
 import { inboxPage } from './inbox';
@@ -82,6 +82,7 @@ async function render(): Promise<void> {
     if (path === '/') return homePage(unlocked || (await serverMember().catch(() => null)) !== null);
     if (path === '/signup') return signUpPage();
     if (path === '/signin') return signInPage();
+    if (path === '/recover') return recoverPage();
     return notFound();
   } catch (e) {
     if (turn !== rendering) return;

@@ -28,7 +28,7 @@ export interface SignUpInput {
 export interface SignUpResult {
   member: MemberView;
   /** The recovery key (LKR1-…), to show once; null if the server refused to keep one. */
-  recoveryKey: string | null;
+  recoveryKey: string;
 }
 
 export interface InboxRow {
@@ -96,6 +96,7 @@ export interface Methods {
   send: { arg: SendInput; result: SendResult };
   changePassword: { arg: { current: string; next: string }; result: null };
   newRecovery: { arg: { password: string }; result: string };
+  recover: { arg: { handle: string; recoveryKey: string; next: string }; result: MemberView };
 }
 
 export type Method = keyof Methods;

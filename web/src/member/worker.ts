@@ -186,7 +186,7 @@ async function signUp(arg: SignUpInput): Promise<SignUpResult> {
   const recoverySealed = recoveryKek.sealIdentity(identity);
   recoveryKek.free();
   const proof = recovery.proof();
-  let recoveryKey: string | null = recovery.exposePrintable();
+  const recoveryKey = recovery.exposePrintable();
   recovery.free();
   const body = {
     handle,
@@ -198,19 +198,11 @@ async function signUp(arg: SignUpInput): Promise<SignUpResult> {
   };
   let member: MemberView;
   try {
-    try {
-      member = await api.post<MemberView>('/members/register/finish', {
-        ...body,
-        recovery_sealed_identity: toB64(recoverySealed),
-        recovery_proof: toB64(proof),
-      });
-    } catch (e) {
-      // A server without recovery keys refuses the two fields: register
-      // without, and say so rather than show a key that opens nothing.
-      if (!(e instanceof ApiError && e.code === 'invalid_field' && /recovery/.test(e.message))) throw e;
-      member = await api.post<MemberView>('/members/register/finish', body);
-      recoveryKey = null;
-    }
+    member = await api.post<MemberView>('/members/register/finish', {
+      ...body,
+      recovery_sealed_identity: toB64(recoverySealed),
+      recovery_proof: toB64(proof),
+    });
   } catch (e) {
     identity.free();
     throw e;
@@ -507,6 +499,63 @@ async function newRecovery(arg: { password: string }): Promise<string> {
   return printable;
 }
 
+/**
+ * A lost password: prove the recovery key, open the private key it sealed,
+ * register the new password with the same private key, then sign in.
+ */
+async function recover(arg: { handle: string; recoveryKey: string; next: string }): Promise<MemberView> {
+  const handle = arg.handle.trim().toLowerCase();
+  let recovery: Recovery;
+  try {
+    recovery = Recovery.parse(arg.recoveryKey);
+  } catch {
+    throw new ApiError(0, 'invalid_recovery_key', 'This is not a recovery key: it starts with LKR1 and has eight groups of four characters.');
+  }
+  const proof = toB64(recovery.proof());
+  const registration = Registration.start(arg.next);
+  let started: { response: string; identity_public: string; recovery_sealed_identity: string };
+  try {
+    started = await api.post('/members/recover/start', {
+      handle,
+      recovery_proof: proof,
+      request: toB64(registration.request),
+    });
+  } catch (e) {
+    registration.free();
+    recovery.free();
+    throw e;
+  }
+  let identity: Identity;
+  let upload: Uint8Array;
+  let sealed: Uint8Array;
+  try {
+    const recoveryKek = recovery.kek();
+    identity = recoveryKek.openIdentity(
+      fromB64(started.recovery_sealed_identity),
+      fromB64(started.identity_public),
+    );
+    recoveryKek.free();
+    const result = registration.finish(arg.next, fromB64(started.response));
+    upload = result.message;
+    const kek = result.takeKek();
+    result.free();
+    sealed = kek.sealIdentity(identity);
+    kek.free();
+  } catch (e) {
+    throw local(e);
+  } finally {
+    recovery.free();
+  }
+  identity.free();
+  await api.post('/members/recover/finish', {
+    handle,
+    recovery_proof: proof,
+    upload: toB64(upload),
+    sealed_identity: toB64(sealed),
+  });
+  return signIn({ handle, password: arg.next });
+}
+
 type Handlers = { [M in keyof Methods]: (arg: Methods[M]['arg']) => Promise<Methods[M]['result']> };
 
 const handlers: Handlers = {
@@ -520,6 +569,7 @@ const handlers: Handlers = {
   send,
   changePassword,
   newRecovery,
+  recover,
 };
 
 const scope = self as unknown as {

@@ -212,6 +212,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", home)
         .route("/signup", axum::routing::get(web::member_page))
         .route("/signin", axum::routing::get(web::member_page))
+        .route("/recover", axum::routing::get(web::member_page))
         .route("/inbox", axum::routing::get(web::member_page))
         .route("/conversations/{id}", axum::routing::get(web::member_page))
         .route("/settings", axum::routing::get(web::member_page))
