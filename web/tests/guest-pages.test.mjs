@@ -175,6 +175,10 @@ test('a guest writes, opens his link, reads, replies, and deletes, all through t
   // (Referer) or a body. The one exception is by design: the first-contact
   // request hands the server the guest's first link to e-mail to him.
   assert.ok(requests.length > 20);
+  // And every request went to this server: nothing to a third party.
+  for (const r of await Promise.all(requests)) {
+    assert.ok(r.url.startsWith(`${server.base}/`), `a request left the site: ${r.url}`);
+  }
   const firstFragment = first.split('#')[1];
   for (const r of await Promise.all(requests)) {
     const contact = new URL(r.url).pathname === '/api/v1/members/bob/conversations';

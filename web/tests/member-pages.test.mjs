@@ -26,6 +26,7 @@ const XSS = [
 
 let browser, mail, server;
 const pageErrors = [];
+const thirdParty = [];
 
 before(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
@@ -47,6 +48,9 @@ async function newPage({ clipboard = false } = {}) {
     ...(clipboard ? { permissions: ['clipboard-read', 'clipboard-write'] } : {}),
   });
   const page = await context.newPage();
+  page.on('request', (r) => {
+    if (!r.url().startsWith(`${server.base}/`)) thirdParty.push(r.url());
+  });
   page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e}`));
   page.on('console', (m) => {
     // A 401 from GET /me (not signed in) is expected and logged by Chromium.
@@ -394,4 +398,8 @@ test('a member who lost his password sets a new one with his recovery key', asyn
   await page.getByRole('status').getByText('The handle or the password is wrong.').waitFor({ timeout: 60_000 });
   await signIn(page, 'erin', 'erin second passphrase');
   await page.getByRole('heading', { name: 'Inbox' }).waitFor({ timeout: 60_000 });
+});
+
+test('no member page asked a third party for anything', () => {
+  assert.deepEqual(thirdParty, []);
 });
