@@ -250,3 +250,15 @@ test('broken and incomplete links explain themselves and leave the address bar c
   await page.getByRole('heading', { name: 'Bob Builder wrote to you' }).waitFor();
   assert.ok(!page.url().includes('#'));
 });
+
+test('dark mode passes the same accessibility checks', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+  const page = await context.newPage();
+  await page.goto(`${server.base}/m/bob`);
+  await page.getByRole('heading', { name: 'Write to Bob Builder' }).waitFor();
+  await checkA11y(page, 'contact-dark');
+  await page.goto(`${server.base}/open`);
+  await page.getByRole('heading', { name: 'This link is incomplete' }).waitFor();
+  await checkA11y(page, 'link-incomplete-dark');
+  await context.close();
+});

@@ -1,6 +1,6 @@
 //! The web pages, embedded at build time from web/dist/ (see build.rs):
 //! the guest's contact page `/m/HANDLE` and link page `/open`, the member's
-//! pages (`/`, `/signup`, `/signin`, `/inbox`, `/conversations/ID`,
+//! pages (`/`, `/signup`, `/signin`, `/recover`, `/inbox`, `/conversations/ID`,
 //! `/settings`), and their assets under `/assets/`.
 
 use axum::extract::Path;
