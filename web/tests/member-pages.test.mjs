@@ -160,7 +160,7 @@ test('a member signs up, reads and answers a guest, changes settings and passwor
   assert.match(new URL(page.url()).pathname, /^\/conversations\/[0-9a-f]{32}$/);
   const conversationPath = new URL(page.url()).pathname;
   await messages.getByText('Hello Dora, from the contact page.').waitFor();
-  assert.match(await page.getByText(/^Address: /).textContent(), /ann@guest\.test.*not yet confirmed/);
+  assert.match(await page.getByText(/^Address/).textContent(), /ann@guest\.test.*not yet confirmed/);
   await checkA11y(page, 'member-conversation');
   assert.equal(await page.getByLabel('E-mail the guest a link').isChecked(), true);
   // The first upload's answer is lost on the way back: the page says so in
@@ -205,10 +205,16 @@ test('a member signs up, reads and answers a guest, changes settings and passwor
   assert.equal(bodies.at(-1), XSS);
   assert.equal(await page.locator('main img, main script, main a[href^="javascript"]').count(), 0);
   assert.equal(await page.evaluate(() => globalThis.__pwned), undefined);
-  assert.doesNotMatch(await page.getByText(/^Address: /).textContent(), /not yet confirmed/);
+  assert.doesNotMatch(await page.getByText(/^Address/).textContent(), /not yet confirmed/);
+  // Message bodies are text nodes only: no element of any kind inside.
+  assert.equal(await page.locator('.message .body *').count(), 0);
   await page.screenshot({ path: resolve(ARTIFACTS, 'member-markup-as-text.png'), fullPage: true });
 
   // "I'll deliver the link myself": a link to copy and a mailto, never mailed.
+  const posted = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().endsWith('/messages')) posted.push(r.postData() ?? '');
+  });
   await page.getByLabel('I’ll deliver the link myself').check();
   await page.getByLabel('Your reply').fill('Delivered by hand.');
   await page.getByRole('button', { name: 'Send reply' }).click();
@@ -223,6 +229,9 @@ test('a member signs up, reads and answers a guest, changes settings and passwor
   assert.ok(decodeURIComponent(mailto.split('body=')[1]).includes(own), mailto);
   await checkA11y(page, 'member-deliver-myself');
   for (const m of await mail.all()) assert.ok(!m.text.includes(own.split('#')[1]), 'the server mailed a hand-delivered link');
+  // ... and the request that posted it carried no link at all.
+  assert.ok(posted.length >= 1 && posted.every((b) => !('link' in JSON.parse(b))), posted.join('\n'));
+  assert.ok(posted.every((b) => !b.includes(own.split('#')[1].slice(3))), 'the link key reached the server');
   const byHand = await newPage();
   await byHand.goto(own);
   await byHand.getByRole('button', { name: 'Open conversation' }).click();
@@ -240,6 +249,9 @@ test('a member signs up, reads and answers a guest, changes settings and passwor
   await inbox.getByText('new link sent to the guest').waitFor();
   await page.getByText('Sent 1 guest the new link they asked for.').waitFor();
   const requested = await mail.link(guestEmail, 3);
+  // One request, one link: no second mail follows.
+  await new Promise((ok) => setTimeout(ok, 1500));
+  assert.equal((await mail.waitFor(guestEmail, 3)).length, 3);
   const later = await newPage();
   await later.goto(requested);
   await later.getByRole('button', { name: 'Open conversation' }).click();

@@ -139,6 +139,12 @@ pub(crate) struct AddGrant<'a> {
     pub grant: GrantInput,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<&'a str>,
+    pub answers_request: bool,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct GrantAdded {
+    pub notification: String,
 }
 
 /// One HTTP session: base address, cookie jar, and the `Origin` header the

@@ -404,28 +404,44 @@ impl Member {
         conversation: &ConversationId,
         delivery: Delivery,
     ) -> Result<Option<Zeroizing<String>>, ClientError> {
+        let (link, _) = self.add_link(conversation, delivery, false).await?;
+        Ok((delivery != Delivery::Email).then(|| self.full_link(&link)))
+    }
+
+    async fn add_link(
+        &self,
+        conversation: &ConversationId,
+        delivery: Delivery,
+        answers_request: bool,
+    ) -> Result<(LinkKey, Notification), ClientError> {
         let key = self.key(conversation).await?;
         let (link, grant) = self.new_grant(&key, conversation);
         let fragment = (delivery == Delivery::Email).then(|| link.expose_fragment());
         let request = api::AddGrant {
             grant,
             link: fragment.as_ref().map(|f| f.as_str()),
+            answers_request,
         };
-        let _: serde_json::Value = self
+        let added: api::GrantAdded = self
             .http
             .post(&format!("conversations/{conversation}/grants"), &request)
             .await?;
-        Ok((delivery != Delivery::Email).then(|| self.full_link(&link)))
+        Ok((link, Notification::parse(&added.notification)?))
     }
 
     /// Answers every pending "send me a new link" request with an e-mailed
-    /// link. Returns how many.
+    /// link. Returns how many it sent (a request another client answered
+    /// meanwhile is not answered twice).
     pub async fn fulfil_link_requests(&self) -> Result<usize, ClientError> {
         let mut done = 0;
         for conversation in self.conversations().await? {
             if conversation.link_requested {
-                self.new_link(&conversation.id, Delivery::Email).await?;
-                done += 1;
+                let (_, sent) = self
+                    .add_link(&conversation.id, Delivery::Email, true)
+                    .await?;
+                if sent == Notification::Queued {
+                    done += 1;
+                }
             }
         }
         Ok(done)

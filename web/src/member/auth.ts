@@ -38,6 +38,7 @@ export function signUpPage(): void {
   const email = el('input', { type: 'email', name: 'email', required: true, autocomplete: 'email' });
   const password = passwordInput('new-password', 'password');
   const repeat = passwordInput('new-password', 'repeat');
+  const code = el('input', { type: 'text', name: 'registration_code', autocomplete: 'off', spellcheck: 'false' });
   const submit = el('button', { type: 'submit' }, 'Create my account');
   const status = statusLine();
   const form = el(
@@ -48,6 +49,7 @@ export function signUpPage(): void {
     field('E-mail address', email, 'For notices about new messages. The server keeps it sealed.'),
     field('Password', password, `At least ${MIN_PASSWORD} characters. It never leaves this browser; if you lose it, only your recovery key gets your messages back.`),
     field('Repeat the password', repeat),
+    field('Registration code (only if this site gave you one)', code),
     submit,
     status,
   );
@@ -70,7 +72,7 @@ export function signUpPage(): void {
     if (problem) return invalid([...password.value].length < MIN_PASSWORD ? password : repeat, status, problem);
     submit.disabled = true;
     status.textContent = 'Creating your keys… This takes a few seconds.';
-    rpc('signUp', { handle: h, displayName: name.value, email: email.value, password: password.value })
+    rpc('signUp', { handle: h, displayName: name.value, email: email.value, password: password.value, code: code.value })
       .then((done) => {
         rememberHandle(done.member.handle);
         password.value = '';

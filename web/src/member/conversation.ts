@@ -69,7 +69,14 @@ export async function conversationPage(id: string): Promise<void> {
   document.title = `${guest} — latchkey`;
   const list = el('ol', { class: 'messages', 'aria-label': 'Messages' }, ...t.messages.map((m) => messageItem(m, guest)));
   const address = t.guestEmail
-    ? el('p', { class: 'hint' }, `Address: ${t.guestEmail}`, t.confirmed ? null : el('span', { class: 'badge warn' }, 'not yet confirmed'))
+    ? el(
+        'div',
+        {},
+        el('p', { class: 'hint' }, `Address (his links go here): ${t.guestEmail}`, t.confirmed ? null : el('span', { class: 'badge warn' }, 'not yet confirmed')),
+        t.claimedEmail
+          ? el('p', { class: 'warning', role: 'note' }, `Careful: his message names another address, ${t.claimedEmail}, which nobody has checked. Replies go to ${t.guestEmail}.`)
+          : null,
+      )
     : null;
 
   // Reply.
@@ -112,7 +119,6 @@ export async function conversationPage(id: string): Promise<void> {
         text.focus();
         replyStatus.textContent = sentText(r, t);
         if (r.fragment) delivered.append(deliveryBox(t, r.fragment));
-        void api.post(`/conversations/${id}/read`, { seq: r.seq }).catch(() => undefined);
       })
       .catch((e: unknown) => {
         replyStatus.textContent = `Not sent: ${describe(e)} Your text is still here; press “Send reply” to try again.`;

@@ -16,6 +16,7 @@ function item(row: InboxRow): HTMLLIElement {
     row.unread > 0 ? el('span', { class: 'badge' }, `${row.unread} unread`) : null,
     row.confirmed ? null : el('span', { class: 'badge warn' }, 'address not yet confirmed'),
     row.linkSent ? el('span', { class: 'badge' }, 'new link sent to the guest') : null,
+    row.claimedEmail ? el('span', { class: 'badge warn' }, `says he is ${row.claimedEmail}`) : null,
   ];
   return el(
     'li',

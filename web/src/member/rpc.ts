@@ -23,6 +23,8 @@ export interface SignUpInput {
   displayName: string;
   email: string;
   password: string;
+  /** The site's registration code, or '' when it has none. */
+  code: string;
 }
 
 export interface SignUpResult {
@@ -33,7 +35,10 @@ export interface SignUpResult {
 
 export interface InboxRow {
   id: string;
+  /** Where the guest's links go (from the server). */
   guestEmail: string | null;
+  /** A different address named inside the guest's message, if any. */
+  claimedEmail: string | null;
   guestName: string | null;
   confirmed: boolean;
   unread: number;
@@ -61,7 +66,10 @@ export interface ShownMessage {
 
 export interface Thread {
   id: string;
+  /** Where the guest's links go (from the server). */
   guestEmail: string | null;
+  /** A different address named inside the guest's message, if any. */
+  claimedEmail: string | null;
   guestName: string | null;
   confirmed: boolean;
   unread: number;

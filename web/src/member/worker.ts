@@ -25,6 +25,8 @@ import type {
 interface ConversationView {
   id: string;
   sealed_key: string;
+  /** Where the guest's links go: the address `confirmed` is about. */
+  guest_email: string;
   confirmed: boolean;
   last_seq: number;
   unread: number;
@@ -117,12 +119,19 @@ async function login(handle: string, password: string): Promise<{ member: Member
     attempt.free();
     throw e;
   }
+  let response: Uint8Array;
+  try {
+    response = fromB64(started.response);
+  } catch {
+    attempt.free();
+    throw loginFailed();
+  }
   let finalization: Uint8Array;
   let kek: Kek;
   try {
     // Consumes `attempt`. An unknown handle got a fake response: this
     // fails the same way a wrong password does.
-    const result = attempt.finish(password, fromB64(started.response));
+    const result = attempt.finish(password, response);
     finalization = result.message;
     kek = result.takeKek();
     result.free();
@@ -163,6 +172,7 @@ async function signUp(arg: SignUpInput): Promise<SignUpResult> {
     ({ response } = await api.post<{ response: string }>('/members/register/start', {
       handle,
       request: toB64(registration.request),
+      registration_code: arg.code.trim() || null,
     }));
   } catch (e) {
     registration.free();
@@ -200,6 +210,7 @@ async function signUp(arg: SignUpInput): Promise<SignUpResult> {
   try {
     member = await api.post<MemberView>('/members/register/finish', {
       ...body,
+      registration_code: arg.code.trim() || null,
       recovery_sealed_identity: toB64(recoverySealed),
       recovery_proof: toB64(proof),
     });
@@ -238,11 +249,27 @@ function keyFor(s: Session, id: string, sealedKey: string): Conversation {
   return key;
 }
 
+/** Text a guest chose, made safe to show: no control or bidi-override
+ * characters (they can make "Ann <bank@x>" look like an address), at most
+ * 80 characters. */
+function tidy(text: string | null | undefined): string | null {
+  if (!text) return null;
+  const clean = text.replace(/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, '').trim();
+  return clean ? [...clean].slice(0, 80).join('') : null;
+}
+
 function decryptIntro(key: Conversation, m: MessagePage['messages'][number]): Intro {
   const d = key.decrypt(m.message_id, m.sender, fromB64(m.ciphertext));
-  const intro = { email: d.introEmail ?? null, name: d.introName || null };
+  const intro = { email: tidy(d.introEmail), name: tidy(d.introName) };
   d.free();
   return intro;
+}
+
+/** The address inside the introduction, if it differs from the one the
+ * server sends links to: a guest's browser can write anything there. */
+function claimed(intro: Intro, delivery: string): string | null {
+  const norm = (a: string) => a.trim().toLowerCase();
+  return intro.email && norm(intro.email) !== norm(delivery) ? intro.email : null;
 }
 
 /** The guest's address and name, from the introduction in his first message. */
@@ -270,12 +297,15 @@ function fulfil(s: Session, id: string, key: Conversation): Promise<boolean> {
   const job = (async () => {
     const grant = key.newGrant();
     try {
-      await api.post(`/conversations/${id}/grants`, {
+      // Only if the request is still pending: another tab or device may
+      // have answered it already, and the guest should get one link.
+      const added = await api.post<{ notification: string }>(`/conversations/${id}/grants`, {
         grant_id: grant.grantId(),
         wrapped_key: toB64(grant.wrapped),
         link: grant.exposeFragment(),
+        answers_request: true,
       });
-      return true;
+      return added.notification === 'queued';
     } finally {
       grant.free();
     }
@@ -288,7 +318,8 @@ function fulfil(s: Session, id: string, key: Conversation): Promise<boolean> {
 async function row(s: Session, c: ConversationView): Promise<InboxRow> {
   const out: InboxRow = {
     id: c.id,
-    guestEmail: null,
+    guestEmail: c.guest_email,
+    claimedEmail: null,
     guestName: null,
     confirmed: c.confirmed,
     unread: c.unread,
@@ -300,7 +331,8 @@ async function row(s: Session, c: ConversationView): Promise<InboxRow> {
   try {
     const key = keyFor(s, c.id, c.sealed_key);
     const intro = await introOf(s, c.id, key);
-    out.guestEmail = intro.email;
+    out.guestEmail = c.guest_email;
+    out.claimedEmail = claimed(intro, c.guest_email);
     out.guestName = intro.name;
     if (c.link_requested) out.linkSent = await fulfil(s, c.id, key).catch(() => false);
   } catch (e) {
@@ -357,7 +389,7 @@ async function thread(arg: { id: string }): Promise<Thread> {
     try {
       const d = key.decrypt(v.message_id, v.sender, fromB64(v.ciphertext));
       if (v.seq === views[0]?.seq && v.sender === 'guest' && d.introEmail !== undefined) {
-        intro = { email: d.introEmail, name: d.introName || null };
+        intro = { email: tidy(d.introEmail), name: tidy(d.introName) };
         s.intros.set(c.id, intro);
       }
       const shown = { seq: v.seq, sender: v.sender, sentAt: d.sentAt, createdAt: v.created_at, body: d.body, problem: null };
@@ -378,7 +410,8 @@ async function thread(arg: { id: string }): Promise<Thread> {
   if (c.link_requested) linkSent = await fulfil(s, c.id, key).catch(() => false);
   return {
     id: c.id,
-    guestEmail: intro.email,
+    guestEmail: c.guest_email,
+    claimedEmail: claimed(intro, c.guest_email),
     guestName: intro.name,
     confirmed: c.confirmed,
     unread: c.unread,
@@ -525,28 +558,36 @@ async function recover(arg: { handle: string; recoveryKey: string; next: string 
     recovery.free();
     throw e;
   }
-  let identity: Identity;
+  // Every wasm object holding a secret is freed (wiped) on every path.
   let upload: Uint8Array;
   let sealed: Uint8Array;
+  const recoveryKek = recovery.kek();
+  recovery.free();
+  let identity: Identity | null = null;
+  let registrationUsed = false;
   try {
-    const recoveryKek = recovery.kek();
     identity = recoveryKek.openIdentity(
       fromB64(started.recovery_sealed_identity),
       fromB64(started.identity_public),
     );
-    recoveryKek.free();
-    const result = registration.finish(arg.next, fromB64(started.response));
+    const response = fromB64(started.response);
+    registrationUsed = true;
+    const result = registration.finish(arg.next, response);
     upload = result.message;
     const kek = result.takeKek();
     result.free();
-    sealed = kek.sealIdentity(identity);
-    kek.free();
+    try {
+      sealed = kek.sealIdentity(identity);
+    } finally {
+      kek.free();
+    }
   } catch (e) {
     throw local(e);
   } finally {
-    recovery.free();
+    recoveryKek.free();
+    identity?.free();
+    if (!registrationUsed) registration.free();
   }
-  identity.free();
   await api.post('/members/recover/finish', {
     handle,
     recovery_proof: proof,

@@ -286,6 +286,10 @@ pub(super) struct ListQuery {
 pub(super) struct ConversationView {
     id: String,
     sealed_key: B64,
+    /// The address the guest's links go to (the one `confirmed` is about).
+    /// The address inside his introduction is whatever his browser wrote;
+    /// the member's client compares the two.
+    guest_email: String,
     confirmed: bool,
     last_seq: i64,
     unread: i64,
@@ -295,17 +299,23 @@ pub(super) struct ConversationView {
 }
 
 impl ConversationView {
-    fn of(row: &ConversationRow) -> ConversationView {
-        ConversationView {
+    fn of(state: &AppState, row: &ConversationRow) -> Result<ConversationView, ApiError> {
+        let guest_email = state
+            .keys
+            .guest_email
+            .open(row.id.as_bytes(), &row.guest_email_sealed)
+            .map_err(|e| ApiError::internal(&e))?;
+        Ok(ConversationView {
+            guest_email: String::from_utf8_lossy(&guest_email).into_owned(),
             id: row.id.clone(),
             sealed_key: B64(row.sealed_key.clone()),
             confirmed: row.confirmed != 0,
             last_seq: row.last_seq,
-            unread: (row.last_seq - row.member_read_seq).max(0),
+            unread: row.unread,
             link_requested: row.link_requested_at.is_some(),
             created_at: row.created_at,
             last_activity_at: row.last_activity_at,
-        }
+        })
     }
 }
 
@@ -353,11 +363,11 @@ pub(super) async fn list(
         )
         .await?;
     let more = rows.len() > limit as usize;
-    let conversations: Vec<ConversationView> = rows
+    let conversations = rows
         .iter()
         .take(limit as usize)
-        .map(ConversationView::of)
-        .collect();
+        .map(|row| ConversationView::of(&state, row))
+        .collect::<Result<Vec<_>, _>>()?;
     let next_before = more
         .then(|| conversations.last())
         .flatten()
@@ -384,7 +394,9 @@ pub(super) async fn get(
 ) -> Result<Response, ApiError> {
     let conversation = state.conversation_for(&who, &id).await?;
     Ok(match who {
-        Participant::Member(_) => Json(ConversationView::of(&conversation)).into_response(),
+        Participant::Member(_) => {
+            Json(ConversationView::of(&state, &conversation)?).into_response()
+        }
         Participant::Guest(_) => {
             let member = state.member_of(&conversation).await?;
             Json(GuestConversationView {
@@ -622,6 +634,10 @@ pub(super) struct AddGrant {
     wrapped_key: B64,
     /// The link to e-mail; absent when the member delivers it himself.
     link: Option<String>,
+    /// This answers the guest's new-link request: store and send nothing
+    /// unless one is pending (another client may have answered it).
+    #[serde(default)]
+    answers_request: bool,
 }
 
 #[derive(Serialize)]
@@ -658,14 +674,20 @@ pub(super) async fn add_grant(
         ),
         None => None,
     };
-    state
+    let stored = state
         .store
-        .add_grant(&conversation.id, &grant, mail.as_ref(), now)
+        .add_grant(
+            &conversation.id,
+            &grant,
+            mail.as_ref(),
+            now,
+            body.answers_request,
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
         Json(GrantAdded {
-            notification: if mail.is_some() {
+            notification: if stored && mail.is_some() {
                 Notification::Queued
             } else {
                 Notification::None

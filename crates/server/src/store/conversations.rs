@@ -16,12 +16,16 @@ pub struct ConversationRow {
     pub member_id: String,
     /// The conversation key, HPKE-sealed to the member.
     pub sealed_key: Vec<u8>,
+    /// The address his links go to, sealed with the guest-email key.
+    pub guest_email_sealed: Vec<u8>,
     /// 1 once the guest has redeemed a link (his address is confirmed).
     pub confirmed: i64,
     /// Sequence number of the newest message.
     pub last_seq: i64,
     /// Newest message the member has read.
     pub member_read_seq: i64,
+    /// Guest messages after that: his own never count.
+    pub unread: i64,
     /// When the guest last asked for a new link, if that is still pending.
     pub link_requested_at: Option<i64>,
     /// Creation time.
@@ -30,8 +34,10 @@ pub struct ConversationRow {
     pub last_activity_at: i64,
 }
 
-const COLUMNS: &str = "id, member_id, sealed_key, confirmed, last_seq, member_read_seq, \
-                       link_requested_at, created_at, last_activity_at";
+const COLUMNS: &str = "id, member_id, sealed_key, guest_email_sealed, confirmed, last_seq, \
+                       member_read_seq, link_requested_at, created_at, last_activity_at, \
+                       (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = conversations.id \
+                        AND m.sender = 2 AND m.seq > conversations.member_read_seq) AS unread";
 
 /// A stored message.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -259,16 +265,13 @@ impl Store {
         }
         insert_message(&mut tx, conversation_id, seq, message, now).await?;
         if message.sender == Role::Member {
-            // His own message is read, and he is evidently online: the next
-            // guest message may notify him again.
-            sqlx::query(
-                "UPDATE conversations SET member_read_seq = $2, member_notified_at = NULL \
-                 WHERE id = $1",
-            )
-            .bind(conversation_id)
-            .bind(seq)
-            .execute(&mut *tx)
-            .await?;
+            // He is evidently online: the next guest message may notify him
+            // again. (His own messages never count as unread; guest
+            // messages he has not seen stay unread.)
+            sqlx::query("UPDATE conversations SET member_notified_at = NULL WHERE id = $1")
+                .bind(conversation_id)
+                .execute(&mut *tx)
+                .await?;
         }
 
         let mut posted = Posted {
@@ -392,27 +395,41 @@ impl Store {
     /// Stores a grant made outside a message (a new-link request fulfilled by
     /// the member's client, or a link to deliver by hand), with its e-mail if
     /// any, and clears a pending request.
+    ///
+    /// With `only_if_requested`, nothing happens (and `false` comes back)
+    /// unless a request is pending: two clients answering the same request
+    /// send one link, not two.
     pub async fn add_grant(
         &self,
         conversation_id: &str,
         grant: &NewGrant,
         mail: Option<&NewMail>,
         now: i64,
-    ) -> Result<(), StoreError> {
+        only_if_requested: bool,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let found = sqlx::query("UPDATE conversations SET link_requested_at = NULL WHERE id = $1")
-            .bind(conversation_id)
-            .execute(&mut *tx)
-            .await?;
-        if found.rows_affected() == 0 {
-            return Err(StoreError::NotFound("conversation"));
+        let answered = sqlx::query(
+            "UPDATE conversations SET link_requested_at = NULL \
+             WHERE id = $1 AND ($2 = 0 OR link_requested_at IS NOT NULL)",
+        )
+        .bind(conversation_id)
+        .bind(i64::from(only_if_requested))
+        .execute(&mut *tx)
+        .await?;
+        if answered.rows_affected() == 0 {
+            tx.rollback().await?;
+            return if only_if_requested && self.conversation(conversation_id).await?.is_some() {
+                Ok(false)
+            } else {
+                Err(StoreError::NotFound("conversation"))
+            };
         }
         insert_grant(&mut tx, conversation_id, grant, now).await?;
         if let Some(mail) = mail {
             insert_mail(&mut tx, Some(conversation_id), mail, now).await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 }
 
