@@ -415,3 +415,27 @@ test('a member who lost his password sets a new one with his recovery key', asyn
 test('no member page asked a third party for anything', () => {
   assert.deepEqual(thirdParty, []);
 });
+
+test('a tab whose cookie now belongs to another member drops its key', async () => {
+  const first = await newPage();
+  const signUp = async (page, handle) => {
+    await page.goto(`${server.base}/signup`);
+    await page.getByLabel('Handle').fill(handle);
+    await page.getByLabel('Display name').fill(handle);
+    await page.getByLabel('E-mail address').fill(`${handle}@member.test`);
+    await page.getByLabel('Password', { exact: true }).fill(`${handle} long passphrase`);
+    await page.getByLabel('Repeat the password').fill(`${handle} long passphrase`);
+    await page.getByRole('button', { name: 'Create my account' }).click();
+    await page.getByLabel('I have saved my recovery key somewhere safe').check({ timeout: 60_000 });
+    await page.getByRole('button', { name: 'Continue to my inbox' }).click();
+    await page.getByRole('heading', { name: 'Inbox' }).waitFor();
+  };
+  await signUp(first, 'fay');
+  // A second tab of the same browser signs up as someone else.
+  const second = await first.context().newPage();
+  await signUp(second, 'gus');
+  // Back in the first tab: fay's key must not be used for gus's session.
+  await first.getByRole('link', { name: 'Settings' }).click();
+  await first.getByRole('heading', { name: 'Unlock your messages' }).waitFor();
+  assert.equal(await first.getByLabel('Handle').inputValue(), 'gus');
+});

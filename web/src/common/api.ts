@@ -19,6 +19,8 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
       init.body = JSON.stringify(body);
       init.headers = { 'content-type': 'application/json' };
     }
+    // A hung connection must end in words, not an endless "Loading…".
+    init.signal = AbortSignal.timeout(30_000);
     response = await fetch(`/api/v1${path}`, init);
   } catch {
     throw new ApiError(0, 'offline', 'The server cannot be reached. Check your connection and try again.');

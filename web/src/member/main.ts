@@ -5,7 +5,7 @@
 // the unlocked key live as long as the tab; a reload asks for the password.
 import { el, show } from '../common/dom';
 import { recoverPage, signInPage, signUpPage, unlockPage } from './auth';
-import { rpc } from './client';
+import { endWorker, rpc } from './client';
 import { conversationPage } from './conversation';
 import { inboxPage } from './inbox';
 import { interceptLinks, navigate, setAfterSignIn, setRenderer } from './router';
@@ -47,18 +47,25 @@ function notFound(): void {
 /** Runs `page` with the key unlocked: else the Unlock screen (session alive) or sign-in. */
 async function withKey(page: (handle: string) => Promise<void> | void): Promise<void> {
   const status = await keyStatus();
-  if (status.unlocked && status.handle) {
+  // The session cookie is shared by every tab: another tab may have signed
+  // out, or in as someone else. The key in this tab's worker is only good
+  // for the member the server now knows. (Offline: trust the worker.)
+  const member = await serverMember().catch(() => undefined);
+  if (status.unlocked && status.handle && (member === undefined || member?.handle === status.handle)) {
     updateNav(true);
     return page(status.handle);
   }
+  if (status.unlocked) endWorker();
   updateNav(false);
-  const member = await serverMember();
-  if (!member) {
+  // Locked and the server was out of reach: ask again, letting the error
+  // through this time (the caller shows it with a retry).
+  const known = member === undefined ? await serverMember() : member;
+  if (!known) {
     setAfterSignIn(location.pathname);
     return navigate('/signin', true);
   }
   hideNav();
-  const handle = member.handle || rememberedHandle() || '';
+  const handle = known.handle || rememberedHandle() || '';
   const here = location.pathname;
   unlockPage(handle, () => {
     // Still the page that asked for the key: show it now.

@@ -25,16 +25,22 @@ pub fn handle(text: &str) -> Result<String, ApiError> {
     }
 }
 
-/// A display name: 1–80 characters, no control characters.
+/// Characters that reorder the text around them: in a name they can make
+/// "Ann <bank@example.org>" appear where something else is written.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A display name: 1–80 characters, no control or bidi-control characters.
 pub fn display_name(text: &str) -> Result<String, ApiError> {
     let name = text.trim();
     let count = name.chars().count();
-    if (1..=80).contains(&count) && !name.chars().any(char::is_control) {
+    if (1..=80).contains(&count) && !name.chars().any(|c| c.is_control() || is_bidi_control(c)) {
         Ok(name.to_owned())
     } else {
         Err(ApiError::invalid(
             "invalid_display_name",
-            "A display name has 1 to 80 characters and no control characters.",
+            "A display name has 1 to 80 characters and no control or text-direction characters.",
         ))
     }
 }
@@ -134,6 +140,8 @@ mod tests {
         assert_eq!(display_name(" Ann ").unwrap(), "Ann");
         assert!(display_name("").is_err());
         assert!(display_name("a\u{7}").is_err());
+        assert!(display_name("Ann \u{202E}gro.elpmaxe@knab").is_err());
+        assert!(display_name("Zoë Ångström").is_ok());
         assert!(display_name(&"é".repeat(81)).is_err());
     }
 }
