@@ -15,9 +15,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         collect(&dist, &dist, &mut files)?;
     }
     files.sort();
-    let mut out = String::from("pub(crate) static WEB_ASSETS: &[(&str, &[u8])] = &[\n");
+    // (name, bytes, entity tag): the tag lets browsers revalidate a file
+    // they have instead of downloading it again (If-None-Match → 304).
+    let mut out = String::from("pub(crate) static WEB_ASSETS: &[(&str, &[u8], &str)] = &[\n");
     for (name, path) in files {
-        out.push_str(&format!("    ({name:?}, include_bytes!({path:?})),\n"));
+        let tag = entity_tag(&fs::read(&path)?);
+        out.push_str(&format!(
+            "    ({name:?}, include_bytes!({path:?}), {tag:?}),\n"
+        ));
     }
     out.push_str("];\n");
     fs::write(
@@ -47,4 +52,16 @@ fn collect(
         }
     }
     Ok(())
+}
+
+/// A content tag: FNV-1a, 64 bits, as quoted hex. Not for security; it only
+/// has to change when the file does. Weak (`W/`), because the same tag
+/// covers the gzip and the plain form of the file.
+fn entity_tag(bytes: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("W/\"{hash:016x}-{}\"", bytes.len())
 }

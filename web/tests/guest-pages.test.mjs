@@ -230,6 +230,17 @@ test('pages answer with the production security headers; only they are compresse
     assert.equal(response.headers.get('cross-origin-opener-policy'), 'same-origin');
     assert.equal(response.headers.get('content-encoding'), 'gzip', path);
   }
+  // A browser that has a file revalidates it for nothing: 304, no bytes.
+  for (const path of ['/open', '/assets/guest.wasm']) {
+    const first = await fetch(`${server.base}${path}`);
+    const tag = first.headers.get('etag');
+    assert.ok(tag, `${path} has no ETag`);
+    const again = await fetch(`${server.base}${path}`, { headers: { 'if-none-match': tag } });
+    assert.equal(again.status, 304, path);
+    assert.equal((await again.arrayBuffer()).byteLength, 0);
+    const other = await fetch(`${server.base}${path}`, { headers: { 'if-none-match': '"stale"' } });
+    assert.equal(other.status, 200, path);
+  }
   // API answers are never compressed (no secret beside attacker-chosen text).
   const api = await fetch(`${server.base}/api/v1/members/bob`, { headers: { 'accept-encoding': 'gzip' } });
   assert.equal(api.headers.get('content-encoding'), null);

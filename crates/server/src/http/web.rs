@@ -4,16 +4,16 @@
 //! `/settings`), and their assets under `/assets/`.
 
 use axum::extract::Path;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
 
-fn asset(name: &str) -> Option<&'static [u8]> {
+fn asset(name: &str) -> Option<(&'static [u8], &'static str)> {
     WEB_ASSETS
         .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, bytes)| *bytes)
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, bytes, tag)| (*bytes, *tag))
 }
 
 fn content_type(name: &str) -> &'static str {
@@ -27,20 +27,32 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
-fn file(name: &str) -> Response {
+fn file(name: &str, headers: &HeaderMap) -> Response {
     match asset(name) {
-        Some(bytes) => (
-            [
-                (
+        Some((bytes, tag)) => {
+            // Names carry no content hash, so browsers revalidate every
+            // time; an unchanged file then costs a 304, not its bytes.
+            let cache = [
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+                (header::ETAG, HeaderValue::from_static(tag)),
+            ];
+            let unchanged = headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+            if unchanged {
+                return (StatusCode::NOT_MODIFIED, cache).into_response();
+            }
+            (
+                cache,
+                [(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static(content_type(name)),
-                ),
-                // Names carry no content hash: revalidate every time.
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-            ],
-            bytes,
-        )
-            .into_response(),
+                )],
+                bytes,
+            )
+                .into_response()
+        }
         None if WEB_ASSETS.is_empty() => not_built(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
@@ -60,18 +72,18 @@ fn not_built() -> Response {
 }
 
 /// `/assets/…`.
-pub(super) async fn assets(Path(path): Path<String>) -> Response {
-    file(&format!("assets/{path}"))
+pub(super) async fn assets(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    file(&format!("assets/{path}"), &headers)
 }
 
 /// The guest pages: one shell; the script reads the address.
-pub(super) async fn guest_page() -> Response {
-    file("guest.html")
+pub(super) async fn guest_page(headers: HeaderMap) -> Response {
+    file("guest.html", &headers)
 }
 
 /// The member pages: one shell; the script reads the address.
-pub(super) async fn member_page() -> Response {
-    file("member.html")
+pub(super) async fn member_page(headers: HeaderMap) -> Response {
+    file("member.html", &headers)
 }
 
 /// `/`: the member shell once built, else the server's own home page.
