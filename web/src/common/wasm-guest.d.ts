@@ -23,6 +23,7 @@ declare module 'latchkey-wasm-guest' {
   export class EncryptedMessage {
     readonly messageId: string;
     readonly ciphertext: Uint8Array;
+    free(): void;
   }
 
   export class DecryptedMessage {
@@ -30,6 +31,7 @@ declare module 'latchkey-wasm-guest' {
     readonly body: string;
     readonly introEmail: string | undefined;
     readonly introName: string | undefined;
+    free(): void;
   }
 
   export class Conversation {

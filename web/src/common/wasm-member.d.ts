@@ -4,36 +4,9 @@
 // --no-typescript): the guest part plus identity, KEK, recovery and OPAQUE.
 declare module 'latchkey-wasm-member' {
   export default function init(options: { module_or_path: string | URL }): Promise<unknown>;
-  export function fingerprint(publicKey: Uint8Array): string;
-
-  export class NewGrant {
-    grantId(): string;
-    exposeFragment(): string;
-    readonly wrapped: Uint8Array;
-    free(): void;
-  }
-
-  export class EncryptedMessage {
-    readonly messageId: string;
-    readonly ciphertext: Uint8Array;
-    free(): void;
-  }
-
-  export class DecryptedMessage {
-    readonly sentAt: number;
-    readonly body: string;
-    readonly introEmail: string | undefined;
-    readonly introName: string | undefined;
-    free(): void;
-  }
-
-  export class Conversation {
-    readonly id: string;
-    encrypt(sender: 'member' | 'guest', sentAt: number, body: string): EncryptedMessage;
-    decrypt(messageId: string, sender: 'member' | 'guest', ciphertext: Uint8Array): DecryptedMessage;
-    newGrant(): NewGrant;
-    free(): void;
-  }
+  // The member bundle contains the guest bundle's whole API.
+  import type { Conversation } from 'latchkey-wasm-guest';
+  export { fingerprint, Conversation, DecryptedMessage, EncryptedMessage, Link, NewGrant } from 'latchkey-wasm-guest';
 
   export class Identity {
     static generate(): Identity;
