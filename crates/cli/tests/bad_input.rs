@@ -675,6 +675,16 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
         }
     }
     assert_eq!(ids.len(), 4, "{ids:?}");
+    // The member sees where each guest's links go (the address the server
+    // sealed), whatever the introduction inside the message says.
+    let (_, page) = member.get("/conversations?limit=10").await;
+    let listed: Vec<&str> = page["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["guest_email"].as_str().unwrap())
+        .collect();
+    assert!(listed.contains(&guest_email.as_str()), "{listed:?}");
     assert_eq!(ids[0], good_id.to_string(), "most recently active first");
     let distinct: std::collections::HashSet<&String> = ids.iter().collect();
     assert_eq!(distinct.len(), 4);
