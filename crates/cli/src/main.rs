@@ -198,7 +198,7 @@ async fn run(command: Command) -> Result<(), String> {
         Command::Serve(args) => serve(&args).await,
         Command::Migrate(args) => {
             let config = load_config(&args)?;
-            let store = latchkey_server::store::Store::connect(&config.database_url)
+            let store = latchkey_server::store::Store::connect(config.database_url.expose())
                 .await
                 .map_err(|e| e.to_string())?;
             store.migrate().await.map_err(|e| e.to_string())?;

@@ -615,16 +615,26 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
             (table.clone(), n + added)
         })
         .collect();
-    let outbox_free: Vec<_> = after
-        .iter()
-        .filter(|(t, _)| t != "outbox")
-        .cloned()
-        .collect();
-    let expected_free: Vec<_> = expected
-        .into_iter()
-        .filter(|(t, _)| t != "outbox")
-        .collect();
-    assert_eq!(outbox_free, expected_free, "bad requests stored rows");
+    let without_outbox = |rows: Vec<(String, i64)>| -> Vec<(String, i64)> {
+        rows.into_iter().filter(|(t, _)| t != "outbox").collect()
+    };
+    assert_eq!(
+        without_outbox(after),
+        without_outbox(expected),
+        "bad requests stored rows"
+    );
+    // Nor queued mail: once the outbox drains, exactly the first contact's
+    // and the three accepted contacts' links went out.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while db.count("SELECT COUNT(*) FROM outbox").await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the outbox did not drain"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(mail.all().await.len(), 4, "a bad request queued mail");
 
     // Pages of messages: every message once, in order, whatever the size.
     for i in 0..4 {
@@ -713,6 +723,21 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     assert_eq!(tokens.len(), 3, "three sessions");
     assert_absent("the database", &db.steal(), &tokens);
     assert_absent("the server log", server.log_text().as_bytes(), &tokens);
+
+    // Signing out deletes the session on the server, not just the cookie
+    // in this client: the old token, replayed, is refused.
+    let leaving = Api::new(&server.base);
+    register(&leaving, &unique("l")).await;
+    let token = leaving.tokens().pop().unwrap();
+    let (status, _) = leaving.post("/session/logout", &json!({})).await;
+    assert_eq!(status, 204);
+    let replay = reqwest::Client::new()
+        .get(format!("{}/api/v1/me", server.base))
+        .header("cookie", format!("latchkey-member={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 401);
 
     // Security headers, on the API and on pages.
     for path in ["/api/v1/health", "/", "/no-such-page"] {

@@ -95,7 +95,8 @@ pub struct ReceivedMessage {
     pub sent_at_ms: u64,
     /// The text.
     pub body: String,
-    /// The guest's address and name, on his first message.
+    /// The guest's address and name, on his first message only (as his
+    /// browser wrote them: the address his links go to is the server's).
     pub introduction: Option<(String, String)>,
 }
 
@@ -151,9 +152,12 @@ fn decrypt_all(
                 sender,
                 sent_at_ms: message.sent_at_ms,
                 body: message.body.clone(),
+                // Only the guest's first message introduces him; an
+                // introduction anywhere else is ignored, not shown.
                 introduction: message
                     .introduction
                     .as_ref()
+                    .filter(|_| m.seq == 1 && sender == Role::Guest)
                     .map(|i| (i.email.clone(), i.display_name.clone())),
             })
         })

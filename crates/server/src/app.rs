@@ -48,7 +48,7 @@ impl App {
     /// Loads the secrets (creating them in dev mode), connects and migrates
     /// the database, binds the listener.
     pub async fn build(mut config: Config) -> Result<App, StartError> {
-        secrets::check_location(&config.secrets_file, &config.database_url)?;
+        secrets::check_location(&config.secrets_file, config.database_url.expose())?;
         let keys = match ServerKeys::load(&config.secrets_file) {
             Err(SecretsError::Missing(path)) if config.dev => {
                 secrets::init(&path)?;
@@ -61,7 +61,7 @@ impl App {
             }
             other => other?,
         };
-        let store = Store::connect(&config.database_url).await?;
+        let store = Store::connect(config.database_url.expose()).await?;
         store.migrate().await?;
         let mailer = Mailer::from_config(&config.mail)?;
         let listener = TcpListener::bind(config.bind).await?;

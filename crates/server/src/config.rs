@@ -26,8 +26,9 @@ pub struct Config {
     pub public_url: String,
     /// Where the HTTP server listens. Port 0 picks a free port.
     pub bind: SocketAddr,
-    /// `sqlite://PATH?mode=rwc` (default) or `postgres://USER@HOST/DB`.
-    pub database_url: String,
+    /// `sqlite://PATH?mode=rwc` (default) or `postgres://USER@HOST/DB`. May
+    /// carry a database password, so it prints as `***`.
+    pub database_url: SecretString,
     /// The secrets file written by `latchkey init`. Never inside the
     /// database's folder.
     pub secrets_file: PathBuf,
@@ -111,7 +112,7 @@ pub enum MailTransportKind {
 }
 
 /// SMTP relay settings.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpConfig {
     /// Relay host name.
@@ -123,22 +124,9 @@ pub struct SmtpConfig {
     /// User name, if the relay wants one.
     pub username: Option<String>,
     /// Password (better: `LATCHKEY_MAIL__SMTP__PASSWORD_FILE`).
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
     /// Seconds before a send attempt is abandoned.
     pub timeout_secs: u64,
-}
-
-impl std::fmt::Debug for SmtpConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpConfig")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("security", &self.security)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "***"))
-            .field("timeout_secs", &self.timeout_secs)
-            .finish()
-    }
 }
 
 /// Transport security towards the SMTP relay.
@@ -235,7 +223,7 @@ impl Default for Config {
         Config {
             public_url: String::new(),
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            database_url: "sqlite://latchkey-data/latchkey.db?mode=rwc".into(),
+            database_url: SecretString("sqlite://latchkey-data/latchkey.db?mode=rwc".into()),
             secrets_file: PathBuf::from("latchkey-secrets.key"),
             dev: false,
             log: LogConfig {
@@ -316,7 +304,7 @@ impl Config {
                 ..defaults.mail
             },
             secrets_file: PathBuf::from("latchkey-dev/secrets.key"),
-            database_url: "sqlite://latchkey-dev/data/latchkey.db?mode=rwc".into(),
+            database_url: SecretString("sqlite://latchkey-dev/data/latchkey.db?mode=rwc".into()),
             ..Config::default()
         }
     }
@@ -557,7 +545,10 @@ mod tests {
         assert_eq!(config.links.grace_secs, 30);
         assert_eq!(config.mail.smtp.host, "relay.example.org");
         assert_eq!(config.mail.smtp.username.as_deref(), Some("12345"));
-        assert_eq!(config.mail.smtp.password.as_deref(), Some("hunter2"));
+        assert_eq!(
+            config.mail.smtp.password.as_ref().map(SecretString::expose),
+            Some("hunter2")
+        );
         assert!(!format!("{config:?}").contains("hunter2"));
         assert_eq!(config.public_origin(), "https://chat.example.org");
     }

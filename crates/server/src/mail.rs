@@ -151,7 +151,8 @@ impl MailPayload {
     }
 }
 
-fn html_escape(text: &str) -> String {
+/// Text made safe inside HTML (element content or a quoted attribute).
+pub(crate) fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -260,7 +261,8 @@ impl Mailer {
                     .port(smtp.port)
                     .timeout(Some(Duration::from_secs(smtp.timeout_secs)));
                 if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
-                    builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+                    builder = builder
+                        .credentials(Credentials::new(user.clone(), password.expose().to_owned()));
                 }
                 let from = config.from.parse().map_err(|_| MailError::Address)?;
                 Ok(Mailer::Smtp {

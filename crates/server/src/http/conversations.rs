@@ -19,11 +19,13 @@ use super::extract::{
     ParticipantSession, SessionKind, B64,
 };
 use super::members::PublicMember;
-use super::validate::{email, handle, random_hex};
+use super::validate::{email, handle};
 use super::AppState;
 use crate::mail::{LinkReason, MailPayload};
+use crate::random::random_hex;
 use crate::store::{
-    ConversationRow, GrantKind, MemberRow, NewConversation, NewGrant, NewMail, NewMessage,
+    ConversationRow, GrantKind, InboxEntry, MemberRow, NewConversation, NewGrant, NewMail,
+    NewMessage,
 };
 use crate::time::{now_ms, secs_ms};
 
@@ -144,23 +146,23 @@ impl AppState {
         link: &LinkKey,
         reason: LinkReason,
     ) -> Result<NewMail, ApiError> {
-        let sealed = self
-            .store
-            .guest_email_sealed(&conversation.id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("unknown_conversation", "No such conversation."))?;
-        let to = self
-            .keys
-            .guest_email
-            .open(conversation.id.as_bytes(), &sealed)
-            .map_err(|e| ApiError::internal(&e))?;
         let member = self.member_of(conversation).await?;
         Ok(self.seal_mail(&MailPayload::GuestLink {
-            to: String::from_utf8_lossy(&to).into_owned(),
+            to: self.guest_address(conversation)?,
             member_name: member.display_name,
             fragment: link.expose_fragment().to_string(),
             reason,
         }))
+    }
+
+    /// The address the guest's links go to, opened from its sealed column.
+    fn guest_address(&self, conversation: &ConversationRow) -> Result<String, ApiError> {
+        let address = self
+            .keys
+            .guest_email
+            .open(conversation.id.as_bytes(), &conversation.guest_email_sealed)
+            .map_err(|e| ApiError::internal(&e))?;
+        Ok(String::from_utf8_lossy(&address).into_owned())
     }
 
     async fn member_of(&self, conversation: &ConversationRow) -> Result<MemberRow, ApiError> {
@@ -299,19 +301,15 @@ pub(super) struct ConversationView {
 }
 
 impl ConversationView {
-    fn of(state: &AppState, row: &ConversationRow) -> Result<ConversationView, ApiError> {
-        let guest_email = state
-            .keys
-            .guest_email
-            .open(row.id.as_bytes(), &row.guest_email_sealed)
-            .map_err(|e| ApiError::internal(&e))?;
+    fn of(state: &AppState, entry: &InboxEntry) -> Result<ConversationView, ApiError> {
+        let row = &entry.conversation;
         Ok(ConversationView {
-            guest_email: String::from_utf8_lossy(&guest_email).into_owned(),
+            guest_email: state.guest_address(row)?,
             id: row.id.clone(),
             sealed_key: B64(row.sealed_key.clone()),
             confirmed: row.confirmed != 0,
             last_seq: row.last_seq,
-            unread: row.unread,
+            unread: entry.unread,
             link_requested: row.link_requested_at.is_some(),
             created_at: row.created_at,
             last_activity_at: row.last_activity_at,
@@ -395,7 +393,14 @@ pub(super) async fn get(
     let conversation = state.conversation_for(&who, &id).await?;
     Ok(match who {
         Participant::Member(_) => {
-            Json(ConversationView::of(&state, &conversation)?).into_response()
+            let entry = state
+                .store
+                .inbox_entry(&conversation.id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::not_found("unknown_conversation", "No such conversation.")
+                })?;
+            Json(ConversationView::of(&state, &entry)?).into_response()
         }
         Participant::Guest(_) => {
             let member = state.member_of(&conversation).await?;

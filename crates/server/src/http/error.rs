@@ -84,11 +84,6 @@ impl ApiError {
             "Something went wrong on the server. Try again later.",
         )
     }
-
-    /// The status code.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
 }
 
 impl IntoResponse for ApiError {

@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiError;
 use super::extract::{set_cookie, token_hash, ApiJson, ClientIp, SessionKind, B64};
 use super::members::PublicMember;
-use super::validate::{email, handle, random_token};
+use super::validate::{email, handle};
 use super::AppState;
+use crate::random::random_token;
 use crate::store::{GrantState, Redeemed, SessionOwner};
 use crate::time::{now_ms, secs_ms};
 

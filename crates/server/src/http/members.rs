@@ -18,10 +18,35 @@ use super::extract::{
     set_cookie, token_hash, ApiJson, ApiPath, ClientIp, MemberSession, SessionCookies, SessionKind,
     B64,
 };
-use super::validate::{display_name, email, handle, random_hex, random_token};
+use super::validate::{display_name, email, handle};
 use super::AppState;
+use crate::random::{random_hex, random_token};
 use crate::store::{MemberRow, SessionOwner};
 use crate::time::{now_ms, secs_ms};
+
+/// The OPAQUE registration response for `handle` (registration, password
+/// change and recovery all answer the same way).
+pub(super) fn registration_response(
+    state: &AppState,
+    request: &B64,
+    handle: &str,
+) -> Result<Vec<u8>, ApiError> {
+    server_registration_response(&state.keys.opaque, &request.0, handle.as_bytes())
+        .map_err(|e| ApiError::invalid("invalid_opaque_message", e.to_string()))
+}
+
+/// The password file a client's OPAQUE registration upload makes.
+pub(super) fn password_file(upload: &B64) -> Result<PasswordFile, ApiError> {
+    server_registration_finish(&upload.0)
+        .map_err(|e| ApiError::invalid("invalid_opaque_message", e.to_string()))
+}
+
+/// Refuses bytes that are not a sealed identity.
+pub(super) fn check_sealed_identity(sealed: &B64) -> Result<(), ApiError> {
+    SealedIdentity::from_bytes(sealed.0.clone())
+        .map(|_| ())
+        .map_err(|e| ApiError::invalid("invalid_sealed_identity", e.to_string()))
+}
 
 /// How long the server waits between the two login requests.
 const LOGIN_WINDOW_MS: i64 = 60_000;
@@ -65,9 +90,7 @@ pub(super) async fn register_start(
     state.limit_login(ip)?;
     check_registration_code(&state, body.registration_code.as_deref())?;
     let handle = handle(&body.handle)?;
-    let response =
-        server_registration_response(&state.keys.opaque, &body.request.0, handle.as_bytes())
-            .map_err(|e| ApiError::invalid("invalid_opaque_message", e.to_string()))?;
+    let response = registration_response(&state, &body.request, &handle)?;
     Ok(Json(OpaqueResponse {
         response: B64(response),
     }))
@@ -129,12 +152,10 @@ pub(super) async fn register_finish(
     let handle = handle(&body.handle)?;
     let display_name = display_name(&body.display_name)?;
     let email = email(&body.email)?;
-    let password_file = server_registration_finish(&body.upload.0)
-        .map_err(|e| ApiError::invalid("invalid_opaque_message", e.to_string()))?;
+    let password_file = password_file(&body.upload)?;
     IdentityPublic::from_slice(&body.identity_public.0)
         .map_err(|e| ApiError::invalid("invalid_public_key", e.to_string()))?;
-    SealedIdentity::from_bytes(body.sealed_identity.0.clone())
-        .map_err(|e| ApiError::invalid("invalid_sealed_identity", e.to_string()))?;
+    check_sealed_identity(&body.sealed_identity)?;
     let recovery =
         super::recovery::check_recovery(body.recovery_sealed_identity, body.recovery_proof)?;
     let (recovery_sealed_identity, recovery_verifier) = match recovery {
@@ -380,12 +401,7 @@ pub(super) async fn password_start(
 ) -> Result<Json<OpaqueResponse>, ApiError> {
     require_recent_sign_in(&session)?;
     let member = load_member(&state, &session).await?;
-    let response = server_registration_response(
-        &state.keys.opaque,
-        &body.request.0,
-        member.handle.as_bytes(),
-    )
-    .map_err(|e| ApiError::invalid("invalid_opaque_message", e.to_string()))?;
+    let response = registration_response(&state, &body.request, &member.handle)?;
     Ok(Json(OpaqueResponse {
         response: B64(response),
     }))
@@ -406,10 +422,8 @@ pub(super) async fn password_finish(
     ApiJson(body): ApiJson<PasswordFinish>,
 ) -> Result<StatusCode, ApiError> {
     require_recent_sign_in(&session)?;
-    let file = server_registration_finish(&body.upload.0)
-        .map_err(|e| ApiError::invalid("invalid_opaque_message", e.to_string()))?;
-    SealedIdentity::from_bytes(body.sealed_identity.0.clone())
-        .map_err(|e| ApiError::invalid("invalid_sealed_identity", e.to_string()))?;
+    let file = password_file(&body.upload)?;
+    check_sealed_identity(&body.sealed_identity)?;
     state
         .store
         .set_password(

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::AppState;
+use crate::mail::html_escape;
 
 /// The OpenAPI document of `/api/v1`.
 const OPENAPI: &str = include_str!("../../openapi.json");
@@ -76,9 +77,9 @@ pub(super) async fn dev_mail(State(state): State<AppState>) -> Response {
     for mail in mails.iter().rev() {
         body.push_str(&format!(
             "<article><h2>{}</h2><p>To: {}</p><pre>{}</pre></article>",
-            escape(&mail.subject),
-            escape(&mail.to),
-            linkify(&escape(&mail.text)),
+            html_escape(&mail.subject),
+            html_escape(&mail.to),
+            linkify(&html_escape(&mail.text)),
         ));
     }
     Html(page("Dev mailbox", &body)).into_response()
@@ -89,15 +90,8 @@ fn page(title: &str, body: &str) -> String {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{t}</title></head><body><main><h1>{t}</h1>{body}</main></body></html>",
-        t = escape(title)
+        t = html_escape(title)
     )
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Makes the (already escaped) link lines clickable.

@@ -8,14 +8,15 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use latchkey_core::opaque::{server_registration_finish, server_registration_response};
-use latchkey_core::SealedIdentity;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
 use super::extract::{ApiJson, ClientIp, MemberSession, B64};
-use super::members::{load_member, require_recent_sign_in};
+use super::members::{
+    check_sealed_identity, load_member, password_file, registration_response,
+    require_recent_sign_in,
+};
 use super::validate::handle;
 use super::AppState;
 use crate::store::MemberRow;
@@ -37,8 +38,7 @@ pub(super) fn check_recovery(
     match (sealed, proof) {
         (None, None) => Ok(None),
         (Some(sealed), Some(proof)) => {
-            SealedIdentity::from_bytes(sealed.0.clone())
-                .map_err(|e| ApiError::invalid("invalid_sealed_identity", e.to_string()))?;
+            check_sealed_identity(&sealed)?;
             if proof.0.len() != 32 {
                 return Err(ApiError::invalid(
                     "invalid_recovery_proof",
@@ -105,12 +105,7 @@ pub(super) async fn start(
 ) -> Result<Json<RecoverStarted>, ApiError> {
     state.limit_login(ip)?;
     let member = member_by_proof(&state, &body.handle, &body.recovery_proof).await?;
-    let response = server_registration_response(
-        &state.keys.opaque,
-        &body.request.0,
-        member.handle.as_bytes(),
-    )
-    .map_err(|e| ApiError::invalid("invalid_opaque_message", e.to_string()))?;
+    let response = registration_response(&state, &body.request, &member.handle)?;
     Ok(Json(RecoverStarted {
         response: B64(response),
         identity_public: B64(member.identity_public),
@@ -137,10 +132,8 @@ pub(super) async fn finish(
 ) -> Result<StatusCode, ApiError> {
     state.limit_login(ip)?;
     let member = member_by_proof(&state, &body.handle, &body.recovery_proof).await?;
-    let file = server_registration_finish(&body.upload.0)
-        .map_err(|e| ApiError::invalid("invalid_opaque_message", e.to_string()))?;
-    SealedIdentity::from_bytes(body.sealed_identity.0.clone())
-        .map_err(|e| ApiError::invalid("invalid_sealed_identity", e.to_string()))?;
+    let file = password_file(&body.upload)?;
+    check_sealed_identity(&body.sealed_identity)?;
     state
         .store
         .set_password(&member.id, file.as_bytes(), &body.sealed_identity.0, &[])

@@ -1,8 +1,5 @@
 //! Input rules, each failing with a message that says what to fix.
 
-use base64ct::{Base64UrlUnpadded, Encoding};
-use latchkey_core::{OsRng, RngCore};
-
 use super::error::ApiError;
 
 /// A handle: 3–32 characters, `a-z`, `0-9` and `-`, not starting or ending
@@ -73,20 +70,6 @@ pub fn email(text: &str) -> Result<String, ApiError> {
             "This is not an e-mail address (expected name@example.org).",
         ))
     }
-}
-
-/// 16 random bytes as hex: row ids.
-pub fn random_hex() -> String {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// 32 random bytes as base64url: session tokens.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    Base64UrlUnpadded::encode_string(&bytes)
 }
 
 #[cfg(test)]

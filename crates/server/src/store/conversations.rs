@@ -24,8 +24,6 @@ pub struct ConversationRow {
     pub last_seq: i64,
     /// Newest message the member has read.
     pub member_read_seq: i64,
-    /// Guest messages after that: his own never count.
-    pub unread: i64,
     /// When the guest last asked for a new link, if that is still pending.
     pub link_requested_at: Option<i64>,
     /// Creation time.
@@ -35,9 +33,22 @@ pub struct ConversationRow {
 }
 
 const COLUMNS: &str = "id, member_id, sealed_key, guest_email_sealed, confirmed, last_seq, \
-                       member_read_seq, link_requested_at, created_at, last_activity_at, \
-                       (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = conversations.id \
-                        AND m.sender = 2 AND m.seq > conversations.member_read_seq) AS unread";
+                       member_read_seq, link_requested_at, created_at, last_activity_at";
+
+/// A conversation with its unread count, for the member's inbox. Counting
+/// costs a look at the messages, so only the inbox pays it, not every
+/// access check.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct InboxEntry {
+    /// The conversation.
+    #[sqlx(flatten)]
+    pub conversation: ConversationRow,
+    /// Guest messages after the member's read mark; his own never count.
+    pub unread: i64,
+}
+
+const UNREAD: &str = "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = conversations.id \
+                      AND m.sender = 2 AND m.seq > conversations.member_read_seq) AS unread";
 
 /// A stored message.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -93,8 +104,6 @@ pub struct Posted {
     pub seq: i64,
     /// The same message (id and bytes) was already stored: nothing changed.
     pub duplicate: bool,
-    /// The grant was stored.
-    pub grant_stored: bool,
     /// An e-mail was queued.
     pub mail_queued: bool,
 }
@@ -139,14 +148,14 @@ impl Store {
         .await?)
     }
 
-    /// The guest's sealed address (for his link e-mails).
-    pub async fn guest_email_sealed(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let row: Option<(Vec<u8>,)> =
-            sqlx::query_as("SELECT guest_email_sealed FROM conversations WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|(sealed,)| sealed))
+    /// One conversation as the member's inbox shows it.
+    pub async fn inbox_entry(&self, id: &str) -> Result<Option<InboxEntry>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS}, {UNREAD} FROM conversations WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// A member's conversations, most recently active first. `before` is the
@@ -156,11 +165,11 @@ impl Store {
         member_id: &str,
         before: Option<(i64, &str)>,
         limit: u32,
-    ) -> Result<Vec<ConversationRow>, StoreError> {
+    ) -> Result<Vec<InboxEntry>, StoreError> {
         // The first page starts after every real activity time.
         let (at, id) = before.unwrap_or((i64::MAX, ""));
         Ok(sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM conversations WHERE member_id = $1 \
+            "SELECT {COLUMNS}, {UNREAD} FROM conversations WHERE member_id = $1 \
              AND (last_activity_at < $2 OR (last_activity_at = $2 AND id < $3)) \
              ORDER BY last_activity_at DESC, id DESC LIMIT $4"
         ))
@@ -256,7 +265,6 @@ impl Store {
                 Ok(Posted {
                     seq,
                     duplicate: true,
-                    grant_stored: false,
                     mail_queued: false,
                 })
             } else {
@@ -277,7 +285,6 @@ impl Store {
         let mut posted = Posted {
             seq,
             duplicate: false,
-            grant_stored: false,
             mail_queued: false,
         };
         let cutoff = now.saturating_sub(coalesce_ms);
@@ -299,7 +306,6 @@ impl Store {
             };
             if !coalesced {
                 insert_grant(&mut tx, conversation_id, grant, now).await?;
-                posted.grant_stored = true;
                 if let (true, Some(mail)) = (grant.emailed, mail) {
                     insert_mail(&mut tx, Some(conversation_id), mail, now).await?;
                     posted.mail_queued = true;
@@ -372,15 +378,15 @@ impl Store {
     }
 
     /// Marks a new-link request on every conversation of this guest address
-    /// (with this member, if given). Returns how many; callers must not
-    /// reveal it.
+    /// (with this member, if given). How many is not returned: nobody may
+    /// learn it.
     pub async fn request_links(
         &self,
         guest_email_index: &[u8],
         member_id: Option<&str>,
         now: i64,
-    ) -> Result<u64, StoreError> {
-        let done = sqlx::query(
+    ) -> Result<(), StoreError> {
+        sqlx::query(
             "UPDATE conversations SET link_requested_at = $2 \
              WHERE guest_email_index = $1 AND ($3 = '' OR member_id = $3)",
         )
@@ -389,7 +395,7 @@ impl Store {
         .bind(member_id.unwrap_or(""))
         .execute(&self.pool)
         .await?;
-        Ok(done.rows_affected())
+        Ok(())
     }
 
     /// Stores a grant made outside a message (a new-link request fulfilled by
@@ -417,12 +423,10 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if answered.rows_affected() == 0 {
+            // The caller checked the conversation exists: nothing pending
+            // (or it was deleted meanwhile; either way nothing to send).
             tx.rollback().await?;
-            return if only_if_requested && self.conversation(conversation_id).await?.is_some() {
-                Ok(false)
-            } else {
-                Err(StoreError::NotFound("conversation"))
-            };
+            return Ok(false);
         }
         insert_grant(&mut tx, conversation_id, grant, now).await?;
         if let Some(mail) = mail {

@@ -21,7 +21,9 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use conversations::{ConversationRow, MessageRow, NewConversation, NewMessage, Posted};
+pub use conversations::{
+    ConversationRow, InboxEntry, MessageRow, NewConversation, NewMessage, Posted,
+};
 pub use grants::{GrantKind, GrantState, NewGrant, Redeemed};
 pub use members::MemberRow;
 pub use outbox::{ClaimedMail, NewMail};
@@ -158,11 +160,6 @@ impl Store {
             Dialect::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())
-    }
-
-    /// Which database this is.
-    pub fn dialect(&self) -> Dialect {
-        self.dialect
     }
 
     /// Answers when the database does (readiness probe).

@@ -3,8 +3,6 @@
 //! deletes it; a failed send is retried later; a worker that dies mid-send
 //! loses its lease and another worker sends the mail again (at least once).
 
-use latchkey_core::{OsRng, RngCore};
-
 use super::{Store, StoreError};
 
 /// A mail to queue. The payload is sealed with the outbox key, its context
@@ -56,9 +54,7 @@ impl Store {
         now: i64,
         lease_ms: i64,
     ) -> Result<Option<ClaimedMail>, StoreError> {
-        let mut token = [0u8; 16];
-        OsRng.fill_bytes(&mut token);
-        let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
+        let token = crate::random::random_hex();
         let claimed = sqlx::query_as(&format!(
             "UPDATE outbox SET lease_token = $1, lease_until = $2, attempts = attempts + 1 \
              WHERE id = (SELECT id FROM outbox \
@@ -102,13 +98,5 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
-    }
-
-    /// How many mails wait (metrics, tests).
-    pub async fn outbox_len(&self) -> Result<i64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(n)
     }
 }
