@@ -101,10 +101,10 @@ test('a guest writes, opens his link, reads, replies, and deletes, all through t
   assert.ok(await page.getByText('Hello Bob, from the contact page.').isVisible());
   await checkA11y(page, 'contact-sent');
 
-  // His link comes by e-mail. A scanner that fetches it, and one that
-  // renders it without clicking, do not use it up.
+  // His link comes by e-mail. A scanner that renders it without clicking
+  // does not use it up (one that merely fetches it cannot: the fragment
+  // never leaves the client, and the page load changes nothing).
   const first = await mail.link(guestEmail, 1);
-  assert.equal((await fetch(first)).status, 200);
   const scanner = await guestPage();
   await scanner.goto(remember(first));
   await scanner.getByRole('button', { name: 'Open conversation' }).waitFor();

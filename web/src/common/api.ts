@@ -85,10 +85,10 @@ export interface MessagePage {
   next_after: number | null;
 }
 
-/** Every message after `after`, page by page. */
-export async function allMessages(conversationId: string, after = 0): Promise<MessageView[]> {
+/** Every message of a conversation, page by page. */
+export async function allMessages(conversationId: string): Promise<MessageView[]> {
   const out: MessageView[] = [];
-  let cursor: number | null = after;
+  let cursor: number | null = 0;
   while (cursor !== null) {
     const page: MessagePage = await api.get(
       `/conversations/${conversationId}/messages?after=${cursor}&limit=200`,

@@ -5,7 +5,7 @@
 import { Conversation, fingerprint } from 'latchkey-wasm-guest';
 import { api, ApiError, fromB64, toB64, type PublicMember } from '../common/api';
 import { el, field, show, statusLine } from '../common/dom';
-import { describe } from './conversation';
+import { describe, retryBlock } from '../common/ui';
 
 export async function contactPage(handle: string): Promise<void> {
   const status = statusLine();
@@ -18,9 +18,7 @@ export async function contactPage(handle: string): Promise<void> {
     if (e instanceof ApiError && e.status === 404) {
       show(el('h1', {}, 'No such member'), el('p', {}, 'Nobody here has this address. Check the link you followed.'));
     } else {
-      const retry = el('button', { type: 'button' }, 'Try again');
-      retry.addEventListener('click', () => void contactPage(handle));
-      show(el('h1', {}, 'Write a message'), el('p', { role: 'alert' }, describe(e)), retry);
+      show(el('h1', {}, 'Write a message'), retryBlock(e, () => void contactPage(handle)));
     }
     return;
   }

@@ -2,6 +2,7 @@
 // here, a reply box, sign-out and deletion.
 import { fingerprint, type Conversation } from 'latchkey-wasm-guest';
 import { allMessages, api, ApiError, fromB64, toB64, type PublicMember } from '../common/api';
+import { describe, retryBlock } from '../common/ui';
 import { el, field, show, statusLine, when } from '../common/dom';
 import { forgetLink } from './link-store';
 import { newLinkForm } from './newlink';
@@ -56,10 +57,8 @@ export async function conversationView(
     );
     status.textContent = '';
   } catch (e) {
-    status.textContent = describe(e);
-    const retry = el('button', { type: 'button' }, 'Try again');
-    retry.addEventListener('click', () => void conversationView(conversationId, key, member));
-    status.after(retry);
+    status.textContent = '';
+    status.after(retryBlock(e, () => void conversationView(conversationId, key, member)));
     return;
   }
 
@@ -172,9 +171,4 @@ export async function conversationView(
     el('div', { class: 'actions' }, signOut, remove, signOutStatus),
     confirmBox,
   );
-}
-
-export function describe(e: unknown): string {
-  if (e instanceof ApiError) return e.message;
-  return 'Something went wrong in this page. Reload it to try again.';
 }

@@ -2,7 +2,7 @@
 // has a conversation here, so the form reveals nothing about anyone.
 import { api } from '../common/api';
 import { el, field, statusLine } from '../common/dom';
-import { describe } from './conversation';
+import { describe } from '../common/ui';
 
 export function newLinkForm(handle?: string): HTMLFormElement {
   const email = el('input', { type: 'email', name: 'email', required: true, autocomplete: 'email' });

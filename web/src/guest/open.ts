@@ -9,7 +9,8 @@
 import { fingerprint, Link } from 'latchkey-wasm-guest';
 import { api, ApiError, fromB64, type PublicMember } from '../common/api';
 import { el, show, statusLine } from '../common/dom';
-import { conversationView, describe } from './conversation';
+import { retryBlock } from '../common/ui';
+import { conversationView } from './conversation';
 import { forgetLink, rememberLink, storedLink } from './link-store';
 import { newLinkForm } from './newlink';
 
@@ -112,9 +113,7 @@ function failed(e: unknown, fragment: string): void {
       'It may be mistyped, used up a long time ago, or its conversation was deleted. If you still have a conversation, ask for a new link.',
     );
   }
-  const retry = el('button', { type: 'button' }, 'Try again');
-  retry.addEventListener('click', () => void openPage(fragment));
-  show(el('h1', {}, 'The conversation could not be opened'), el('p', { role: 'alert' }, describe(e)), retry);
+  show(el('h1', {}, 'The conversation could not be opened'), retryBlock(e, () => void openPage(fragment)));
 }
 
 function deadLink(title: string, explanation: string): void {

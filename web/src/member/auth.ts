@@ -63,7 +63,7 @@ export function signUpPage(): void {
     event.preventDefault();
     clearInvalid(form);
     const h = handle.value.trim().toLowerCase();
-    if (!HANDLE_RULE.test(h) || h.length > 32) {
+    if (!HANDLE_RULE.test(h)) {
       return invalid(handle, status, 'The handle needs 3 to 32 characters: a–z, 0–9 and “-”, not “-” at either end.');
     }
     if (!name.value.trim()) return invalid(name, status, 'Enter a display name.');
@@ -210,7 +210,7 @@ export function recoverPage(): void {
     { novalidate: true, 'aria-label': 'Recover your account' },
     field('Handle', handle),
     field('Recovery key', key, 'The LKR1-… key you saved when you signed up.'),
-    field('New password', next, 'At least 10 characters.'),
+    field('New password', next, `At least ${MIN_PASSWORD} characters.`),
     field('Repeat the new password', repeat),
     submit,
     status,
@@ -225,8 +225,8 @@ export function recoverPage(): void {
     clearInvalid(form);
     if (!handle.value.trim()) return invalid(handle, status, 'Enter your handle.');
     if (!key.value.trim()) return invalid(key, status, 'Enter your recovery key.');
-    if (next.value.length < 10) return invalid(next, status, 'The new password needs at least 10 characters.');
-    if (next.value !== repeat.value) return invalid(repeat, status, 'The two passwords differ.');
+    const problem = passwordProblem(next.value, repeat.value);
+    if (problem) return invalid([...next.value].length < MIN_PASSWORD ? next : repeat, status, problem);
     submit.disabled = true;
     status.textContent = 'Setting the new password… This takes a few seconds.';
     rpc('recover', { handle: handle.value, recoveryKey: key.value, next: next.value })

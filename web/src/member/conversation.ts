@@ -114,7 +114,7 @@ export async function conversationPage(id: string): Promise<void> {
     replyStatus.textContent = 'Sending…';
     rpc('send', { id, body, delivery })
       .then((r) => {
-        list.append(messageItem({ seq: r.seq, sender: 'member', sentAt: r.sentAt, createdAt: r.sentAt, body, problem: null }, guest));
+        list.append(messageItem({ seq: r.seq, sender: 'member', sentAt: r.sentAt, body, problem: null }, guest));
         text.value = '';
         text.focus();
         replyStatus.textContent = sentText(r, t);
@@ -166,7 +166,7 @@ export async function conversationPage(id: string): Promise<void> {
       });
   });
 
-  const heading = t.guestName && t.guestEmail ? `Conversation with ${t.guestName}` : `Conversation with ${guest}`;
+  const heading = `Conversation with ${guest}`;
   show(
     el('p', { class: 'back' }, el('a', { href: '/inbox' }, '← Inbox')),
     el('h1', {}, heading),

@@ -100,7 +100,6 @@ async function render(): Promise<void> {
 function main(): void {
   setRenderer(() => void render());
   interceptLinks();
-  document.addEventListener('latchkey:nav', () => updateNav(true));
   document.addEventListener('latchkey:signout', () => {
     void signOut().then((ended) => {
       updateNav(false);

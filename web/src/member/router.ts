@@ -2,7 +2,7 @@
 // and the key in it. Links to member pages are followed in place.
 let renderPage: () => void = () => undefined;
 
-const MEMBER_PATHS = /^\/(?:|signup|signin|inbox|settings|conversations\/[0-9a-f]{32})$/;
+const MEMBER_PATHS = /^\/(?:|signup|signin|recover|inbox|settings|conversations\/[0-9a-f]{32})$/;
 
 export function setRenderer(render: () => void): void {
   renderPage = render;

@@ -59,7 +59,6 @@ export interface ShownMessage {
   seq: number;
   sender: 'member' | 'guest';
   sentAt: number;
-  createdAt: number;
   body: string | null;
   problem: string | null;
 }
@@ -97,7 +96,6 @@ export interface Methods {
   status: { arg: null; result: WorkerStatus };
   signUp: { arg: SignUpInput; result: SignUpResult };
   signIn: { arg: { handle: string; password: string }; result: MemberView };
-  signOut: { arg: null; result: null };
   inbox: { arg: { before: string | null }; result: InboxPage };
   fulfilAll: { arg: null; result: number };
   thread: { arg: { id: string }; result: Thread };

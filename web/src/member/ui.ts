@@ -1,19 +1,7 @@
 // Small pieces the member's pages share.
-import { ApiError } from '../common/api';
 import { el } from '../common/dom';
 
-/** An error in words. */
-export function describe(e: unknown): string {
-  if (e instanceof ApiError) {
-    if (e.code === 'rate_limited') return 'Too many attempts. Wait a minute and try again.';
-    return e.message;
-  }
-  return 'Something went wrong in this page. Reload it to try again.';
-}
-
-export function isOffline(e: unknown): boolean {
-  return e instanceof ApiError && e.code === 'offline';
-}
+export { describe, retryBlock } from '../common/ui';
 
 /** A button that copies `text()` and says so in `status`. */
 export function copyButton(label: string, text: () => string, status: HTMLElement, source?: HTMLInputElement | HTMLTextAreaElement): HTMLButtonElement {
@@ -53,13 +41,6 @@ export function copyField(label: string, value: string, opts: { multiline?: bool
     copyButton(opts.copyLabel ?? `Copy ${label.toLowerCase()}`, () => control.value, status, control),
     status,
   );
-}
-
-/** A "try again" block for a failed load. */
-export function retryBlock(e: unknown, again: () => void): HTMLDivElement {
-  const retry = el('button', { type: 'button' }, 'Try again');
-  retry.addEventListener('click', again);
-  return el('div', {}, el('p', { role: 'alert' }, describe(e)), retry);
 }
 
 /** The recovery key, shown once, with its copy button. */

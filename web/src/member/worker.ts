@@ -222,12 +222,6 @@ async function signUp(arg: SignUpInput): Promise<SignUpResult> {
   return { member, recoveryKey };
 }
 
-/** Drops every key; the page then ends this worker. */
-function signOut(): Promise<null> {
-  forget();
-  return Promise.resolve(null);
-}
-
 function status(): WorkerStatus {
   return {
     unlocked: session !== null,
@@ -331,7 +325,6 @@ async function row(s: Session, c: ConversationView): Promise<InboxRow> {
   try {
     const key = keyFor(s, c.id, c.sealed_key);
     const intro = await introOf(s, c.id, key);
-    out.guestEmail = c.guest_email;
     out.claimedEmail = claimed(intro, c.guest_email);
     out.guestName = intro.name;
     if (c.link_requested) out.linkSent = await fulfil(s, c.id, key).catch(() => false);
@@ -392,7 +385,7 @@ async function thread(arg: { id: string }): Promise<Thread> {
         intro = { email: tidy(d.introEmail), name: tidy(d.introName) };
         s.intros.set(c.id, intro);
       }
-      const shown = { seq: v.seq, sender: v.sender, sentAt: d.sentAt, createdAt: v.created_at, body: d.body, problem: null };
+      const shown = { seq: v.seq, sender: v.sender, sentAt: d.sentAt, body: d.body, problem: null };
       d.free();
       return shown;
     } catch {
@@ -400,7 +393,6 @@ async function thread(arg: { id: string }): Promise<Thread> {
         seq: v.seq,
         sender: v.sender,
         sentAt: v.created_at,
-        createdAt: v.created_at,
         body: null,
         problem: 'This message could not be decrypted: it was damaged or altered.',
       };
@@ -603,7 +595,6 @@ const handlers: Handlers = {
   status: () => Promise.resolve(status()),
   signUp,
   signIn,
-  signOut,
   inbox,
   fulfilAll,
   thread,

@@ -217,6 +217,12 @@ pub fn router(state: AppState) -> Router {
         .route("/conversations/{id}", axum::routing::get(web::member_page))
         .route("/settings", axum::routing::get(web::member_page))
         .route("/assets/{*path}", axum::routing::get(web::assets))
+        // Browsers ask for it on every site; there is none, and saying so
+        // without a 404 keeps their consoles clean.
+        .route(
+            "/favicon.ico",
+            axum::routing::get(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
         .layer(tower_http::compression::CompressionLayer::new());
     let mut app = Router::new().nest("/api/v1", api).merge(web);
     if state.dev_mailbox.is_some() {
