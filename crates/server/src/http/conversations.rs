@@ -106,7 +106,7 @@ impl AppState {
             })
             .transpose()?;
         if let Some(link) = &link {
-            if link.grant_id().storage_hash() != grant_id.storage_hash() {
+            if link.grant_id() != grant_id {
                 return Err(ApiError::invalid(
                     "link_mismatch",
                     "The link does not belong to this grant.",

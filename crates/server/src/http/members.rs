@@ -348,7 +348,7 @@ pub(super) fn require_recent_sign_in(session: &MemberSession) -> Result<(), ApiE
     }
 }
 
-pub(super) async fn load_member(
+async fn load_member(
     state: &AppState,
     session: &MemberSession,
 ) -> Result<MemberRow, ApiError> {

@@ -14,8 +14,7 @@ use sha2::{Digest, Sha256};
 use super::error::ApiError;
 use super::extract::{ApiJson, ClientIp, MemberSession, B64};
 use super::members::{
-    check_sealed_identity, load_member, password_file, registration_response,
-    require_recent_sign_in,
+    check_sealed_identity, password_file, registration_response, require_recent_sign_in,
 };
 use super::validate::handle;
 use super::AppState;
@@ -29,32 +28,35 @@ pub(super) struct StoredRecovery {
     pub verifier: Vec<u8>,
 }
 
-/// Checks a recovery pair from a client: both or neither; the proof is 32
-/// bytes; the sealed identity has the right shape.
+/// Checks a recovery pair from a client: both or neither.
 pub(super) fn check_recovery(
     sealed: Option<B64>,
     proof: Option<B64>,
 ) -> Result<Option<StoredRecovery>, ApiError> {
     match (sealed, proof) {
         (None, None) => Ok(None),
-        (Some(sealed), Some(proof)) => {
-            check_sealed_identity(&sealed)?;
-            if proof.0.len() != 32 {
-                return Err(ApiError::invalid(
-                    "invalid_recovery_proof",
-                    "A recovery proof is 32 bytes.",
-                ));
-            }
-            Ok(Some(StoredRecovery {
-                sealed: sealed.0,
-                verifier: Sha256::digest(&proof.0).to_vec(),
-            }))
-        }
+        (Some(sealed), Some(proof)) => stored_recovery(sealed, proof).map(Some),
         _ => Err(ApiError::invalid(
             "invalid_recovery",
             "Send recovery_sealed_identity and recovery_proof together, or neither.",
         )),
     }
+}
+
+/// What to store of a recovery pair: the sealed identity must have the
+/// right shape and the proof 32 bytes; only the proof's hash is kept.
+fn stored_recovery(sealed: B64, proof: B64) -> Result<StoredRecovery, ApiError> {
+    check_sealed_identity(&sealed)?;
+    if proof.0.len() != 32 {
+        return Err(ApiError::invalid(
+            "invalid_recovery_proof",
+            "A recovery proof is 32 bytes.",
+        ));
+    }
+    Ok(StoredRecovery {
+        sealed: sealed.0,
+        verifier: Sha256::digest(&proof.0).to_vec(),
+    })
 }
 
 fn recovery_failed() -> ApiError {
@@ -157,17 +159,10 @@ pub(super) async fn replace(
     ApiJson(body): ApiJson<NewRecovery>,
 ) -> Result<StatusCode, ApiError> {
     require_recent_sign_in(&session)?;
-    let member = load_member(&state, &session).await?;
-    let Some(recovery) = check_recovery(
-        Some(body.recovery_sealed_identity),
-        Some(body.recovery_proof),
-    )?
-    else {
-        return Err(ApiError::internal(&"recovery pair checked to nothing"));
-    };
+    let recovery = stored_recovery(body.recovery_sealed_identity, body.recovery_proof)?;
     state
         .store
-        .set_recovery(&member.id, &recovery.sealed, &recovery.verifier)
+        .set_recovery(&session.member_id, &recovery.sealed, &recovery.verifier)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
