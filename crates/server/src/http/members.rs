@@ -348,10 +348,7 @@ pub(super) fn require_recent_sign_in(session: &MemberSession) -> Result<(), ApiE
     }
 }
 
-async fn load_member(
-    state: &AppState,
-    session: &MemberSession,
-) -> Result<MemberRow, ApiError> {
+async fn load_member(state: &AppState, session: &MemberSession) -> Result<MemberRow, ApiError> {
     state
         .store
         .member_by_id(&session.member_id)
