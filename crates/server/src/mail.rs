@@ -3,7 +3,6 @@
 //! content: a guest gets a link, a member a notice.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -257,9 +256,7 @@ impl Mailer {
                     SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
                         .map_err(|_| MailError::Build)?,
                 };
-                let mut builder = builder
-                    .port(smtp.port)
-                    .timeout(Some(Duration::from_secs(smtp.timeout_secs)));
+                let mut builder = builder.port(smtp.port).timeout(Some(smtp.timeout));
                 if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
                     builder = builder
                         .credentials(Credentials::new(user.clone(), password.expose().to_owned()));

@@ -2,7 +2,6 @@
 //! rows. Any number of instances may run it against one database.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -50,7 +49,7 @@ impl Worker {
         let now = now_ms();
         let Some(mail) = self
             .store
-            .claim_mail(now, secs_ms(self.config.outbox.lease_secs))
+            .claim_mail(now, secs_ms(self.config.outbox.lease.as_secs()))
             .await?
         else {
             return Ok(Outcome::Idle);
@@ -63,7 +62,7 @@ impl Worker {
             .and_then(|bytes| MailPayload::from_bytes(&bytes));
         // The whole hand-over must end well inside the lease, or another
         // worker could take the row over and send the mail a second time.
-        let budget = Duration::from_secs(self.config.outbox.lease_secs.saturating_mul(3) / 4);
+        let budget = self.config.outbox.lease.saturating_mul(3) / 4;
         let result = match payload {
             Some(payload) => {
                 match tokio::time::timeout(
@@ -97,7 +96,7 @@ impl Worker {
                 Ok(Outcome::Dropped)
             }
             Err(error) => {
-                let delay = backoff_secs(mail.attempts, self.config.outbox.max_backoff_secs);
+                let delay = backoff_secs(mail.attempts, self.config.outbox.max_backoff.as_secs());
                 tracing::warn!(mail = %mail.id, attempts = mail.attempts, retry_in_secs = delay, %error, "mail not sent");
                 self.store
                     .retry_mail(&mail, now_ms().saturating_add(secs_ms(delay)))
@@ -110,8 +109,8 @@ impl Worker {
     /// Runs until `shutdown` turns true: sends mail as it comes due and
     /// sweeps every `outbox.sweep_secs`.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let poll = Duration::from_millis(self.config.outbox.poll_ms);
-        let sweep_every = Duration::from_secs(self.config.outbox.sweep_secs);
+        let poll = self.config.outbox.poll;
+        let sweep_every = self.config.outbox.sweep;
         let mut last_sweep = tokio::time::Instant::now();
         loop {
             if *shutdown.borrow() {
@@ -141,9 +140,9 @@ impl Worker {
             .store
             .sweep(
                 now_ms(),
-                secs_ms(config.links.grace_secs),
-                secs_ms(config.links.ttl_secs),
-                secs_ms(config.retention_secs),
+                secs_ms(config.links.grace.as_secs()),
+                secs_ms(config.links.ttl.as_secs()),
+                secs_ms(config.retention.as_secs()),
             )
             .await
         {

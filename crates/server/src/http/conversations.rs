@@ -123,7 +123,7 @@ impl AppState {
                 id_hash: grant_id.storage_hash().to_vec(),
                 wrapped_key: grant.wrapped_key.0.clone(),
                 emailed: link.is_some(),
-                expires_at: now.saturating_add(secs_ms(self.config.links.ttl_secs)),
+                expires_at: now.saturating_add(secs_ms(self.config.links.ttl.as_secs())),
             },
             link,
         ))
@@ -584,7 +584,7 @@ pub(super) async fn post(
             grant.as_ref(),
             mail.as_ref(),
             now,
-            secs_ms(state.config.links.coalesce_secs),
+            secs_ms(state.config.links.coalesce.as_secs()),
         )
         .await?;
     let notification = if posted.mail_queued {

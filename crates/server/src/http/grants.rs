@@ -105,7 +105,7 @@ pub(super) async fn peek(
     let hash = parse(&body)?;
     match state
         .store
-        .peek_grant(&hash, now_ms(), secs_ms(state.config.links.grace_secs))
+        .peek_grant(&hash, now_ms(), secs_ms(state.config.links.grace.as_secs()))
         .await?
     {
         GrantState::Valid(redeemed) => Ok(Json(Peeked {
@@ -131,8 +131,8 @@ pub(super) async fn redeem(
         .redeem_grant(
             &hash,
             now_ms(),
-            secs_ms(config.links.grace_secs),
-            secs_ms(config.links.ttl_secs),
+            secs_ms(config.links.grace.as_secs()),
+            secs_ms(config.links.ttl.as_secs()),
         )
         .await?;
     let GrantState::Valid(redeemed) = outcome else {
@@ -146,8 +146,8 @@ pub(super) async fn redeem(
             &token_hash(&token),
             &SessionOwner::Guest(redeemed.conversation_id.clone()),
             now_ms(),
-            secs_ms(config.sessions.guest_idle_secs),
-            secs_ms(config.sessions.guest_absolute_secs),
+            secs_ms(config.sessions.guest_idle.as_secs()),
+            secs_ms(config.sessions.guest_absolute.as_secs()),
         )
         .await?;
     tracing::info!(conversation = %redeemed.conversation_id, "link redeemed");

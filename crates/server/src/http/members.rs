@@ -198,8 +198,8 @@ async fn start_member_session(state: &AppState, member_id: &str) -> Result<Strin
             &token_hash(&token),
             &SessionOwner::Member(member_id.to_owned()),
             now_ms(),
-            secs_ms(sessions.member_idle_secs),
-            secs_ms(sessions.member_absolute_secs),
+            secs_ms(sessions.member_idle.as_secs()),
+            secs_ms(sessions.member_absolute.as_secs()),
         )
         .await?;
     Ok(set_cookie(state, SessionKind::Member, Some(&token)))
