@@ -40,7 +40,7 @@ await build({
   ...common,
   entryPoints: {
     member: resolve(web, 'src/member/main.ts'),
-    'member-worker': resolve(web, 'src/member/worker.ts'),
+    'member-worker': resolve(web, 'src/member/worker/main.ts'),
   },
   alias: { 'latchkey-wasm-member': resolve(wasm, 'member/latchkey_wasm.js') },
 });

@@ -49,9 +49,24 @@ export function rpc<M extends Method>(method: M, arg: Methods[M]['arg']): Promis
   });
 }
 
-/** Ends the worker and every key in it. */
+/** Ends the worker and every key in it: the worker first frees (wipes)
+ * its keys, then it is terminated, after at most a second even if it is
+ * busy. Calls from now on start a fresh worker. */
 export function endWorker(): void {
-  worker?.terminate();
+  const w = worker;
   worker = null;
   failAll(new ApiError(0, 'locked', 'Signed out.'));
+  if (!w) return;
+  const id = next++;
+  const end = (): void => {
+    clearTimeout(timer);
+    w.terminate();
+  };
+  const timer = setTimeout(end, 1000);
+  w.onerror = end;
+  w.onmessage = (event: MessageEvent<RpcResponse>) => {
+    if (event.data.id === id) end();
+  };
+  const request: RpcRequest = { id, method: 'lock', arg: null };
+  w.postMessage(request);
 }

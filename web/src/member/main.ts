@@ -1,48 +1,21 @@
-// The member's pages: one shell (member.html) for /, /signup, /signin, /recover,
-// /inbox, /conversations/ID and /settings. This script never loads the
-// WebAssembly bundle and never holds a key: the Web Worker does
-// (worker.ts). Moving between pages happens in place, so the worker and
-// the unlocked key live as long as the tab; a reload asks for the password.
+// The member's pages: one shell (member.html) for every address in
+// web/routes.json. This script never loads the WebAssembly bundle and
+// never holds a key: the Web Worker does (worker/). Moving between pages
+// happens in place, so the worker and the unlocked key live as long as the
+// tab; a reload asks for the password.
 import { el, show } from '../common/dom';
-import { recoverPage, signInPage, signUpPage, unlockPage } from './auth';
 import { endWorker, rpc } from './client';
-import { conversationPage } from './conversation';
-import { inboxPage } from './inbox';
-import { interceptLinks, navigate, setAfterSignIn, setRenderer } from './router';
+import { recoverPage, signInPage, signUpPage, unlockPage } from './pages/auth';
+import { conversationPage } from './pages/conversation';
+import { homePage, notFoundPage, signedOutPage } from './pages/home';
+import { inboxPage } from './pages/inbox';
+import { settingsPage } from './pages/settings';
+import { interceptLinks, matchRoute, navigate, renderHere, setAfterSignIn, setRenderer, type MemberRoute, type RouteMatch } from './router';
 import { hideNav, keyStatus, rememberedHandle, serverMember, signOut, updateNav } from './session';
-import { settingsPage } from './settings';
 import { retryBlock } from './ui';
 
 const FULFIL_EVERY_MS = 60_000;
-
-function homePage(signedIn: boolean): void {
-  document.title = 'latchkey';
-  show(
-    el('h1', {}, 'latchkey'),
-    el('p', {}, 'End-to-end-encrypted messages between you and people who have nothing but an e-mail address.'),
-    el(
-      'ul',
-      {},
-      el('li', {}, 'Guests write to you from your contact page. Their browser encrypts; only you can read it.'),
-      el('li', {}, 'Your answers reach them as a one-time link by e-mail. The key is in the link, never on the server.'),
-      el('li', {}, 'The server stores ciphertext and sealed keys only. Your password never leaves your browser.'),
-    ),
-    signedIn
-      ? el('p', {}, el('a', { href: '/inbox', class: 'button' }, 'Go to your inbox'))
-      : el(
-          'p',
-          { class: 'choices' },
-          el('a', { href: '/signup', class: 'button' }, 'Sign up'),
-          ' ',
-          el('a', { href: '/signin', class: 'button secondary' }, 'Sign in'),
-        ),
-  );
-}
-
-function notFound(): void {
-  document.title = 'Not found — latchkey';
-  show(el('h1', {}, 'Not found'), el('p', {}, 'There is no page at this address.'), el('a', { href: '/' }, 'Home'));
-}
+const CONVERSATION_ID = /^[0-9a-f]{32}$/;
 
 /** Runs `page` with the key unlocked: else the Unlock screen (session alive) or sign-in. */
 async function withKey(page: (handle: string) => Promise<void> | void): Promise<void> {
@@ -69,28 +42,37 @@ async function withKey(page: (handle: string) => Promise<void> | void): Promise<
   const here = location.pathname;
   unlockPage(handle, () => {
     // Still the page that asked for the key: show it now.
-    if (location.pathname === here) void render();
+    if (location.pathname === here) renderHere();
     else navigate(here);
   });
 }
+
+/** A page anyone may see; the header shows what the key allows. */
+async function open(page: (unlocked: boolean) => Promise<void> | void): Promise<void> {
+  const unlocked = (await keyStatus()).unlocked;
+  updateNav(unlocked);
+  return page(unlocked);
+}
+
+/** Every address of web/routes.json has its page here; tsc refuses a missing or an unknown one. */
+const PAGES: { [R in MemberRoute]: (params: RouteMatch['params']) => Promise<void> } = {
+  '/': () => open(async (unlocked) => homePage(unlocked || (await serverMember().catch(() => null)) !== null)),
+  '/signup': () => open(signUpPage),
+  '/signin': () => open(signInPage),
+  '/recover': () => open(recoverPage),
+  '/inbox': () => withKey((handle) => inboxPage(handle)),
+  '/conversations/{id}': ({ id }) =>
+    id !== undefined && CONVERSATION_ID.test(id) ? withKey(() => conversationPage(id)) : open(notFoundPage),
+  '/settings': () => withKey(() => settingsPage()),
+};
 
 let rendering = 0;
 
 async function render(): Promise<void> {
   const turn = ++rendering;
-  const path = location.pathname;
   try {
-    const conversation = /^\/conversations\/([0-9a-f]{32})$/.exec(path)?.[1];
-    if (path === '/inbox') return await withKey((handle) => inboxPage(handle));
-    if (conversation) return await withKey(() => conversationPage(conversation));
-    if (path === '/settings') return await withKey(() => settingsPage());
-    const unlocked = (await keyStatus()).unlocked;
-    updateNav(unlocked);
-    if (path === '/') return homePage(unlocked || (await serverMember().catch(() => null)) !== null);
-    if (path === '/signup') return signUpPage();
-    if (path === '/signin') return signInPage();
-    if (path === '/recover') return recoverPage();
-    return notFound();
+    const match = matchRoute(location.pathname);
+    await (match ? PAGES[match.route](match.params) : open(notFoundPage));
   } catch (e) {
     if (turn !== rendering) return;
     show(el('h1', {}, 'This page could not load'), retryBlock(e, () => void render()));
@@ -103,15 +85,7 @@ function main(): void {
   document.addEventListener('latchkey:signout', () => {
     void signOut().then((ended) => {
       updateNav(false);
-      show(
-        el('h1', {}, ended ? 'Signed out' : 'Not signed out on the server'),
-        ended
-          ? el('p', {}, 'Your key is gone from this tab and the session has ended on the server.')
-          : el('p', { role: 'alert' }, 'Your key is gone from this tab, but the server could not be reached to end the session. Sign in and out again when you are online, or wait: the session ends by itself after 7 days without use.'),
-        el('a', { href: '/signin' }, 'Sign in again'),
-      );
-      history.replaceState(null, '', '/signin');
-      document.title = 'Signed out — latchkey';
+      signedOutPage(ended);
     });
   });
   // Guests who ask for a new link get it while the member is signed in.
@@ -120,7 +94,7 @@ function main(): void {
       .then((s) => (s.unlocked ? rpc('fulfilAll', null) : 0))
       .catch(() => undefined);
   }, FULFIL_EVERY_MS);
-  void render();
+  renderHere();
 }
 
 main();

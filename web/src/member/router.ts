@@ -1,17 +1,82 @@
 // One page per address, without reloading: a reload would end the worker
 // and the key in it. Links to member pages are followed in place.
+//
+// The addresses come from web/routes.json, the file the server registers
+// its member pages from: the two cannot disagree about which addresses are
+// member pages. (A test could only check that they agree after the fact;
+// one file makes a disagreement impossible to build.)
+import table from '../../routes.json';
+
+export type MemberRoute = keyof typeof table.member;
+
+export interface RouteMatch {
+  route: MemberRoute;
+  /** The values of the pattern's {name} segments. */
+  params: Readonly<Partial<Record<string, string>>>;
+}
+
+const COMPILED = (Object.keys(table.member) as MemberRoute[]).map((route) => {
+  const names: string[] = [];
+  const source = route
+    .split('/')
+    .map((segment) => {
+      const param = /^\{(\w+)\}$/.exec(segment)?.[1];
+      if (param === undefined) return segment.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+      names.push(param);
+      return '([^/]+)';
+    })
+    .join('/');
+  return { route, names, pattern: new RegExp(`^${source}$`) };
+});
+
+/** The member page at `pathname`, or null if it is no member page. */
+export function matchRoute(pathname: string): RouteMatch | null {
+  for (const { route, names, pattern } of COMPILED) {
+    const found = pattern.exec(pathname);
+    if (!found) continue;
+    const params: Record<string, string> = {};
+    try {
+      names.forEach((name, i) => {
+        params[name] = decodeURIComponent(found[i + 1] ?? '');
+      });
+    } catch {
+      return null; // a malformed %-escape
+    }
+    return { route, params };
+  }
+  return null;
+}
+
 let renderPage: () => void = () => undefined;
 
-const MEMBER_PATHS = /^\/(?:|signup|signin|recover|inbox|settings|conversations\/[0-9a-f]{32})$/;
+/**
+ * The address whose page is on screen, or null while a screen that
+ * belongs to no address is (signed out, the recovery key after sign-up).
+ * A click on a link to the current address is ignored only when that
+ * address's page is what the member sees; otherwise the link must work.
+ */
+let shown: string | null = null;
 
 export function setRenderer(render: () => void): void {
   renderPage = render;
 }
 
-export function navigate(path: string, replace = false): void {
-  if (replace) history.replaceState(null, '', path);
-  else history.pushState(null, '', path);
+/** Shows the page of the current address. */
+export function renderHere(): void {
+  shown = location.pathname;
   renderPage();
+}
+
+/** The screen now shown belongs to no address (see `shown`). */
+export function leftRoute(): void {
+  shown = null;
+}
+
+export function navigate(path: string, replace = false): void {
+  // The same address again replaces its history entry instead of adding one.
+  if (replace || path === location.pathname) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  renderHere();
 }
 
 /** Follows clicks on links to member pages without a page load. */
@@ -22,11 +87,12 @@ export function interceptLinks(): void {
     const target = event.target instanceof Element ? event.target.closest('a') : null;
     if (!target || target.target || target.hasAttribute('download')) return;
     const url = new URL(target.href, location.href);
-    if (url.origin !== location.origin || !MEMBER_PATHS.test(url.pathname)) return;
+    if (url.origin !== location.origin || !matchRoute(url.pathname)) return;
     event.preventDefault();
-    if (url.pathname !== location.pathname) navigate(url.pathname);
+    if (url.pathname === location.pathname && shown === url.pathname) return;
+    navigate(url.pathname);
   });
-  window.addEventListener('popstate', () => renderPage());
+  window.addEventListener('popstate', () => renderHere());
 }
 
 /** Where to go after signing in or unlocking. */

@@ -96,6 +96,8 @@ export interface Methods {
   status: { arg: null; result: WorkerStatus };
   signUp: { arg: SignUpInput; result: SignUpResult };
   signIn: { arg: { handle: string; password: string }; result: MemberView };
+  /** Frees (wipes) every key in the worker; sign-out sends it before ending the worker. */
+  lock: { arg: null; result: null };
   inbox: { arg: { before: string | null }; result: InboxPage };
   fulfilAll: { arg: null; result: number };
   thread: { arg: { id: string }; result: Thread };

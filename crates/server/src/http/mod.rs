@@ -201,21 +201,10 @@ pub fn router(state: AppState) -> Router {
         ));
     // Pages and assets are compressed; API answers are not (they are small,
     // and compressing secrets beside attacker-chosen text invites BREACH).
-    let home = if web::has_member_pages() {
-        axum::routing::get(web::member_page)
-    } else {
-        axum::routing::get(pages::home)
-    };
     let web = Router::new()
         .route("/open", axum::routing::get(web::guest_page))
         .route("/m/{handle}", axum::routing::get(web::guest_page))
-        .route("/", home)
-        .route("/signup", axum::routing::get(web::member_page))
-        .route("/signin", axum::routing::get(web::member_page))
-        .route("/recover", axum::routing::get(web::member_page))
-        .route("/inbox", axum::routing::get(web::member_page))
-        .route("/conversations/{id}", axum::routing::get(web::member_page))
-        .route("/settings", axum::routing::get(web::member_page))
+        .merge(web::member_pages())
         .route("/assets/{*path}", axum::routing::get(web::assets))
         // Browsers ask for it on every site; there is none, and saying so
         // without a 404 keeps their consoles clean.

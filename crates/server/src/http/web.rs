@@ -1,11 +1,15 @@
 //! The web pages, embedded at build time from web/dist/ (see build.rs):
 //! the guest's contact page `/m/HANDLE` and link page `/open`, the member's
-//! pages (`/`, `/signup`, `/signin`, `/recover`, `/inbox`, `/conversations/ID`,
-//! `/settings`), and their assets under `/assets/`.
+//! pages (the addresses in web/routes.json), and their assets under
+//! `/assets/`.
 
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use super::{pages, AppState};
 
 include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
 
@@ -82,11 +86,39 @@ pub(super) async fn guest_page(headers: HeaderMap) -> Response {
 }
 
 /// The member pages: one shell; the script reads the address.
-pub(super) async fn member_page(headers: HeaderMap) -> Response {
+async fn member_page(headers: HeaderMap) -> Response {
     file("member.html", &headers)
 }
 
-/// `/`: the member shell once built, else the server's own home page.
-pub(super) fn has_member_pages() -> bool {
-    asset("member.html").is_some()
+/// One route per member page address. The addresses come from
+/// web/routes.json (read by build.rs), the file the browser's router is
+/// built from: one list instead of two that a test would have to compare,
+/// so a page the browser knows can never be a 404 here. Every address
+/// answers the shell, or 503 while the pages are not built; `/` then shows
+/// the server's own home page instead.
+pub(super) fn member_pages() -> Router<AppState> {
+    let built = asset("member.html").is_some();
+    MEMBER_PAGE_ROUTES
+        .iter()
+        .fold(Router::new(), |router, &path| match path {
+            "/" if !built => router.route(path, get(pages::home)),
+            _ => router.route(path, get(member_page)),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MEMBER_PAGE_ROUTES;
+
+    #[test]
+    fn the_member_pages_the_server_links_to_are_in_the_route_table() {
+        // Home, sign-in, the inbox (member notification mails link to it), a
+        // conversation.
+        for path in ["/", "/signin", "/inbox", "/conversations/{id}"] {
+            assert!(
+                MEMBER_PAGE_ROUTES.contains(&path),
+                "{path} is not in web/routes.json"
+            );
+        }
+    }
 }

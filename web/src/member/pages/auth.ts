@@ -1,10 +1,10 @@
 // Sign-up, sign-in and unlock. The password goes to the worker, which runs
 // OPAQUE (the server never sees the password) and keeps the unsealed key.
-import { el, field, show, statusLine } from '../common/dom';
-import { rpc } from './client';
-import { afterSignIn, navigate } from './router';
-import { hideNav, rememberedHandle, rememberHandle, signOut } from './session';
-import { describe, recoveryBox } from './ui';
+import { el, field, show, statusLine } from '../../common/dom';
+import { rpc } from '../client';
+import { afterSignIn, leftRoute, navigate } from '../router';
+import { hideNav, rememberedHandle, rememberHandle, signOut } from '../session';
+import { describe, recoveryBox } from '../ui';
 
 const HANDLE_RULE = /^[a-z0-9](?:[a-z0-9-]{1,30})[a-z0-9]$/;
 export const MIN_PASSWORD = 10;
@@ -112,6 +112,8 @@ function recoveryKeyShown(key: string): void {
     }
     navigate('/inbox');
   });
+  // Shown at /signup, but not the sign-up page.
+  leftRoute();
   hideNav();
   show(
     el('h1', {}, 'Save your recovery key'),
@@ -158,6 +160,8 @@ export function signInPage(): void {
 
 /** After a reload: the server session is alive, the key is not. */
 export function unlockPage(handle: string, then: () => void): void {
+  // Shown at the address of the page that needs the key, not that page.
+  leftRoute();
   document.title = 'Unlock — latchkey';
   const shownHandle = el('input', { type: 'text', name: 'handle', readonly: true, autocomplete: 'username' });
   shownHandle.value = handle;

@@ -1,12 +1,12 @@
 // /conversations/ID: one conversation, decrypted in the worker and shown as
 // text. A reply goes with a new link for the guest: e-mailed by the server
 // (default), or delivered by the member himself (the server never sees it).
-import { api } from '../common/api';
-import { el, field, show, statusLine, when } from '../common/dom';
-import { rpc } from './client';
-import type { SendResult, ShownMessage, Thread } from './rpc';
-import { navigate } from './router';
-import { copyField, describe, retryBlock } from './ui';
+import { api } from '../../common/api';
+import { el, field, show, statusLine, when } from '../../common/dom';
+import { rpc } from '../client';
+import type { SendResult, ShownMessage, Thread } from '../rpc';
+import { navigate } from '../router';
+import { copyField, describe, retryBlock } from '../ui';
 
 function guestLabel(t: Thread): string {
   return t.guestName ?? t.guestEmail ?? 'the guest';

@@ -1,10 +1,10 @@
 // /inbox: the member's conversations, newest activity first. The guest's
 // address and name come from the introduction inside his first message,
 // decrypted in the worker. Pending new-link requests are answered there too.
-import { el, show, statusLine, when } from '../common/dom';
-import { rpc } from './client';
-import type { InboxRow } from './rpc';
-import { retryBlock } from './ui';
+import { el, show, statusLine, when } from '../../common/dom';
+import { rpc } from '../client';
+import type { InboxRow } from '../rpc';
+import { retryBlock } from '../ui';
 
 function who(row: { guestEmail: string | null; guestName: string | null }): string {
   if (row.guestName && row.guestEmail) return `${row.guestName} <${row.guestEmail}>`;

@@ -1,12 +1,12 @@
 // /settings: display name, contact page and button, key fingerprint,
 // password change and a new recovery key.
-import { call } from '../common/api';
-import { el, field, show, statusLine } from '../common/dom';
+import { call } from '../../common/api';
+import { el, field, show, statusLine } from '../../common/dom';
 import { MIN_PASSWORD, passwordProblem } from './auth';
-import { rpc } from './client';
-import type { MemberView } from './rpc';
-import { serverMember } from './session';
-import { copyField, describe, recoveryBox, retryBlock } from './ui';
+import { rpc } from '../client';
+import type { MemberView } from '../rpc';
+import { serverMember } from '../session';
+import { copyField, describe, recoveryBox, retryBlock } from '../ui';
 
 function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

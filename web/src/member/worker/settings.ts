@@ -1,0 +1,25 @@
+// Settings that need the unlocked key: a new password seals the same
+// private key under the new password's KEK.
+import { api, toB64 } from '../../common/api';
+import { local } from './errors';
+import { withHandles } from './handles';
+import { registerPassword, reauthenticate } from './opaque';
+import { unlocked } from './session';
+
+export async function changePassword(arg: { current: string; next: string }): Promise<null> {
+  const s = unlocked();
+  return withHandles(async (scope) => {
+    await reauthenticate(scope, s.handle, s.identity.publicKey, arg.current);
+    const { upload, kek } = await registerPassword(scope, arg.next, (request) =>
+      api.post<{ response: string }>('/me/password/start', { request }),
+    );
+    let sealed: Uint8Array;
+    try {
+      sealed = kek.sealIdentity(s.identity);
+    } catch (e) {
+      throw local(e);
+    }
+    await api.post('/me/password/finish', { upload: toB64(upload), sealed_identity: toB64(sealed) });
+    return null;
+  });
+}

@@ -1,0 +1,51 @@
+// Sign-up and sign-in: both end with the member's identity unlocked in
+// this worker's session, which owns it from then on.
+import { Identity } from 'latchkey-wasm-member';
+import { api, fromB64, toB64 } from '../../common/api';
+import type { MemberView, SignUpInput, SignUpResult } from '../rpc';
+import { local } from './errors';
+import { withHandles } from './handles';
+import { login, registerPassword } from './opaque';
+import { newRecoveryKey } from './recovery-key';
+import { unlock } from './session';
+
+export function signIn(arg: { handle: string; password: string }): Promise<MemberView> {
+  return withHandles(async (scope) => {
+    const { member, kek } = await login(scope, arg.handle.trim().toLowerCase(), arg.password);
+    try {
+      const identity = scope.own(kek.openIdentity(fromB64(member.sealed_identity), fromB64(member.identity_public)));
+      unlock(member.handle, scope.release(identity));
+    } catch (e) {
+      throw local(e);
+    }
+    return member;
+  });
+}
+
+export function signUp(arg: SignUpInput): Promise<SignUpResult> {
+  const handle = arg.handle.trim().toLowerCase();
+  const code = arg.code.trim() || null;
+  return withHandles(async (scope) => {
+    const { upload, kek } = await registerPassword(scope, arg.password, (request) =>
+      api.post<{ response: string }>('/members/register/start', { handle, request, registration_code: code }),
+    );
+    const identity = scope.own(Identity.generate());
+    const sealed = kek.sealIdentity(identity);
+    // Sign-up always makes a recovery key: without it a lost password
+    // would lose every message.
+    const recovery = newRecoveryKey(scope, identity);
+    const member = await api.post<MemberView>('/members/register/finish', {
+      handle,
+      display_name: arg.displayName.trim(),
+      email: arg.email.trim(),
+      upload: toB64(upload),
+      identity_public: toB64(identity.publicKey),
+      sealed_identity: toB64(sealed),
+      registration_code: code,
+      recovery_sealed_identity: toB64(recovery.sealed),
+      recovery_proof: toB64(recovery.proof),
+    });
+    unlock(member.handle, scope.release(identity));
+    return { member, recoveryKey: recovery.printable };
+  });
+}
