@@ -11,6 +11,7 @@ pub mod app;
 pub mod config;
 pub mod http;
 pub mod mail;
+pub mod model;
 pub mod random;
 pub mod ratelimit;
 pub mod secrets;

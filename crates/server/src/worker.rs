@@ -8,8 +8,8 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::mail::{MailError, MailPayload, Mailer};
 use crate::secrets::ServerKeys;
-use crate::store::{Store, StoreError};
-use crate::time::{now_ms, secs_ms};
+use crate::store::{Store, StoreError, Timestamp};
+use crate::time::secs_ms;
 
 /// What one outbox step did; tests drive the worker to completion with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +46,7 @@ impl Worker {
 
     /// Claims, sends and completes at most one mail.
     pub async fn send_one(&self) -> Result<Outcome, StoreError> {
-        let now = now_ms();
+        let now = Timestamp::now();
         let Some(mail) = self
             .store
             .claim_mail(now, secs_ms(self.config.outbox.lease.as_secs()))
@@ -99,7 +99,7 @@ impl Worker {
                 let delay = backoff_secs(mail.attempts, self.config.outbox.max_backoff.as_secs());
                 tracing::warn!(mail = %mail.id, attempts = mail.attempts, retry_in_secs = delay, %error, "mail not sent");
                 self.store
-                    .retry_mail(&mail, now_ms().saturating_add(secs_ms(delay)))
+                    .retry_mail(&mail, Timestamp::now().plus_ms(secs_ms(delay)))
                     .await?;
                 Ok(Outcome::Retry)
             }
@@ -139,7 +139,7 @@ impl Worker {
         match self
             .store
             .sweep(
-                now_ms(),
+                Timestamp::now(),
                 secs_ms(config.links.grace.as_secs()),
                 secs_ms(config.links.ttl.as_secs()),
                 secs_ms(config.retention.as_secs()),

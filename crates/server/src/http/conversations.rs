@@ -24,10 +24,10 @@ use super::AppState;
 use crate::mail::{LinkReason, MailPayload};
 use crate::random::random_hex;
 use crate::store::{
-    ConversationRow, GrantKind, InboxEntry, MemberRow, NewConversation, NewGrant, NewMail,
-    NewMessage,
+    Conversation, GrantKind, InboxEntry, Member, NewConversation, NewGrant, NewMail, NewMessage,
+    Timestamp,
 };
-use crate::time::{now_ms, secs_ms};
+use crate::time::secs_ms;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -80,7 +80,7 @@ impl AppState {
         check_message_ciphertext(&message.ciphertext.0)
             .map_err(|e| ApiError::invalid("invalid_ciphertext", e.to_string()))?;
         Ok(NewMessage {
-            message_id: message.message_id.0.clone(),
+            message_id: message.message_id.message()?,
             sender,
             ciphertext: message.ciphertext.0.clone(),
         })
@@ -92,7 +92,7 @@ impl AppState {
         grant: &GrantInput,
         link: Option<&str>,
         kind_if_emailed: GrantKind,
-        now: i64,
+        now: Timestamp,
     ) -> Result<(NewGrant, Option<LinkKey>), ApiError> {
         let grant_id = GrantId::parse_base64url(&grant.grant_id)
             .map_err(|e| ApiError::invalid("invalid_grant_id", e.to_string()))?;
@@ -120,10 +120,10 @@ impl AppState {
                 } else {
                     GrantKind::Manual
                 },
-                id_hash: grant_id.storage_hash().to_vec(),
+                id_hash: grant_id.storage_hash(),
                 wrapped_key: grant.wrapped_key.0.clone(),
                 emailed: link.is_some(),
-                expires_at: now.saturating_add(secs_ms(self.config.links.ttl.as_secs())),
+                expires_at: now.plus_ms(secs_ms(self.config.links.ttl.as_secs())),
             },
             link,
         ))
@@ -142,7 +142,7 @@ impl AppState {
 
     async fn guest_link_mail(
         &self,
-        conversation: &ConversationRow,
+        conversation: &Conversation,
         link: &LinkKey,
         reason: LinkReason,
     ) -> Result<NewMail, ApiError> {
@@ -156,16 +156,20 @@ impl AppState {
     }
 
     /// The address the guest's links go to, opened from its sealed column.
-    fn guest_address(&self, conversation: &ConversationRow) -> Result<String, ApiError> {
+    fn guest_address(&self, conversation: &Conversation) -> Result<String, ApiError> {
+        // The sealing context is the id's hex text, not its 16 bytes.
         let address = self
             .keys
             .guest_email
-            .open(conversation.id.as_bytes(), &conversation.guest_email_sealed)
+            .open(
+                conversation.id.to_string().as_bytes(),
+                &conversation.guest_email_sealed,
+            )
             .map_err(|e| ApiError::internal(&e))?;
         Ok(String::from_utf8_lossy(&address).into_owned())
     }
 
-    async fn member_of(&self, conversation: &ConversationRow) -> Result<MemberRow, ApiError> {
+    async fn member_of(&self, conversation: &Conversation) -> Result<Member, ApiError> {
         self.store
             .member_by_id(&conversation.member_id)
             .await?
@@ -175,25 +179,18 @@ impl AppState {
     /// The conversation, if this participant may act on it. A member who
     /// does not own it gets 404 (its existence is not his business); a
     /// guest whose session belongs to another one gets 403.
-    async fn conversation_for(
-        &self,
-        who: &Participant,
-        id: &Id,
-    ) -> Result<ConversationRow, ApiError> {
+    async fn conversation_for(&self, who: &Participant, id: &Id) -> Result<Conversation, ApiError> {
         let not_found = || ApiError::not_found("unknown_conversation", "No such conversation.");
+        let id = id.conversation()?;
         if let Participant::Guest(own) = who {
-            if *own != id.0 {
+            if *own != id {
                 return Err(ApiError::forbidden(
                     "wrong_conversation",
                     "Your session is for another conversation. Open this conversation's link.",
                 ));
             }
         }
-        let conversation = self
-            .store
-            .conversation(&id.0)
-            .await?
-            .ok_or_else(not_found)?;
+        let conversation = self.store.conversation(&id).await?.ok_or_else(not_found)?;
         match who {
             Participant::Member(member) if *member != conversation.member_id => Err(not_found()),
             _ => Ok(conversation),
@@ -238,11 +235,11 @@ pub(super) async fn start(
     SealedConversationKey::from_bytes(body.sealed_key.0.clone())
         .map_err(|e| ApiError::invalid("invalid_sealed_key", e.to_string()))?;
     let message = state.check_message(&body.message, Role::Guest)?;
-    let now = now_ms();
+    let now = Timestamp::now();
     let (grant, link) =
         state.check_grant(&body.grant, Some(&body.link), GrantKind::FirstContact, now)?;
     let link = link.ok_or_else(|| ApiError::internal(&"link parsed to nothing"))?;
-    let conversation_id = body.conversation_id.0.clone();
+    let conversation_id = body.conversation_id.conversation()?;
     let mail = state.seal_mail(&MailPayload::GuestLink {
         to: guest_email.clone(),
         member_name: member.display_name.clone(),
@@ -254,7 +251,8 @@ pub(super) async fn start(
     let new = NewConversation {
         guest_email_sealed: state.keys.guest_email.seal(
             &mut OsRng,
-            conversation_id.as_bytes(),
+            // The id's hex text, as guest_address opens it.
+            conversation_id.to_string().as_bytes(),
             guest_email.as_bytes(),
         ),
         guest_email_index: index.to_vec(),
@@ -305,14 +303,14 @@ impl ConversationView {
         let row = &entry.conversation;
         Ok(ConversationView {
             guest_email: state.guest_address(row)?,
-            id: row.id.clone(),
+            id: row.id.to_string(),
             sealed_key: B64(row.sealed_key.clone()),
-            confirmed: row.confirmed != 0,
+            confirmed: row.confirmed,
             last_seq: row.last_seq,
             unread: entry.unread,
             link_requested: row.link_requested_at.is_some(),
-            created_at: row.created_at,
-            last_activity_at: row.last_activity_at,
+            created_at: row.created_at.as_ms(),
+            last_activity_at: row.last_activity_at.as_ms(),
         })
     }
 }
@@ -343,7 +341,10 @@ pub(super) async fn list(
         .map(|cursor| {
             cursor
                 .split_once('.')
-                .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, Id::parse(id)?)))
+                .and_then(|(at, id)| {
+                    let id = Id::parse(id)?.conversation().ok()?;
+                    Some((Timestamp::from_ms(at.parse::<i64>().ok()?), id))
+                })
                 .ok_or_else(|| {
                     ApiError::bad_request(
                         "invalid_cursor",
@@ -356,7 +357,7 @@ pub(super) async fn list(
         .store
         .conversations_of(
             &session.member_id,
-            before.as_ref().map(|(at, id)| (*at, id.0.as_str())),
+            before.as_ref().map(|(at, id)| (*at, id)),
             limit + 1,
         )
         .await?;
@@ -405,7 +406,7 @@ pub(super) async fn get(
         Participant::Guest(_) => {
             let member = state.member_of(&conversation).await?;
             Json(GuestConversationView {
-                id: conversation.id,
+                id: conversation.id.to_string(),
                 member: PublicMember::of(&member),
                 last_seq: conversation.last_seq,
             })
@@ -456,14 +457,13 @@ pub(super) async fn messages(
         .take(limit as usize)
         .map(|m| MessageView {
             seq: m.seq,
-            message_id: m.message_id,
-            sender: if m.sender == i64::from(Role::Member.as_byte()) {
-                "member"
-            } else {
-                "guest"
+            message_id: m.message_id.to_string(),
+            sender: match m.sender {
+                Role::Member => "member",
+                Role::Guest => "guest",
             },
             ciphertext: B64(m.ciphertext),
-            created_at: m.created_at,
+            created_at: m.created_at.as_ms(),
         })
         .collect();
     let next_after = more.then(|| messages.last().map(|m| m.seq)).flatten();
@@ -533,7 +533,7 @@ pub(super) async fn post(
         },
         sender,
     )?;
-    let now = now_ms();
+    let now = Timestamp::now();
     let (grant, mail) = match &who {
         Participant::Guest(_) => {
             if body.grant.is_some() || body.link.is_some() {
@@ -546,7 +546,8 @@ pub(super) async fn post(
             let to = state
                 .keys
                 .member_email
-                .open(member.id.as_bytes(), &member.email_sealed)
+                // The id's hex text is the sealing context.
+                .open(member.id.to_hex().as_bytes(), &member.email_sealed)
                 .map_err(|e| ApiError::internal(&e))?;
             let mail = state.seal_mail(&MailPayload::MemberNotice {
                 to: String::from_utf8_lossy(&to).into_owned(),
@@ -661,7 +662,7 @@ pub(super) async fn add_grant(
     let conversation = state
         .conversation_for(&Participant::Member(session.member_id), &id)
         .await?;
-    let now = now_ms();
+    let now = Timestamp::now();
     let (grant, link) = state.check_grant(
         &GrantInput {
             grant_id: body.grant_id,

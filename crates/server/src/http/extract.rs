@@ -8,14 +8,14 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use base64ct::{Base64UrlUnpadded, Encoding};
+use latchkey_core::{ConversationId, MessageId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
 use super::AppState;
-use crate::store::{Session, SessionOwner};
-use crate::time::now_ms;
+use crate::store::{MemberId, Session, SessionOwner, Timestamp};
 
 /// A JSON body; malformed JSON is 400, a wrong type or value 422, a missing
 /// content type 415 and an oversized body 413, each with a message naming
@@ -116,6 +116,21 @@ impl Id {
         (text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
             .then(|| Id(text.to_owned()))
     }
+
+    /// As a conversation id. Every `Id` is one (32 hex digits); the error
+    /// is for the type system only.
+    pub fn conversation(&self) -> Result<ConversationId, ApiError> {
+        self.0
+            .parse()
+            .map_err(|_| ApiError::bad_request("invalid_id", "An id is 32 hexadecimal digits."))
+    }
+
+    /// As a message id (see [`Id::conversation`]).
+    pub fn message(&self) -> Result<MessageId, ApiError> {
+        self.0
+            .parse()
+            .map_err(|_| ApiError::bad_request("invalid_id", "An id is 32 hexadecimal digits."))
+    }
 }
 
 impl<'de> Deserialize<'de> for Id {
@@ -212,7 +227,7 @@ async fn session(parts: &Parts, state: &AppState, kind: SessionKind) -> Result<S
     check_origin(parts, state)?;
     state
         .store
-        .touch_session(&token_hash(token), now_ms())
+        .touch_session(&token_hash(token), Timestamp::now())
         .await?
         .ok_or_else(|| {
             ApiError::unauthorized(match kind {
@@ -226,7 +241,7 @@ async fn session(parts: &Parts, state: &AppState, kind: SessionKind) -> Result<S
 #[derive(Debug)]
 pub struct MemberSession {
     /// The member's internal id.
-    pub member_id: String,
+    pub member_id: MemberId,
     /// The session's token hash.
     pub token_hash: Vec<u8>,
     /// When he signed in.
@@ -242,7 +257,7 @@ impl FromRequestParts<AppState> for MemberSession {
             SessionOwner::Member(member_id) => Ok(MemberSession {
                 member_id,
                 token_hash: s.token_hash,
-                created_at: s.created_at,
+                created_at: s.created_at.as_ms(),
             }),
             SessionOwner::Guest(_) => Err(ApiError::unauthorized("Sign in first.")),
         }
@@ -253,9 +268,9 @@ impl FromRequestParts<AppState> for MemberSession {
 #[derive(Debug)]
 pub enum Participant {
     /// A signed-in member (any conversation; ownership checked later).
-    Member(String),
+    Member(MemberId),
     /// A guest, for this one conversation.
-    Guest(String),
+    Guest(ConversationId),
 }
 
 /// A [`Participant`] with the token hash of the session that proved it

@@ -16,8 +16,8 @@ use super::members::PublicMember;
 use super::validate::{email, handle};
 use super::AppState;
 use crate::random::random_token;
-use crate::store::{GrantState, Redeemed, SessionOwner};
-use crate::time::{now_ms, secs_ms};
+use crate::store::{GrantState, Redeemed, SessionOwner, SpentReason, Timestamp};
+use crate::time::secs_ms;
 
 const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
@@ -50,12 +50,12 @@ fn parse(grant: &GrantRef) -> Result<[u8; 32], ApiError> {
 
 fn dead(state: &GrantState) -> ApiError {
     match state {
-        GrantState::Used => ApiError::new(
+        GrantState::Spent(SpentReason::Used) => ApiError::new(
             StatusCode::GONE,
             "link_used",
             "This link has been used and no longer works. Ask for a new link.",
         ),
-        GrantState::Expired => ApiError::new(
+        GrantState::Spent(SpentReason::Expired) => ApiError::new(
             StatusCode::GONE,
             "link_expired",
             "This link expired before it was used. Ask for a new link.",
@@ -105,7 +105,11 @@ pub(super) async fn peek(
     let hash = parse(&body)?;
     match state
         .store
-        .peek_grant(&hash, now_ms(), secs_ms(state.config.links.grace.as_secs()))
+        .peek_grant(
+            &hash,
+            Timestamp::now(),
+            secs_ms(state.config.links.grace.as_secs()),
+        )
         .await?
     {
         GrantState::Valid(redeemed) => Ok(Json(Peeked {
@@ -130,7 +134,7 @@ pub(super) async fn redeem(
         .store
         .redeem_grant(
             &hash,
-            now_ms(),
+            Timestamp::now(),
             secs_ms(config.links.grace.as_secs()),
             secs_ms(config.links.ttl.as_secs()),
         )
@@ -144,8 +148,8 @@ pub(super) async fn redeem(
         .store
         .create_session(
             &token_hash(&token),
-            &SessionOwner::Guest(redeemed.conversation_id.clone()),
-            now_ms(),
+            &SessionOwner::Guest(redeemed.conversation_id),
+            Timestamp::now(),
             secs_ms(config.sessions.guest_idle.as_secs()),
             secs_ms(config.sessions.guest_absolute.as_secs()),
         )
@@ -157,7 +161,7 @@ pub(super) async fn redeem(
             set_cookie(&state, SessionKind::Guest, Some(&token)),
         )]),
         Json(RedeemedView {
-            conversation_id: redeemed.conversation_id,
+            conversation_id: redeemed.conversation_id.to_string(),
             wrapped_key: B64(redeemed.wrapped_key),
             member,
         }),
@@ -216,7 +220,7 @@ pub(super) async fn request_link(
     if let Some(member_id) = target {
         state
             .store
-            .request_links(&index, member_id.as_deref(), now_ms())
+            .request_links(&index, member_id.as_ref(), Timestamp::now())
             .await?;
     }
     Ok((

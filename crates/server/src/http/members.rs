@@ -21,7 +21,7 @@ use super::extract::{
 use super::validate::{display_name, email, handle};
 use super::AppState;
 use crate::random::{random_hex, random_token};
-use crate::store::{MemberRow, SessionOwner};
+use crate::store::{Member, MemberId, MemberRecovery, SessionOwner, Timestamp};
 use crate::time::{now_ms, secs_ms};
 
 /// The OPAQUE registration response for `handle` (registration, password
@@ -123,7 +123,7 @@ pub(super) struct MemberView {
 }
 
 impl MemberView {
-    fn of(member: &MemberRow) -> MemberView {
+    fn of(member: &Member) -> MemberView {
         MemberView {
             handle: member.handle.clone(),
             display_name: member.display_name.clone(),
@@ -158,25 +158,25 @@ pub(super) async fn register_finish(
     check_sealed_identity(&body.sealed_identity)?;
     let recovery =
         super::recovery::check_recovery(body.recovery_sealed_identity, body.recovery_proof)?;
-    let (recovery_sealed_identity, recovery_verifier) = match recovery {
-        Some(r) => (Some(r.sealed), Some(r.verifier)),
-        None => (None, None),
-    };
-    let id = random_hex();
-    let member = MemberRow {
-        recovery_sealed_identity,
-        recovery_verifier,
-        email_sealed: state
-            .keys
-            .member_email
-            .seal(&mut OsRng, id.as_bytes(), email.as_bytes()),
+    let id = MemberId::generate();
+    let member = Member {
+        recovery: recovery.map(|r| MemberRecovery {
+            sealed_identity: r.sealed,
+            verifier: r.verifier,
+        }),
+        // The sealing context is the id's hex text.
+        email_sealed: state.keys.member_email.seal(
+            &mut OsRng,
+            id.to_hex().as_bytes(),
+            email.as_bytes(),
+        ),
         id,
         handle,
         display_name,
         password_file: password_file.as_bytes().to_vec(),
         identity_public: body.identity_public.0,
         sealed_identity: body.sealed_identity.0,
-        created_at: now_ms(),
+        created_at: Timestamp::now(),
     };
     state.store.create_member(&member).await?;
     tracing::info!(member = %member.id, "member registered");
@@ -189,15 +189,15 @@ pub(super) async fn register_finish(
         .into_response())
 }
 
-async fn start_member_session(state: &AppState, member_id: &str) -> Result<String, ApiError> {
+async fn start_member_session(state: &AppState, member_id: &MemberId) -> Result<String, ApiError> {
     let token = random_token();
     let sessions = &state.config.sessions;
     state
         .store
         .create_session(
             &token_hash(&token),
-            &SessionOwner::Member(member_id.to_owned()),
-            now_ms(),
+            &SessionOwner::Member(*member_id),
+            Timestamp::now(),
             secs_ms(sessions.member_idle.as_secs()),
             secs_ms(sessions.member_absolute.as_secs()),
         )
@@ -249,7 +249,12 @@ pub(super) async fn login_start(
     );
     state
         .store
-        .put_login_attempt(&login_id, &handle, &sealed, now_ms() + LOGIN_WINDOW_MS)
+        .put_login_attempt(
+            &login_id,
+            &handle,
+            &sealed,
+            Timestamp::now().plus_ms(LOGIN_WINDOW_MS),
+        )
         .await?;
     Ok(Json(LoginStarted {
         login_id,
@@ -280,7 +285,7 @@ pub(super) async fn login_finish(
 ) -> Result<Response, ApiError> {
     let (handle, sealed) = state
         .store
-        .take_login_attempt(&body.login_id, now_ms())
+        .take_login_attempt(&body.login_id, Timestamp::now())
         .await?
         .ok_or_else(login_failed)?;
     let server_state = state
@@ -348,7 +353,7 @@ pub(super) fn require_recent_sign_in(session: &MemberSession) -> Result<(), ApiE
     }
 }
 
-async fn load_member(state: &AppState, session: &MemberSession) -> Result<MemberRow, ApiError> {
+async fn load_member(state: &AppState, session: &MemberSession) -> Result<Member, ApiError> {
     state
         .store
         .member_by_id(&session.member_id)
@@ -444,7 +449,7 @@ pub(super) struct PublicMember {
 }
 
 impl PublicMember {
-    pub(super) fn of(member: &MemberRow) -> PublicMember {
+    pub(super) fn of(member: &Member) -> PublicMember {
         PublicMember {
             handle: member.handle.clone(),
             display_name: member.display_name.clone(),

@@ -18,7 +18,7 @@ use super::members::{
 };
 use super::validate::handle;
 use super::AppState;
-use crate::store::MemberRow;
+use crate::store::Member;
 
 /// What the server keeps of a recovery key.
 pub(super) struct StoredRecovery {
@@ -72,12 +72,18 @@ async fn member_by_proof(
     state: &AppState,
     handle_text: &str,
     proof: &B64,
-) -> Result<MemberRow, ApiError> {
+) -> Result<Member, ApiError> {
     let handle = handle(handle_text)?;
     let member = state.store.member_by_handle(&handle).await?;
     let given = Sha256::digest(&proof.0).to_vec();
     match member {
-        Some(m) if m.recovery_verifier.as_deref() == Some(given.as_slice()) => Ok(m),
+        Some(m)
+            if m.recovery
+                .as_ref()
+                .is_some_and(|r| r.verifier == given.as_slice()) =>
+        {
+            Ok(m)
+        }
         _ => Err(recovery_failed()),
     }
 }
@@ -111,7 +117,10 @@ pub(super) async fn start(
     Ok(Json(RecoverStarted {
         response: B64(response),
         identity_public: B64(member.identity_public),
-        recovery_sealed_identity: B64(member.recovery_sealed_identity.unwrap_or_default()),
+        recovery_sealed_identity: B64(member
+            .recovery
+            .map(|r| r.sealed_identity)
+            .unwrap_or_default()),
     }))
 }
 

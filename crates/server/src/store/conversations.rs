@@ -1,111 +1,60 @@
 //! Conversations and their messages. A message, its grant and its outbox
 //! mail are written in one transaction: either all of them exist or none.
 
+use latchkey_core::{ConversationId, Role};
+use sqlx::any::AnyRow;
+
+use super::decode::Columns;
 use super::grants::insert_grant;
 use super::outbox::insert_mail;
-use latchkey_core::Role;
-
-use super::{NewGrant, NewMail, Store, StoreError, Unique};
-
-/// A conversation as the member's inbox sees it.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct ConversationRow {
-    /// Client-chosen id (hex).
-    pub id: String,
-    /// The member it belongs to (internal id).
-    pub member_id: String,
-    /// The conversation key, HPKE-sealed to the member.
-    pub sealed_key: Vec<u8>,
-    /// The address his links go to, sealed with the guest-email key.
-    pub guest_email_sealed: Vec<u8>,
-    /// 1 once the guest has redeemed a link (his address is confirmed).
-    pub confirmed: i64,
-    /// Sequence number of the newest message.
-    pub last_seq: i64,
-    /// Newest message the member has read.
-    pub member_read_seq: i64,
-    /// When the guest last asked for a new link, if that is still pending.
-    pub link_requested_at: Option<i64>,
-    /// Creation time.
-    pub created_at: i64,
-    /// Time of the newest message.
-    pub last_activity_at: i64,
-}
+use super::{flag, Store, StoreError, Unique};
+use crate::model::{
+    Conversation, GrantKind, InboxEntry, MemberId, NewConversation, NewGrant, NewMail, NewMessage,
+    Posted, StoredMessage, Timestamp,
+};
 
 const COLUMNS: &str = "id, member_id, sealed_key, guest_email_sealed, confirmed, last_seq, \
                        member_read_seq, link_requested_at, created_at, last_activity_at";
 
-/// A conversation with its unread count, for the member's inbox. Counting
-/// costs a look at the messages, so only the inbox pays it, not every
-/// access check.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct InboxEntry {
-    /// The conversation.
-    #[sqlx(flatten)]
-    pub conversation: ConversationRow,
-    /// Guest messages after the member's read mark; his own never count.
-    pub unread: i64,
-}
-
 const UNREAD: &str = "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = conversations.id \
                       AND m.sender = 2 AND m.seq > conversations.member_read_seq) AS unread";
 
-/// A stored message.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct MessageRow {
-    /// Order within the conversation, assigned by the server.
-    pub seq: i64,
-    /// Client-chosen id (hex), bound into the ciphertext.
-    pub message_id: String,
-    /// 1 = member, 2 = guest (as in the protocol).
-    pub sender: i64,
-    /// The ciphertext, opaque to the server.
-    pub ciphertext: Vec<u8>,
-    /// When the server stored it.
-    pub created_at: i64,
+fn conversation(row: &AnyRow) -> Result<Conversation, StoreError> {
+    let c = Columns::of("conversations", row);
+    Ok(Conversation {
+        id: c.conversation_id("id")?,
+        member_id: c.member_id("member_id")?,
+        sealed_key: c.bytes("sealed_key")?,
+        guest_email_sealed: c.bytes("guest_email_sealed")?,
+        confirmed: c.flag("confirmed")?,
+        last_seq: c.count("last_seq")?,
+        member_read_seq: c.count("member_read_seq")?,
+        link_requested_at: c.opt_time("link_requested_at")?,
+        created_at: c.time("created_at")?,
+        last_activity_at: c.time("last_activity_at")?,
+    })
 }
 
-/// A message to store.
-#[derive(Clone, Debug)]
-pub struct NewMessage {
-    /// Client-chosen id (hex).
-    pub message_id: String,
-    /// Who wrote it.
-    pub sender: Role,
-    /// The ciphertext.
-    pub ciphertext: Vec<u8>,
+fn inbox_entry(row: &AnyRow) -> Result<InboxEntry, StoreError> {
+    Ok(InboxEntry {
+        conversation: conversation(row)?,
+        unread: Columns::of("conversations", row).count("unread")?,
+    })
 }
 
-/// Everything a guest's first contact stores.
-#[derive(Debug)]
-pub struct NewConversation {
-    /// Client-chosen id (hex).
-    pub id: String,
-    /// The member contacted.
-    pub member_id: String,
-    /// The conversation key, sealed to the member.
-    pub sealed_key: Vec<u8>,
-    /// The guest's address, sealed with the guest-email key.
-    pub guest_email_sealed: Vec<u8>,
-    /// Blind index of the guest's address.
-    pub guest_email_index: Vec<u8>,
-    /// The first message.
-    pub message: NewMessage,
-    /// The guest's first link.
-    pub grant: NewGrant,
-    /// The e-mail carrying it.
-    pub mail: NewMail,
-}
-
-/// What posting a message did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Posted {
-    /// The message's sequence number.
-    pub seq: i64,
-    /// The same message (id and bytes) was already stored: nothing changed.
-    pub duplicate: bool,
-    /// An e-mail was queued.
-    pub mail_queued: bool,
+fn stored_message(row: &AnyRow) -> Result<StoredMessage, StoreError> {
+    let c = Columns::of("messages", row);
+    let seq = c.int("seq")?;
+    if seq < 1 {
+        return Err(c.corrupt("seq", "is not positive"));
+    }
+    Ok(StoredMessage {
+        seq,
+        message_id: c.message_id("message_id")?,
+        sender: c.role("sender")?,
+        ciphertext: c.bytes("ciphertext")?,
+        created_at: c.time("created_at")?,
+    })
 }
 
 impl Store {
@@ -114,7 +63,7 @@ impl Store {
     pub async fn start_conversation(
         &self,
         new: &NewConversation,
-        now: i64,
+        now: Timestamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -122,12 +71,12 @@ impl Store {
              guest_email_index, last_seq, created_at, last_activity_at) \
              VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
         )
-        .bind(&new.id)
-        .bind(&new.member_id)
+        .bind(new.id.to_string())
+        .bind(new.member_id.to_hex())
         .bind(&new.sealed_key)
         .bind(&new.guest_email_sealed)
         .bind(&new.guest_email_index)
-        .bind(now)
+        .bind(now.as_ms())
         .execute(&mut *tx)
         .await
         .map_err(StoreError::conflict_as(Unique::Conversation))?;
@@ -139,74 +88,95 @@ impl Store {
     }
 
     /// The conversation with this id.
-    pub async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StoreError> {
-        Ok(sqlx::query_as(&format!(
+    pub async fn conversation(
+        &self,
+        id: &ConversationId,
+    ) -> Result<Option<Conversation>, StoreError> {
+        sqlx::query(&format!(
             "SELECT {COLUMNS} FROM conversations WHERE id = $1"
         ))
-        .bind(id)
+        .bind(id.to_string())
         .fetch_optional(&self.pool)
-        .await?)
+        .await?
+        .as_ref()
+        .map(conversation)
+        .transpose()
     }
 
     /// One conversation as the member's inbox shows it.
-    pub async fn inbox_entry(&self, id: &str) -> Result<Option<InboxEntry>, StoreError> {
-        Ok(sqlx::query_as(&format!(
+    pub async fn inbox_entry(&self, id: &ConversationId) -> Result<Option<InboxEntry>, StoreError> {
+        sqlx::query(&format!(
             "SELECT {COLUMNS}, {UNREAD} FROM conversations WHERE id = $1"
         ))
-        .bind(id)
+        .bind(id.to_string())
         .fetch_optional(&self.pool)
-        .await?)
+        .await?
+        .as_ref()
+        .map(inbox_entry)
+        .transpose()
     }
 
     /// A member's conversations, most recently active first. `before` is the
     /// (last activity, id) of the last row of the previous page.
     pub async fn conversations_of(
         &self,
-        member_id: &str,
-        before: Option<(i64, &str)>,
+        member_id: &MemberId,
+        before: Option<(Timestamp, &ConversationId)>,
         limit: u32,
     ) -> Result<Vec<InboxEntry>, StoreError> {
         // The first page starts after every real activity time.
-        let (at, id) = before.unwrap_or((i64::MAX, ""));
-        Ok(sqlx::query_as(&format!(
+        let (at, id) = before.map_or((i64::MAX, String::new()), |(at, id)| {
+            (at.as_ms(), id.to_string())
+        });
+        sqlx::query(&format!(
             "SELECT {COLUMNS}, {UNREAD} FROM conversations WHERE member_id = $1 \
              AND (last_activity_at < $2 OR (last_activity_at = $2 AND id < $3)) \
              ORDER BY last_activity_at DESC, id DESC LIMIT $4"
         ))
-        .bind(member_id)
+        .bind(member_id.to_hex())
         .bind(at)
         .bind(id)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await?)
+        .await?
+        .iter()
+        .map(inbox_entry)
+        .collect()
     }
 
     /// Messages after sequence number `after`, oldest first.
     pub async fn messages(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<MessageRow>, StoreError> {
-        Ok(sqlx::query_as(
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        sqlx::query(
             "SELECT seq, message_id, sender, ciphertext, created_at FROM messages \
              WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
-        .bind(conversation_id)
+        .bind(conversation_id.to_string())
         .bind(after)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await?)
+        .await?
+        .iter()
+        .map(stored_message)
+        .collect()
     }
 
     /// Records that the member has read up to `seq`; the next guest message
     /// notifies him again.
-    pub async fn mark_read(&self, conversation_id: &str, seq: i64) -> Result<(), StoreError> {
+    pub async fn mark_read(
+        &self,
+        conversation_id: &ConversationId,
+        seq: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE conversations SET member_read_seq = $2, member_notified_at = NULL \
              WHERE id = $1 AND member_read_seq < $2",
         )
-        .bind(conversation_id)
+        .bind(conversation_id.to_string())
         .bind(seq)
         .execute(&self.pool)
         .await?;
@@ -228,13 +198,14 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     pub async fn post_message(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         message: &NewMessage,
         grant: Option<&NewGrant>,
         mail: Option<&NewMail>,
-        now: i64,
+        now: Timestamp,
         coalesce_ms: i64,
     ) -> Result<Posted, StoreError> {
+        let id = conversation_id.to_string();
         let mut tx = self.pool.begin().await?;
         // The first statement writes. On SQLite the transaction so takes the
         // write lock at once (waiting out busy_timeout) instead of failing
@@ -245,8 +216,8 @@ impl Store {
             "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2 \
              WHERE id = $1 RETURNING last_seq",
         )
-        .bind(conversation_id)
-        .bind(now)
+        .bind(&id)
+        .bind(now.as_ms())
         .fetch_optional(&mut *tx)
         .await?;
         let Some((seq,)) = seq else {
@@ -255,8 +226,8 @@ impl Store {
         let existing: Option<(i64, Vec<u8>)> = sqlx::query_as(
             "SELECT seq, ciphertext FROM messages WHERE conversation_id = $1 AND message_id = $2",
         )
-        .bind(conversation_id)
-        .bind(&message.message_id)
+        .bind(&id)
+        .bind(message.message_id.to_string())
         .fetch_optional(&mut *tx)
         .await?;
         if let Some((seq, ciphertext)) = existing {
@@ -277,7 +248,7 @@ impl Store {
             // again. (His own messages never count as unread; guest
             // messages he has not seen stay unread.)
             sqlx::query("UPDATE conversations SET member_notified_at = NULL WHERE id = $1")
-                .bind(conversation_id)
+                .bind(&id)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -287,19 +258,21 @@ impl Store {
             duplicate: false,
             mail_queued: false,
         };
-        let cutoff = now.saturating_sub(coalesce_ms);
+        let cutoff = now.minus_ms(coalesce_ms);
         if let Some(grant) = grant {
             // The first-contact link does not count: its e-mail says only
             // that the guest's message arrived, not that a reply waits.
             let coalesced = grant.emailed && coalesce_ms > 0 && {
                 let pending: Option<(i64,)> = sqlx::query_as(
-                    "SELECT 1 FROM grants WHERE conversation_id = $1 AND emailed = 1 \
-                     AND kind <> 'first_contact' AND redeemed_at IS NULL \
+                    "SELECT 1 FROM grants WHERE conversation_id = $1 AND emailed = $4 \
+                     AND kind <> $5 AND redeemed_at IS NULL \
                      AND expires_at > $2 AND created_at > $3 LIMIT 1",
                 )
-                .bind(conversation_id)
-                .bind(now)
-                .bind(cutoff)
+                .bind(&id)
+                .bind(now.as_ms())
+                .bind(cutoff.as_ms())
+                .bind(flag(true))
+                .bind(GrantKind::FirstContact.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
                 pending.is_some()
@@ -315,7 +288,7 @@ impl Store {
                 // A fresh link answers a pending new-link request, whether
                 // this one is mailed or an unused earlier one covers it.
                 sqlx::query("UPDATE conversations SET link_requested_at = NULL WHERE id = $1")
-                    .bind(conversation_id)
+                    .bind(&id)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -325,9 +298,9 @@ impl Store {
                 "UPDATE conversations SET member_notified_at = $2 WHERE id = $1 \
                  AND ($4 = 0 OR member_notified_at IS NULL OR member_notified_at <= $3)",
             )
-            .bind(conversation_id)
-            .bind(now)
-            .bind(cutoff)
+            .bind(&id)
+            .bind(now.as_ms())
+            .bind(cutoff.as_ms())
             .bind(coalesce_ms)
             .execute(&mut *tx)
             .await?;
@@ -342,22 +315,24 @@ impl Store {
 
     /// Destroys a conversation with every message, grant, session and
     /// pending mail. Returns whether it existed.
-    pub async fn delete_conversation(&self, id: &str) -> Result<bool, StoreError> {
-        self.delete_conversation_idle_since(id, i64::MAX).await
+    pub async fn delete_conversation(&self, id: &ConversationId) -> Result<bool, StoreError> {
+        self.delete_conversation_idle_since(id, Timestamp::from_ms(i64::MAX))
+            .await
     }
 
     /// As [`Store::delete_conversation`], but only if nothing happened in it
     /// after `idle_before` (retention: a message posted meanwhile saves it).
     pub async fn delete_conversation_idle_since(
         &self,
-        id: &str,
-        idle_before: i64,
+        id: &ConversationId,
+        idle_before: Timestamp,
     ) -> Result<bool, StoreError> {
+        let id = id.to_string();
         let mut tx = self.pool.begin().await?;
         let deleted =
             sqlx::query("DELETE FROM conversations WHERE id = $1 AND last_activity_at <= $2")
-                .bind(id)
-                .bind(idle_before)
+                .bind(&id)
+                .bind(idle_before.as_ms())
                 .execute(&mut *tx)
                 .await?;
         if deleted.rows_affected() == 0 {
@@ -368,7 +343,7 @@ impl Store {
         // depend on a connection pragma.
         for table in ["messages", "grants", "sessions", "outbox"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE conversation_id = $1"))
-                .bind(id)
+                .bind(&id)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -383,16 +358,17 @@ impl Store {
     pub async fn request_links(
         &self,
         guest_email_index: &[u8],
-        member_id: Option<&str>,
-        now: i64,
+        member_id: Option<&MemberId>,
+        now: Timestamp,
     ) -> Result<(), StoreError> {
+        // No member: a real NULL, which matches no member id by itself.
         sqlx::query(
             "UPDATE conversations SET link_requested_at = $2 \
-             WHERE guest_email_index = $1 AND ($3 = '' OR member_id = $3)",
+             WHERE guest_email_index = $1 AND ($3 IS NULL OR member_id = $3)",
         )
         .bind(guest_email_index)
-        .bind(now)
-        .bind(member_id.unwrap_or(""))
+        .bind(now.as_ms())
+        .bind(member_id.map(MemberId::to_hex))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -407,10 +383,10 @@ impl Store {
     /// send one link, not two.
     pub async fn add_grant(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         grant: &NewGrant,
         mail: Option<&NewMail>,
-        now: i64,
+        now: Timestamp,
         only_if_requested: bool,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -418,8 +394,8 @@ impl Store {
             "UPDATE conversations SET link_requested_at = NULL \
              WHERE id = $1 AND ($2 = 0 OR link_requested_at IS NOT NULL)",
         )
-        .bind(conversation_id)
-        .bind(i64::from(only_if_requested))
+        .bind(conversation_id.to_string())
+        .bind(flag(only_if_requested))
         .execute(&mut *tx)
         .await?;
         if answered.rows_affected() == 0 {
@@ -439,21 +415,21 @@ impl Store {
 
 async fn insert_message(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    conversation_id: &str,
+    conversation_id: &ConversationId,
     seq: i64,
     message: &NewMessage,
-    now: i64,
+    now: Timestamp,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO messages (conversation_id, seq, message_id, sender, ciphertext, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(conversation_id)
+    .bind(conversation_id.to_string())
     .bind(seq)
-    .bind(&message.message_id)
+    .bind(message.message_id.to_string())
     .bind(i64::from(message.sender.as_byte()))
     .bind(&message.ciphertext)
-    .bind(now)
+    .bind(now.as_ms())
     .execute(&mut **tx)
     .await
     .map_err(StoreError::conflict_as(Unique::MessageId))?;

@@ -1,62 +1,70 @@
 //! Members and their pending logins.
 
+use sqlx::any::AnyRow;
+
+use super::decode::Columns;
 use super::{Store, StoreError, Unique};
-
-/// A member as stored.
-#[derive(Clone, sqlx::FromRow)]
-pub struct MemberRow {
-    /// Internal id (hex).
-    pub id: String,
-    /// Public, unique, lower-case.
-    pub handle: String,
-    /// Shown to guests.
-    pub display_name: String,
-    /// E-mail address, sealed with the member-email key (context: id).
-    pub email_sealed: Vec<u8>,
-    /// OPAQUE password file.
-    pub password_file: Vec<u8>,
-    /// X25519 public key.
-    pub identity_public: Vec<u8>,
-    /// Private key sealed under the member's KEK (opaque to the server).
-    pub sealed_identity: Vec<u8>,
-    /// Registration time.
-    pub created_at: i64,
-    /// Private key sealed under the recovery key's KEK, if he made one.
-    pub recovery_sealed_identity: Option<Vec<u8>>,
-    /// SHA-256 of the recovery proof.
-    pub recovery_verifier: Option<Vec<u8>>,
-}
-
-impl std::fmt::Debug for MemberRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemberRow")
-            .field("id", &self.id)
-            .field("handle", &self.handle)
-            .finish_non_exhaustive()
-    }
-}
+use crate::model::{Member, MemberId, MemberRecovery, Timestamp};
 
 const COLUMNS: &str = "id, handle, display_name, email_sealed, password_file, identity_public, \
                        sealed_identity, created_at, recovery_sealed_identity, recovery_verifier";
 
+fn member(row: &AnyRow) -> Result<Member, StoreError> {
+    let c = Columns::of("members", row);
+    let recovery = match (
+        c.opt_bytes("recovery_sealed_identity")?,
+        c.opt_bytes("recovery_verifier")?,
+    ) {
+        (None, None) => None,
+        (Some(sealed_identity), Some(verifier)) => Some(MemberRecovery {
+            sealed_identity,
+            verifier,
+        }),
+        _ => {
+            return Err(c.corrupt(
+                "recovery_sealed_identity, recovery_verifier",
+                "has one of the pair without the other",
+            ))
+        }
+    };
+    Ok(Member {
+        id: c.member_id("id")?,
+        handle: c.text("handle")?,
+        display_name: c.text("display_name")?,
+        email_sealed: c.bytes("email_sealed")?,
+        password_file: c.bytes("password_file")?,
+        identity_public: c.bytes("identity_public")?,
+        sealed_identity: c.bytes("sealed_identity")?,
+        created_at: c.time("created_at")?,
+        recovery,
+    })
+}
+
 impl Store {
     /// Stores a new member. A taken handle is [`StoreError::Conflict`].
-    pub async fn create_member(&self, member: &MemberRow) -> Result<(), StoreError> {
+    pub async fn create_member(&self, member: &Member) -> Result<(), StoreError> {
+        let (recovery_sealed_identity, recovery_verifier) = match &member.recovery {
+            Some(r) => (
+                Some(r.sealed_identity.as_slice()),
+                Some(r.verifier.as_slice()),
+            ),
+            None => (None, None),
+        };
         sqlx::query(
             "INSERT INTO members (id, handle, display_name, email_sealed, password_file, \
              identity_public, sealed_identity, created_at, recovery_sealed_identity, \
              recovery_verifier) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
-        .bind(&member.id)
+        .bind(member.id.to_hex())
         .bind(&member.handle)
         .bind(&member.display_name)
         .bind(&member.email_sealed)
         .bind(&member.password_file)
         .bind(&member.identity_public)
         .bind(&member.sealed_identity)
-        .bind(member.created_at)
-        .bind(&member.recovery_sealed_identity)
-        .bind(&member.recovery_verifier)
+        .bind(member.created_at.as_ms())
+        .bind(recovery_sealed_identity)
+        .bind(recovery_verifier)
         .execute(&self.pool)
         .await
         .map_err(StoreError::conflict_as(Unique::Handle))?;
@@ -64,30 +72,36 @@ impl Store {
     }
 
     /// The member with this handle.
-    pub async fn member_by_handle(&self, handle: &str) -> Result<Option<MemberRow>, StoreError> {
-        Ok(
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM members WHERE handle = $1"))
-                .bind(handle)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+    pub async fn member_by_handle(&self, handle: &str) -> Result<Option<Member>, StoreError> {
+        sqlx::query(&format!("SELECT {COLUMNS} FROM members WHERE handle = $1"))
+            .bind(handle)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(member)
+            .transpose()
     }
 
     /// The member with this id.
-    pub async fn member_by_id(&self, id: &str) -> Result<Option<MemberRow>, StoreError> {
-        Ok(
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM members WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+    pub async fn member_by_id(&self, id: &MemberId) -> Result<Option<Member>, StoreError> {
+        sqlx::query(&format!("SELECT {COLUMNS} FROM members WHERE id = $1"))
+            .bind(id.to_hex())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(member)
+            .transpose()
     }
 
     /// Changes the display name.
-    pub async fn set_display_name(&self, id: &str, display_name: &str) -> Result<(), StoreError> {
+    pub async fn set_display_name(
+        &self,
+        id: &MemberId,
+        display_name: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE members SET display_name = $1 WHERE id = $2")
             .bind(display_name)
-            .bind(id)
+            .bind(id.to_hex())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -97,7 +111,7 @@ impl Store {
     /// ends every other session of the member.
     pub async fn set_password(
         &self,
-        id: &str,
+        id: &MemberId,
         password_file: &[u8],
         sealed_identity: &[u8],
         keep_session: &[u8],
@@ -106,11 +120,11 @@ impl Store {
         sqlx::query("UPDATE members SET password_file = $1, sealed_identity = $2 WHERE id = $3")
             .bind(password_file)
             .bind(sealed_identity)
-            .bind(id)
+            .bind(id.to_hex())
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM sessions WHERE member_id = $1 AND token_hash <> $2")
-            .bind(id)
+            .bind(id.to_hex())
             .bind(keep_session)
             .execute(&mut *tx)
             .await?;
@@ -118,7 +132,7 @@ impl Store {
         sqlx::query(
             "DELETE FROM login_attempts WHERE handle = (SELECT handle FROM members WHERE id = $1)",
         )
-        .bind(id)
+        .bind(id.to_hex())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -128,7 +142,7 @@ impl Store {
     /// Replaces the recovery key's sealed identity and verifier.
     pub async fn set_recovery(
         &self,
-        id: &str,
+        id: &MemberId,
         recovery_sealed_identity: &[u8],
         recovery_verifier: &[u8],
     ) -> Result<(), StoreError> {
@@ -137,7 +151,7 @@ impl Store {
         )
         .bind(recovery_sealed_identity)
         .bind(recovery_verifier)
-        .bind(id)
+        .bind(id.to_hex())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -149,7 +163,7 @@ impl Store {
         id: &str,
         handle: &str,
         state_sealed: &[u8],
-        expires_at: i64,
+        expires_at: Timestamp,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO login_attempts (id, handle, state_sealed, expires_at) \
@@ -158,7 +172,7 @@ impl Store {
         .bind(id)
         .bind(handle)
         .bind(state_sealed)
-        .bind(expires_at)
+        .bind(expires_at.as_ms())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -169,7 +183,7 @@ impl Store {
     pub async fn take_login_attempt(
         &self,
         id: &str,
-        now: i64,
+        now: Timestamp,
     ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         let row: Option<(String, Vec<u8>, i64)> = sqlx::query_as(
             "DELETE FROM login_attempts WHERE id = $1 RETURNING handle, state_sealed, expires_at",
@@ -178,7 +192,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row
-            .filter(|(_, _, expires_at)| *expires_at > now)
+            .filter(|(_, _, expires_at)| *expires_at > now.as_ms())
             .map(|(handle, state, _)| (handle, state)))
     }
 }

@@ -9,6 +9,7 @@
 //! story runs against both in the integration tests.
 
 mod conversations;
+mod decode;
 mod grants;
 mod members;
 mod outbox;
@@ -21,13 +22,11 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use conversations::{
-    ConversationRow, InboxEntry, MessageRow, NewConversation, NewMessage, Posted,
+pub use crate::model::{
+    ClaimedMail, Conversation, GrantKind, GrantState, InboxEntry, Member, MemberId, MemberRecovery,
+    NewConversation, NewGrant, NewMail, NewMessage, Posted, Redeemed, Session, SessionOwner,
+    SpentReason, StoredMessage, Timestamp,
 };
-pub use grants::{GrantKind, GrantState, NewGrant, Redeemed};
-pub use members::MemberRow;
-pub use outbox::{ClaimedMail, NewMail};
-pub use sessions::{Session, SessionOwner};
 pub use sweep::Swept;
 
 /// Which unique value a write collided with.
@@ -58,6 +57,18 @@ pub enum StoreError {
     /// A migration failed.
     #[error("migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored value no domain type can represent (an unknown sender,
+    /// kind or reason, a session with two owners, a malformed id). Says
+    /// where, never what: the value may be anything, secrets included.
+    #[error("corrupt row: {table}.{column} {problem}")]
+    Corrupt {
+        /// The table read.
+        table: &'static str,
+        /// The column (or columns) at fault.
+        column: &'static str,
+        /// What is wrong with it, without the value.
+        problem: &'static str,
+    },
     /// The database URL names neither SQLite nor PostgreSQL.
     #[error("unsupported database URL (use sqlite://PATH or postgres://...)")]
     UnsupportedUrl,
@@ -198,7 +209,9 @@ impl Store {
 }
 
 /// Booleans are stored as 0/1 integers: the one integer type both databases
-/// and the `Any` driver agree on.
+/// and the `Any` driver agree on (a `bool` parameter is BOOLEAN on
+/// PostgreSQL, which does not compare with BIGINT). Read back strictly by
+/// [`decode::Columns::flag`].
 fn flag(value: bool) -> i64 {
     i64::from(value)
 }

@@ -3,45 +3,26 @@
 //! deletes it; a failed send is retried later; a worker that dies mid-send
 //! loses its lease and another worker sends the mail again (at least once).
 
+use latchkey_core::ConversationId;
+
+use super::decode::Columns;
 use super::{Store, StoreError};
-
-/// A mail to queue. The payload is sealed with the outbox key, its context
-/// the row id, so a row's payload cannot be replayed under another id.
-#[derive(Clone, Debug)]
-pub struct NewMail {
-    /// Row id (hex).
-    pub id: String,
-    /// Sealed payload (recipient, kind, link).
-    pub payload_sealed: Vec<u8>,
-}
-
-/// A mail this worker holds the lease for.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct ClaimedMail {
-    /// Row id.
-    pub id: String,
-    /// Sealed payload.
-    pub payload_sealed: Vec<u8>,
-    /// Attempts so far, this one included.
-    pub attempts: i64,
-    /// Proves the lease is still ours when completing.
-    pub lease_token: String,
-}
+use crate::model::{ClaimedMail, NewMail, Timestamp};
 
 pub(super) async fn insert_mail(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    conversation_id: Option<&str>,
+    conversation_id: Option<&ConversationId>,
     mail: &NewMail,
-    now: i64,
+    now: Timestamp,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO outbox (id, conversation_id, payload_sealed, next_attempt_at, created_at) \
          VALUES ($1, $2, $3, $4, $4)",
     )
     .bind(&mail.id)
-    .bind(conversation_id)
+    .bind(conversation_id.map(ToString::to_string))
     .bind(&mail.payload_sealed)
-    .bind(now)
+    .bind(now.as_ms())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -51,11 +32,11 @@ impl Store {
     /// Claims the oldest due mail whose lease (if any) has run out.
     pub async fn claim_mail(
         &self,
-        now: i64,
+        now: Timestamp,
         lease_ms: i64,
     ) -> Result<Option<ClaimedMail>, StoreError> {
         let token = crate::random::random_hex();
-        let claimed = sqlx::query_as(&format!(
+        let claimed = sqlx::query(&format!(
             "UPDATE outbox SET lease_token = $1, lease_until = $2, attempts = attempts + 1 \
              WHERE id = (SELECT id FROM outbox \
                          WHERE next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3) \
@@ -64,11 +45,21 @@ impl Store {
             self.dialect.skip_locked()
         ))
         .bind(&token)
-        .bind(now.saturating_add(lease_ms))
-        .bind(now)
+        .bind(now.plus_ms(lease_ms).as_ms())
+        .bind(now.as_ms())
         .fetch_optional(&self.pool)
         .await?;
-        Ok(claimed)
+        claimed
+            .map(|row| {
+                let c = Columns::of("outbox", &row);
+                Ok(ClaimedMail {
+                    id: c.text("id")?,
+                    payload_sealed: c.bytes("payload_sealed")?,
+                    attempts: c.count("attempts")?,
+                    lease_token: c.text("lease_token")?,
+                })
+            })
+            .transpose()
     }
 
     /// Deletes a sent mail, if our lease still holds. Returns false if
@@ -86,7 +77,7 @@ impl Store {
     pub async fn retry_mail(
         &self,
         mail: &ClaimedMail,
-        next_attempt_at: i64,
+        next_attempt_at: Timestamp,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE outbox SET lease_token = NULL, lease_until = NULL, next_attempt_at = $3 \
@@ -94,7 +85,7 @@ impl Store {
         )
         .bind(&mail.id)
         .bind(&mail.lease_token)
-        .bind(next_attempt_at)
+        .bind(next_attempt_at.as_ms())
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -1,27 +1,9 @@
 //! Sessions: a member's, or a guest's scoped to one conversation. The
 //! cookie holds a random token; the database holds its SHA-256 only.
 
+use super::decode::Columns;
 use super::{Store, StoreError};
-
-/// Whose session it is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SessionOwner {
-    /// A signed-in member (internal id).
-    Member(String),
-    /// A guest, for this conversation only.
-    Guest(String),
-}
-
-/// A live session.
-#[derive(Clone, Debug)]
-pub struct Session {
-    /// SHA-256 of the cookie token.
-    pub token_hash: Vec<u8>,
-    /// Who.
-    pub owner: SessionOwner,
-    /// When it began (the sign-in, for a member).
-    pub created_at: i64,
-}
+use crate::model::{Session, SessionOwner, Timestamp};
 
 impl Store {
     /// Starts a session.
@@ -29,13 +11,14 @@ impl Store {
         &self,
         token_hash: &[u8],
         owner: &SessionOwner,
-        now: i64,
+        now: Timestamp,
         idle_ms: i64,
         absolute_ms: i64,
     ) -> Result<(), StoreError> {
+        // Exactly one of the two owner columns is set; the other is NULL.
         let (member, conversation) = match owner {
-            SessionOwner::Member(id) => (Some(id.as_str()), None),
-            SessionOwner::Guest(id) => (None, Some(id.as_str())),
+            SessionOwner::Member(id) => (Some(id.to_hex()), None),
+            SessionOwner::Guest(id) => (None, Some(id.to_string())),
         };
         sqlx::query(
             "INSERT INTO sessions (token_hash, member_id, conversation_id, created_at, \
@@ -44,9 +27,9 @@ impl Store {
         .bind(token_hash)
         .bind(member)
         .bind(conversation)
-        .bind(now)
+        .bind(now.as_ms())
         .bind(idle_ms)
-        .bind(now.saturating_add(absolute_ms))
+        .bind(now.plus_ms(absolute_ms).as_ms())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -59,34 +42,47 @@ impl Store {
     pub async fn touch_session(
         &self,
         token_hash: &[u8],
-        now: i64,
+        now: Timestamp,
     ) -> Result<Option<Session>, StoreError> {
-        type Row = (Option<String>, Option<String>, i64, i64, i64, i64);
-        let row: Option<Row> = sqlx::query_as(
+        let row = sqlx::query(
             "SELECT member_id, conversation_id, created_at, last_seen_at, idle_ms, expires_at \
              FROM sessions WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((member, conversation, created_at, last_seen_at, idle_ms, expires_at)) = row
-        else {
+        let Some(row) = row else {
             return Ok(None);
         };
-        let owner = match (member, conversation) {
-            (Some(member), _) => Some(SessionOwner::Member(member)),
-            (None, Some(conversation)) => Some(SessionOwner::Guest(conversation)),
-            (None, None) => None,
+        let c = Columns::of("sessions", &row);
+        let owner = match (
+            c.opt_member_id("member_id")?,
+            c.opt_conversation_id("conversation_id")?,
+        ) {
+            (Some(member), None) => SessionOwner::Member(member),
+            (None, Some(conversation)) => SessionOwner::Guest(conversation),
+            // Not "whichever comes first": a session with two owners (or
+            // none) was not written by this server.
+            _ => {
+                return Err(c.corrupt(
+                    "member_id, conversation_id",
+                    "has not exactly one owner set",
+                ))
+            }
         };
-        let alive = expires_at > now && last_seen_at.saturating_add(idle_ms) > now;
-        let Some(owner) = owner.filter(|_| alive) else {
+        let created_at = c.time("created_at")?;
+        let last_seen_at = c.time("last_seen_at")?;
+        let idle_ms = c.count("idle_ms")?;
+        let expires_at = c.time("expires_at")?;
+        let alive = expires_at > now && last_seen_at.plus_ms(idle_ms) > now;
+        if !alive {
             self.delete_session(token_hash).await?;
             return Ok(None);
-        };
-        if now.saturating_sub(last_seen_at) >= (idle_ms / 4).min(60_000) {
+        }
+        if now.as_ms().saturating_sub(last_seen_at.as_ms()) >= (idle_ms / 4).min(60_000) {
             sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
                 .bind(token_hash)
-                .bind(now)
+                .bind(now.as_ms())
                 .execute(&self.pool)
                 .await?;
         }

@@ -1,8 +1,10 @@
 //! Periodic clean-up: dead grants, sessions and login attempts, forgotten
 //! spent-grant hashes, and conversations idle past the retention time.
 
-use super::grants::{destroy_grant, GrantState};
+use super::decode::Columns;
+use super::grants::destroy_grant;
 use super::{Store, StoreError};
+use crate::model::{SpentReason, Timestamp};
 
 /// What one sweep removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -17,60 +19,56 @@ impl Store {
     /// Runs one sweep. `retention_ms` 0 keeps conversations forever.
     pub async fn sweep(
         &self,
-        now: i64,
+        now: Timestamp,
         grace_ms: i64,
         spent_memory_ms: i64,
         retention_ms: i64,
     ) -> Result<Swept, StoreError> {
         let mut swept = Swept::default();
-        let dead: Vec<(Vec<u8>, Option<i64>)> = sqlx::query_as(
+        let dead = sqlx::query(
             "SELECT id_hash, redeemed_at FROM grants \
              WHERE (redeemed_at IS NOT NULL AND redeemed_at <= $1) \
                 OR (redeemed_at IS NULL AND expires_at <= $2)",
         )
-        .bind(now.saturating_sub(grace_ms))
-        .bind(now)
+        .bind(now.minus_ms(grace_ms).as_ms())
+        .bind(now.as_ms())
         .fetch_all(&self.pool)
         .await?;
-        for (id_hash, redeemed_at) in dead {
-            let state = if redeemed_at.is_some() {
-                GrantState::Used
+        for row in dead {
+            let c = Columns::of("grants", &row);
+            let id_hash = c.bytes("id_hash")?;
+            let reason = if c.opt_time("redeemed_at")?.is_some() {
+                SpentReason::Used
             } else {
-                GrantState::Expired
+                SpentReason::Expired
             };
             let mut tx = self.pool.begin().await?;
-            destroy_grant(
-                &mut tx,
-                &id_hash,
-                &state,
-                now.saturating_add(spent_memory_ms),
-            )
-            .await?;
+            destroy_grant(&mut tx, &id_hash, reason, now.plus_ms(spent_memory_ms)).await?;
             tx.commit().await?;
             swept.grants += 1;
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM spent_grants WHERE forget_at <= $1")
-            .bind(now)
+            .bind(now.as_ms())
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at + idle_ms <= $1")
-            .bind(now)
+            .bind(now.as_ms())
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM login_attempts WHERE expires_at <= $1")
-            .bind(now)
+            .bind(now.as_ms())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         if retention_ms > 0 {
-            let idle: Vec<(String,)> =
-                sqlx::query_as("SELECT id FROM conversations WHERE last_activity_at <= $1")
-                    .bind(now.saturating_sub(retention_ms))
-                    .fetch_all(&self.pool)
-                    .await?;
-            let cutoff = now.saturating_sub(retention_ms);
-            for (id,) in idle {
+            let cutoff = now.minus_ms(retention_ms);
+            let idle = sqlx::query("SELECT id FROM conversations WHERE last_activity_at <= $1")
+                .bind(cutoff.as_ms())
+                .fetch_all(&self.pool)
+                .await?;
+            for row in idle {
+                let id = Columns::of("conversations", &row).conversation_id("id")?;
                 if self.delete_conversation_idle_since(&id, cutoff).await? {
                     swept.conversations += 1;
                 }

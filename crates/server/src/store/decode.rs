@@ -1,0 +1,162 @@
+//! Rows into domain types, strictly: every stored value either is one the
+//! server writes or is [`StoreError::Corrupt`]. No default stands in for an
+//! unknown value, and no column is read by position.
+
+use latchkey_core::{ConversationId, MessageId, Role};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::StoreError;
+use crate::model::{is_lower_hex32, MemberId, Timestamp};
+
+/// One row of one table, read column by column.
+pub(super) struct Columns<'r> {
+    row: &'r AnyRow,
+    table: &'static str,
+}
+
+impl<'r> Columns<'r> {
+    pub(super) fn of(table: &'static str, row: &'r AnyRow) -> Columns<'r> {
+        Columns { row, table }
+    }
+
+    /// The error for this table and column.
+    pub(super) fn corrupt(&self, column: &'static str, problem: &'static str) -> StoreError {
+        StoreError::Corrupt {
+            table: self.table,
+            column,
+            problem,
+        }
+    }
+
+    fn get<T>(&self, column: &'static str) -> Result<T, StoreError>
+    where
+        T: for<'a> sqlx::Decode<'a, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        self.row.try_get(column).map_err(|e| match e {
+            // NULL where the schema forbids it, or another type: the value
+            // was not written by this server.
+            sqlx::Error::ColumnDecode { .. } => self.corrupt(column, "is NULL or of another type"),
+            other => StoreError::Database(other),
+        })
+    }
+
+    pub(super) fn int(&self, column: &'static str) -> Result<i64, StoreError> {
+        self.get(column)
+    }
+
+    pub(super) fn text(&self, column: &'static str) -> Result<String, StoreError> {
+        self.get(column)
+    }
+
+    pub(super) fn bytes(&self, column: &'static str) -> Result<Vec<u8>, StoreError> {
+        self.get(column)
+    }
+
+    pub(super) fn opt_bytes(&self, column: &'static str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(column)
+    }
+
+    /// A sequence number or count: never negative.
+    pub(super) fn count(&self, column: &'static str) -> Result<i64, StoreError> {
+        let n = self.int(column)?;
+        if n < 0 {
+            return Err(self.corrupt(column, "is negative"));
+        }
+        Ok(n)
+    }
+
+    /// 0 or 1; anything else is corrupt, not "true".
+    pub(super) fn flag(&self, column: &'static str) -> Result<bool, StoreError> {
+        match self.int(column)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(self.corrupt(column, "is neither 0 nor 1")),
+        }
+    }
+
+    pub(super) fn time(&self, column: &'static str) -> Result<Timestamp, StoreError> {
+        let ms = self.int(column)?;
+        if ms < 0 {
+            return Err(self.corrupt(column, "is a time before 1970"));
+        }
+        Ok(Timestamp::from_ms(ms))
+    }
+
+    pub(super) fn opt_time(&self, column: &'static str) -> Result<Option<Timestamp>, StoreError> {
+        let ms: Option<i64> = self.get(column)?;
+        match ms {
+            Some(ms) if ms < 0 => Err(self.corrupt(column, "is a time before 1970")),
+            other => Ok(other.map(Timestamp::from_ms)),
+        }
+    }
+
+    fn hex16(&self, column: &'static str) -> Result<String, StoreError> {
+        let text = self.text(column)?;
+        if !is_lower_hex32(&text) {
+            return Err(self.corrupt(column, "is not 32 lower-case hex digits"));
+        }
+        Ok(text)
+    }
+
+    pub(super) fn member_id(&self, column: &'static str) -> Result<MemberId, StoreError> {
+        MemberId::parse(&self.hex16(column)?)
+            .ok_or_else(|| self.corrupt(column, "is not 32 lower-case hex digits"))
+    }
+
+    pub(super) fn opt_member_id(
+        &self,
+        column: &'static str,
+    ) -> Result<Option<MemberId>, StoreError> {
+        let text: Option<String> = self.get(column)?;
+        text.map(|t| {
+            MemberId::parse(&t)
+                .ok_or_else(|| self.corrupt(column, "is not 32 lower-case hex digits"))
+        })
+        .transpose()
+    }
+
+    pub(super) fn conversation_id(
+        &self,
+        column: &'static str,
+    ) -> Result<ConversationId, StoreError> {
+        conversation_id(&self.hex16(column)?)
+            .ok_or_else(|| self.corrupt(column, "is not 32 lower-case hex digits"))
+    }
+
+    pub(super) fn opt_conversation_id(
+        &self,
+        column: &'static str,
+    ) -> Result<Option<ConversationId>, StoreError> {
+        let text: Option<String> = self.get(column)?;
+        text.map(|t| {
+            conversation_id(&t)
+                .ok_or_else(|| self.corrupt(column, "is not 32 lower-case hex digits"))
+        })
+        .transpose()
+    }
+
+    pub(super) fn message_id(&self, column: &'static str) -> Result<MessageId, StoreError> {
+        self.hex16(column)?
+            .parse()
+            .map_err(|_| self.corrupt(column, "is not 32 lower-case hex digits"))
+    }
+
+    /// 1 = member, 2 = guest, as in the protocol's associated data.
+    pub(super) fn role(&self, column: &'static str) -> Result<Role, StoreError> {
+        let byte = self.int(column)?;
+        [Role::Member, Role::Guest]
+            .into_iter()
+            .find(|role| i64::from(role.as_byte()) == byte)
+            .ok_or_else(|| self.corrupt(column, "is not a known sender (1 or 2)"))
+    }
+}
+
+/// The core's parser takes either case; the store writes lower case only.
+fn conversation_id(text: &str) -> Option<ConversationId> {
+    if is_lower_hex32(text) {
+        text.parse().ok()
+    } else {
+        None
+    }
+}
