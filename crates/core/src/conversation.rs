@@ -160,7 +160,7 @@ pub fn check_message_ciphertext(bytes: &[u8]) -> Result<(), Error> {
     let mut reader = Reader::new(bytes, MESSAGE_WHAT);
     reader.version()?;
     let body = bytes.len().saturating_sub(aead::OVERHEAD);
-    if body == 0 || body % crate::message::PADDING_BLOCK != 0 {
+    if body == 0 || !body.is_multiple_of(crate::message::PADDING_BLOCK) {
         return Err(Error::Malformed {
             what: MESSAGE_WHAT,
             reason: "its length is not that of a padded message",

@@ -97,7 +97,7 @@ impl Message {
     /// of zeros only, and a total length that is a multiple of 256.
     pub(crate) fn decode_padded(bytes: &[u8]) -> Result<Message, Error> {
         let malformed = |reason| Error::Malformed { what: WHAT, reason };
-        if bytes.len() % PADDING_BLOCK != 0 {
+        if !bytes.len().is_multiple_of(PADDING_BLOCK) {
             return Err(malformed("length is not a multiple of 256"));
         }
         let mut r = Reader::new(bytes, WHAT);

@@ -1,0 +1,632 @@
+//! Every operation of `/api/v1`: method, path, who may call it, what it
+//! takes, what it answers and which error codes it can answer with. The
+//! server's router is built from this table (a test checks it routes exactly
+//! these), the client calls through it, and the OpenAPI document is
+//! generated from it.
+
+use crate::ErrorCode::{self, *};
+
+/// The HTTP methods the API uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Method {
+    /// GET.
+    Get,
+    /// POST.
+    Post,
+    /// PUT.
+    Put,
+    /// PATCH.
+    Patch,
+    /// DELETE.
+    Delete,
+}
+
+impl Method {
+    /// Upper case, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// Which session an operation needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// None: anyone may call it.
+    Anyone,
+    /// A signed-in member.
+    Member,
+    /// The conversation's member or its guest.
+    Participant,
+    /// None needed; any session cookie it carries is ended (sign-out).
+    OptionalCookies,
+}
+
+/// A cookie the answer sets or clears.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cookie {
+    /// Opens a member session.
+    SetMember,
+    /// Opens a guest session for one conversation.
+    SetGuest,
+    /// Clears both session cookies.
+    ClearBoth,
+    /// Clears the guest's cookie (when a guest asked).
+    ClearGuest,
+}
+
+/// One success answer.
+#[derive(Clone, Copy, Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// The body's schema name, or none (204).
+    pub body: Option<&'static str>,
+    /// What it means.
+    pub description: &'static str,
+    /// A cookie it sets or clears.
+    pub cookie: Option<Cookie>,
+}
+
+/// One operation.
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoint {
+    /// The method.
+    pub method: Method,
+    /// The path under `/api/v1`, with `{name}` parameters (`{id}` is a
+    /// conversation id, `{handle}` a handle).
+    pub path: &'static str,
+    /// The OpenAPI `operationId`.
+    pub operation_id: &'static str,
+    /// One line.
+    pub summary: &'static str,
+    /// What it does and what the server sees.
+    pub description: &'static str,
+    /// Who may call it.
+    pub auth: Auth,
+    /// The query's schema name (each property one parameter).
+    pub query: Option<&'static str>,
+    /// The JSON body's schema name.
+    pub request: Option<&'static str>,
+    /// The success answers.
+    pub replies: &'static [Reply],
+    /// The error codes specific to it; [`Endpoint::errors`] adds those every
+    /// operation of its shape can answer.
+    pub specific_errors: &'static [ErrorCode],
+}
+
+impl Endpoint {
+    /// Every error code this operation can answer with, sorted.
+    pub fn errors(&self) -> Vec<ErrorCode> {
+        let mut codes: Vec<ErrorCode> = self.specific_errors.to_vec();
+        if self.request.is_some() {
+            codes.extend([
+                MalformedJson,
+                UnreadableBody,
+                BodyTooLarge,
+                NotJson,
+                InvalidField,
+            ]);
+        }
+        if self.path.contains('{') {
+            codes.push(InvalidPath);
+        }
+        if self.query.is_some() {
+            codes.push(InvalidQuery);
+        }
+        if matches!(self.auth, Auth::Member | Auth::Participant) {
+            codes.push(NotSignedIn);
+        }
+        let writes = self.method != Method::Get;
+        if writes && self.auth != Auth::Anyone {
+            codes.push(BadOrigin);
+        }
+        codes.push(Internal);
+        codes.sort();
+        codes.dedup();
+        codes
+    }
+
+    /// The path with its `{name}` parameters filled in.
+    pub fn path_with(&self, params: &[(&str, &str)]) -> String {
+        let mut path = self.path.to_owned();
+        for (name, value) in params {
+            path = path.replace(&format!("{{{name}}}"), value);
+        }
+        path
+    }
+}
+
+const fn ok(status: u16, body: &'static str, description: &'static str) -> Reply {
+    Reply {
+        status,
+        body: Some(body),
+        description,
+        cookie: None,
+    }
+}
+
+const fn no_content(description: &'static str) -> Reply {
+    Reply {
+        status: 204,
+        body: None,
+        description,
+        cookie: None,
+    }
+}
+
+const fn with_cookie(reply: Reply, cookie: Cookie) -> Reply {
+    Reply {
+        cookie: Some(cookie),
+        ..reply
+    }
+}
+
+/// `GET /health`.
+pub const HEALTH: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/health",
+    operation_id: "getHealth",
+    summary: "Health check",
+    description: "Answers 200 when the server and its database are up. Meant for load balancers and monitoring.",
+    auth: Auth::Anyone,
+    query: None,
+    request: None,
+    replies: &[ok(200, "Health", "The server and its database answer.")],
+    specific_errors: &[],
+};
+
+/// `GET /openapi.json`.
+pub const OPENAPI: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/openapi.json",
+    operation_id: "getOpenApi",
+    summary: "This document",
+    description: "The OpenAPI 3.1 description of `/api/v1`, this document.",
+    auth: Auth::Anyone,
+    query: None,
+    request: None,
+    replies: &[ok(200, "OpenApiDocument", "The OpenAPI document.")],
+    specific_errors: &[],
+};
+
+/// `POST /members/register/start`.
+pub const REGISTER_START: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/members/register/start",
+    operation_id: "registerStart",
+    summary: "Registration, step 1",
+    description: "Sends the OPAQUE registration request (the blinded password) for a chosen handle and gets the server's OPAQUE response. The server never sees the password. Nothing is stored yet, and a taken handle is only refused at step 2. Counts against the per-address login budget.",
+    auth: Auth::Anyone,
+    query: None,
+    request: Some("RegisterStart"),
+    replies: &[ok(200, "OpaqueResponse", "The OPAQUE registration response.")],
+    specific_errors: &[RegistrationClosed, InvalidHandle, InvalidOpaqueMessage, RateLimited],
+};
+
+/// `POST /members/register/finish`.
+pub const REGISTER_FINISH: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/members/register/finish",
+    operation_id: "registerFinish",
+    summary: "Registration, step 2",
+    description: "Stores the member: the OPAQUE registration upload (password file), the identity public key, and the private key sealed under a key only the member's password (or recovery key) opens. The e-mail address is stored sealed. The new member is signed in: the answer sets the member session cookie.",
+    auth: Auth::Anyone,
+    query: None,
+    request: Some("RegisterFinish"),
+    replies: &[with_cookie(
+        ok(201, "MemberView", "The member is registered and signed in."),
+        Cookie::SetMember,
+    )],
+    specific_errors: &[
+        RegistrationClosed,
+        HandleTaken,
+        InvalidHandle,
+        InvalidDisplayName,
+        InvalidEmail,
+        InvalidOpaqueMessage,
+        InvalidPublicKey,
+        InvalidSealedIdentity,
+        InvalidRecovery,
+        InvalidRecoveryProof,
+        RateLimited,
+    ],
+};
+
+/// `GET /members/{handle}`.
+pub const GET_MEMBER: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/members/{handle}",
+    operation_id: "getMember",
+    summary: "A member's public profile",
+    description: "What a contact page shows: the member's display name, public identity key and its fingerprint. Guests compare the fingerprint with the member out of band.",
+    auth: Auth::Anyone,
+    query: None,
+    request: None,
+    replies: &[ok(200, "PublicMember", "The member's public profile.")],
+    specific_errors: &[UnknownMember, InvalidHandle],
+};
+
+/// `POST /members/{handle}/conversations`.
+pub const START_CONVERSATION: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/members/{handle}/conversations",
+    operation_id: "startConversation",
+    summary: "A guest's first contact",
+    description: "A guest writes to a member for the first time. The guest's browser makes the conversation id, the conversation key sealed to the member's public key, the encrypted first message, and a first link (its grant id and the conversation key wrapped under it). The server stores all of it and e-mails the link to the guest's address; opening it confirms the address. Rate-limited per client address and per guest address.",
+    auth: Auth::Anyone,
+    query: None,
+    request: Some("StartConversation"),
+    replies: &[ok(201, "Started", "The conversation exists; the link e-mail is queued.")],
+    specific_errors: &[
+        UnknownMember,
+        ConversationExists,
+        MessageTooLarge,
+        InvalidHandle,
+        InvalidEmail,
+        InvalidSealedKey,
+        InvalidCiphertext,
+        InvalidGrantId,
+        InvalidWrappedKey,
+        InvalidLink,
+        LinkMismatch,
+        RateLimited,
+    ],
+};
+
+/// `POST /session/login/start`.
+pub const LOGIN_START: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/session/login/start",
+    operation_id: "loginStart",
+    summary: "Login, step 1",
+    description: "Sends the OPAQUE login request (KE1) and gets the server's response (KE2) and a `login_id` for step 2, valid for 60 seconds. An unknown handle gets an answer indistinguishable from a real one; the login then fails at step 2 exactly as for a wrong password. Counts against the per-address login budget.",
+    auth: Auth::Anyone,
+    query: None,
+    request: Some("LoginStart"),
+    replies: &[ok(200, "LoginStarted", "The OPAQUE login response and the id of this attempt.")],
+    specific_errors: &[InvalidHandle, InvalidOpaqueMessage, RateLimited],
+};
+
+/// `POST /session/login/finish`.
+pub const LOGIN_FINISH: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/session/login/finish",
+    operation_id: "loginFinish",
+    summary: "Login, step 2",
+    description: "Sends the OPAQUE finalization (KE3), proof that the client knew the password. On success the answer sets the member session cookie and carries the sealed private key, which the client opens with a key derived from the OPAQUE export key. Each `login_id` can be finished once.",
+    auth: Auth::Anyone,
+    query: None,
+    request: Some("LoginFinish"),
+    replies: &[with_cookie(ok(200, "MemberView", "Signed in."), Cookie::SetMember)],
+    specific_errors: &[LoginFailed],
+};
+
+/// `POST /session/logout`.
+pub const LOGOUT: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/session/logout",
+    operation_id: "logout",
+    summary: "Sign out",
+    description: "Ends the member session and the guest session this request carries (either, both or none), and clears both cookies. Other sessions stay open. Needs no session; with a session cookie the request must come from the server's origin.",
+    auth: Auth::OptionalCookies,
+    query: None,
+    request: None,
+    replies: &[with_cookie(no_content("Signed out."), Cookie::ClearBoth)],
+    specific_errors: &[],
+};
+
+/// `GET /me`.
+pub const GET_ME: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/me",
+    operation_id: "getMe",
+    summary: "The signed-in member",
+    description: "The signed-in member's profile, public key and sealed private key.",
+    auth: Auth::Member,
+    query: None,
+    request: None,
+    replies: &[ok(200, "MemberView", "The member.")],
+    specific_errors: &[],
+};
+
+/// `PATCH /me`.
+pub const UPDATE_ME: Endpoint = Endpoint {
+    method: Method::Patch,
+    path: "/me",
+    operation_id: "updateMe",
+    summary: "Change the display name",
+    description: "Changes the display name guests see. The handle cannot change.",
+    auth: Auth::Member,
+    query: None,
+    request: Some("ProfileUpdate"),
+    replies: &[ok(200, "MemberView", "The updated member.")],
+    specific_errors: &[InvalidDisplayName],
+};
+
+/// `POST /me/password/start`.
+pub const PASSWORD_START: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/me/password/start",
+    operation_id: "passwordStart",
+    summary: "Password change, step 1",
+    description: "As registration step 1, for the signed-in member: the OPAQUE registration request for the new password. Nothing changes yet. Requires a sign-in (login) less than five minutes old, so that a stolen session cookie alone cannot replace the password.",
+    auth: Auth::Member,
+    query: None,
+    request: Some("PasswordStart"),
+    replies: &[ok(200, "OpaqueResponse", "The OPAQUE registration response.")],
+    specific_errors: &[ReauthenticationRequired, InvalidOpaqueMessage],
+};
+
+/// `POST /me/password/finish`.
+pub const PASSWORD_FINISH: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/me/password/finish",
+    operation_id: "passwordFinish",
+    summary: "Password change, step 2",
+    description: "Replaces the password file and the sealed private key (re-sealed under the key derived from the new password) together. Every other session of the member ends; this one stays. Requires a sign-in (login) less than five minutes old, so that a stolen session cookie alone cannot replace the password.",
+    auth: Auth::Member,
+    query: None,
+    request: Some("PasswordFinish"),
+    replies: &[no_content("The password is changed.")],
+    specific_errors: &[ReauthenticationRequired, InvalidOpaqueMessage, InvalidSealedIdentity],
+};
+
+/// `PUT /me/recovery`.
+pub const REPLACE_RECOVERY: Endpoint = Endpoint {
+    method: Method::Put,
+    path: "/me/recovery",
+    operation_id: "replaceRecovery",
+    summary: "Replace the recovery key",
+    description: "Stores the private key sealed under a new recovery key's KEK and the SHA-256 of its proof; the old recovery key stops working. Requires a sign-in less than five minutes old.",
+    auth: Auth::Member,
+    query: None,
+    request: Some("NewRecovery"),
+    replies: &[no_content("Replaced.")],
+    specific_errors: &[ReauthenticationRequired, InvalidSealedIdentity, InvalidRecoveryProof],
+};
+
+/// `POST /members/recover/start`.
+pub const RECOVER_START: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/members/recover/start",
+    operation_id: "recoverStart",
+    summary: "Start a password reset with the recovery key",
+    description: "Proves the recovery key (its proof, whose SHA-256 the server stored) and starts OPAQUE registration of a new password. The answer carries the member's public key and the private key sealed under the recovery key's KEK, which the client opens. A wrong key and an unknown handle get the same 403.",
+    auth: Auth::Anyone,
+    query: None,
+    request: Some("RecoverStart"),
+    replies: &[ok(200, "RecoverStarted", "Proof accepted.")],
+    specific_errors: &[RecoveryFailed, InvalidHandle, InvalidOpaqueMessage, RateLimited],
+};
+
+/// `POST /members/recover/finish`.
+pub const RECOVER_FINISH: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/members/recover/finish",
+    operation_id: "recoverFinish",
+    summary: "Finish a password reset with the recovery key",
+    description: "Stores the new password file and the same private key sealed under the new password's KEK, after checking the recovery proof again. Every session of the member ends; he then signs in with the new password. No message or conversation key changes.",
+    auth: Auth::Anyone,
+    query: None,
+    request: Some("RecoverFinish"),
+    replies: &[no_content("New password set.")],
+    specific_errors: &[
+        RecoveryFailed,
+        InvalidHandle,
+        InvalidOpaqueMessage,
+        InvalidSealedIdentity,
+        RateLimited,
+    ],
+};
+
+/// `GET /conversations`.
+pub const LIST_CONVERSATIONS: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/conversations",
+    operation_id: "listConversations",
+    summary: "The member's inbox",
+    description: "The signed-in member's conversations, most recently active first, one page at a time. Pass `next_before` from one page as `before` to get the next.",
+    auth: Auth::Member,
+    query: Some("ListQuery"),
+    request: None,
+    replies: &[ok(200, "ConversationPage", "A page of conversations.")],
+    specific_errors: &[InvalidCursor],
+};
+
+/// `GET /conversations/{id}`.
+pub const GET_CONVERSATION: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/conversations/{id}",
+    operation_id: "getConversation",
+    summary: "One conversation",
+    description: "A conversation as its member sees it (with the conversation key sealed to him), or as its guest sees it (with the member's public profile). A member asking for another member's conversation gets 404.",
+    auth: Auth::Participant,
+    query: None,
+    request: None,
+    replies: &[ok(200, "ConversationAnswer", "The member's or the guest's view.")],
+    specific_errors: &[WrongConversation, UnknownConversation],
+};
+
+/// `DELETE /conversations/{id}`.
+pub const DELETE_CONVERSATION: Endpoint = Endpoint {
+    method: Method::Delete,
+    path: "/conversations/{id}",
+    operation_id: "deleteConversation",
+    summary: "Delete a conversation",
+    description: "Destroys the conversation for both sides: every message, link, guest session and pending e-mail. Either its member or its guest may do it; a guest's cookie is cleared in the answer.",
+    auth: Auth::Participant,
+    query: None,
+    request: None,
+    replies: &[with_cookie(no_content("Deleted."), Cookie::ClearGuest)],
+    specific_errors: &[WrongConversation, UnknownConversation],
+};
+
+/// `GET /conversations/{id}/messages`.
+pub const LIST_MESSAGES: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/conversations/{id}/messages",
+    operation_id: "listMessages",
+    summary: "Read messages",
+    description: "Messages in the order the server gave them, oldest first, after sequence number `after`. Pass `next_after` from one page as `after` to get the next. The ciphertexts are opaque to the server.",
+    auth: Auth::Participant,
+    query: Some("MessagesQuery"),
+    request: None,
+    replies: &[ok(200, "MessagePage", "A page of messages.")],
+    specific_errors: &[WrongConversation, UnknownConversation],
+};
+
+/// `POST /conversations/{id}/messages`.
+pub const POST_MESSAGE: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/conversations/{id}/messages",
+    operation_id: "postMessage",
+    summary: "Post a message",
+    description: "Posts an encrypted message; the server assigns its sequence number. A guest's message queues a content-free notice to the member. A member's message may carry a new link for the guest: `grant` with `link` to have the server e-mail it, or `grant` alone to deliver the link himself. Posting the same id with the same bytes again changes nothing and answers 200.",
+    auth: Auth::Participant,
+    query: None,
+    request: Some("PostMessage"),
+    replies: &[
+        ok(200, "PostedView", "The same message (id and bytes) was already stored; nothing changed and no e-mail was queued."),
+        ok(201, "PostedView", "Stored."),
+    ],
+    specific_errors: &[
+        WrongConversation,
+        UnknownConversation,
+        NotFound,
+        MessageIdTaken,
+        GrantExists,
+        MessageTooLarge,
+        InvalidCiphertext,
+        GuestCannotGrant,
+        LinkWithoutGrant,
+        InvalidGrantId,
+        InvalidWrappedKey,
+        InvalidLink,
+        LinkMismatch,
+        RateLimited,
+    ],
+};
+
+/// `POST /conversations/{id}/read`.
+pub const MARK_READ: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/conversations/{id}/read",
+    operation_id: "markRead",
+    summary: "Mark as read",
+    description: "The member has read up to `seq` (clamped to the conversation's messages; the mark never moves back). The next guest message notifies him by e-mail again.",
+    auth: Auth::Member,
+    query: None,
+    request: Some("ReadMark"),
+    replies: &[no_content("Recorded.")],
+    specific_errors: &[UnknownConversation],
+};
+
+/// `POST /conversations/{id}/grants`.
+pub const ADD_GRANT: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/conversations/{id}/grants",
+    operation_id: "addGrant",
+    summary: "Add a link",
+    description: "A new link for the guest made by the member's client outside a message: to fulfil the guest's request for a new link (with `link`, which the server e-mails), or to deliver by hand (without `link`). Clears a pending link request.",
+    auth: Auth::Member,
+    query: None,
+    request: Some("AddGrant"),
+    replies: &[ok(201, "GrantAdded", "The link is stored.")],
+    specific_errors: &[
+        UnknownConversation,
+        NotFound,
+        GrantExists,
+        InvalidGrantId,
+        InvalidWrappedKey,
+        InvalidLink,
+        LinkMismatch,
+    ],
+};
+
+/// `POST /grants/peek`.
+pub const PEEK_GRANT: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/grants/peek",
+    operation_id: "peekGrant",
+    summary: "Look at a link",
+    description: "Who a link is from, without using it: the landing page shows this before the guest clicks, so a mail scanner that fetches the page cannot burn the link. Changes nothing. Shares the per-address redeem budget.",
+    auth: Auth::Anyone,
+    query: None,
+    request: Some("GrantRef"),
+    replies: &[ok(200, "Peeked", "The link works; this is the member.")],
+    specific_errors: &[UnknownLink, LinkUsed, LinkExpired, InvalidGrantId, RateLimited],
+};
+
+/// `POST /grants/redeem`.
+pub const REDEEM_GRANT: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/grants/redeem",
+    operation_id: "redeemGrant",
+    summary: "Open a link",
+    description: "Uses a link: the first redeem starts its grace window (10 minutes by default, for reloads) and confirms the guest's address. The answer carries the wrapped conversation key, which only the link key in the URL fragment unwraps, and sets a guest session cookie for this conversation only.",
+    auth: Auth::Anyone,
+    query: None,
+    request: Some("GrantRef"),
+    replies: &[with_cookie(
+        ok(200, "RedeemedView", "The link works; a guest session is open."),
+        Cookie::SetGuest,
+    )],
+    specific_errors: &[UnknownLink, LinkUsed, LinkExpired, InvalidGrantId, RateLimited],
+};
+
+/// `POST /link-requests`.
+pub const REQUEST_LINK: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/link-requests",
+    operation_id: "requestLink",
+    summary: "Ask for a new link",
+    description: "\"Send me a new link\": marks the conversations of this guest address (with one member, if `handle` is given) so the member's client makes and sends a new link when he is next online. The answer is the same whether or not the address or the member exists. Rate-limited per client address and per guest address.",
+    auth: Auth::Anyone,
+    query: None,
+    request: Some("LinkRequest"),
+    replies: &[ok(202, "LinkRequested", "Recorded, if there is anything to record.")],
+    specific_errors: &[InvalidEmail, InvalidHandle, RateLimited],
+};
+
+/// Every operation, in the order of the reference.
+pub const ALL: &[&Endpoint] = &[
+    &HEALTH,
+    &OPENAPI,
+    &REGISTER_START,
+    &REGISTER_FINISH,
+    &GET_MEMBER,
+    &START_CONVERSATION,
+    &LOGIN_START,
+    &LOGIN_FINISH,
+    &LOGOUT,
+    &GET_ME,
+    &UPDATE_ME,
+    &PASSWORD_START,
+    &PASSWORD_FINISH,
+    &REPLACE_RECOVERY,
+    &RECOVER_START,
+    &RECOVER_FINISH,
+    &LIST_CONVERSATIONS,
+    &GET_CONVERSATION,
+    &DELETE_CONVERSATION,
+    &LIST_MESSAGES,
+    &POST_MESSAGE,
+    &MARK_READ,
+    &ADD_GRANT,
+    &PEEK_GRANT,
+    &REDEEM_GRANT,
+    &REQUEST_LINK,
+];
+
+/// The operation at this method and path template.
+pub fn find(method: Method, path: &str) -> Option<&'static Endpoint> {
+    ALL.iter()
+        .copied()
+        .find(|e| e.method == method && e.path == path)
+}

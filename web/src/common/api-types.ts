@@ -1,0 +1,594 @@
+// Generated from the Rust contract crate `latchkey-api` (crates/api);
+// do not edit. Regenerate: LATCHKEY_WRITE_CONTRACT=1 cargo test -p latchkey-api --test generated
+
+/**
+ * Bytes as unpadded base64url (A-Z a-z 0-9 - _, no '=').
+ */
+export type B64 = string;
+
+/**
+ * A member's handle: 3 to 32 characters of a-z, 0-9 and '-', not at either end. The server trims and folds upper case before it checks.
+ */
+export type Handle = string;
+
+/**
+ * An e-mail address: one '@', a dot in the domain, no spaces or angle brackets, at most 254 characters.
+ */
+export type Email = string;
+
+/**
+ * A display name: 1 to 80 characters after trimming, no control or text-direction characters.
+ */
+export type DisplayName = string;
+
+/**
+ * A conversation id: 16 random bytes as 32 lower-case hex digits, made by the guest's browser.
+ */
+export type ConversationId = string;
+
+/**
+ * A message id: 16 random bytes as 32 lower-case hex digits, made by its sender.
+ */
+export type MessageId = string;
+
+/**
+ * A login in progress, named by the server: 32 lower-case hex digits.
+ */
+export type LoginId = string;
+
+/**
+ * A grant id: 32 bytes derived from the link key, as 43 characters of canonical base64url. Sent in bodies only, never in URLs.
+ */
+export type GrantId = string;
+
+/**
+ * A link's fragment: 'k1.' and the 32-byte link key as 43 characters of canonical base64url.
+ */
+export type LinkFragment = string;
+
+/**
+ * The body of every error answer: `{"error": code, "message": text}`.
+ */
+export type ErrorBody = { 
+/**
+ * Machine-readable: one of the codes listed for the operation.
+ */
+error: string, 
+/**
+ * For people, in English. A 500 never says what went wrong.
+ */
+message: string, };
+
+/**
+ * The server answers, and so does its database.
+ */
+export type Health = { 
+/**
+ * `ok`.
+ */
+status: string, };
+
+/**
+ * Step 1 of registration.
+ */
+export type RegisterStart = { handle: Handle, 
+/**
+ * OPAQUE registration request (33 bytes).
+ */
+request: B64, 
+/**
+ * Needed when the operator set `registration_code`; otherwise omit it.
+ */
+registration_code?: string, };
+
+/**
+ * The server's OPAQUE registration response.
+ */
+export type OpaqueResponse = { 
+/**
+ * OPAQUE registration response (65 bytes).
+ */
+response: B64, };
+
+/**
+ * Step 2 of registration.
+ */
+export type RegisterFinish = { 
+/**
+ * Needed when the operator set `registration_code`; otherwise omit it.
+ */
+registration_code?: string, handle: Handle, display_name: DisplayName, 
+/**
+ * The member's address, for notices. Stored sealed; never shown to guests.
+ */
+email: Email, 
+/**
+ * OPAQUE registration upload (193 bytes): the password file.
+ */
+upload: B64, 
+/**
+ * The member's X25519 identity public key (32 bytes, canonical).
+ */
+identity_public: B64, 
+/**
+ * The identity private key sealed under the member's key-encryption key (73 bytes).
+ */
+sealed_identity: B64, 
+/**
+ * The private key sealed under the recovery key's KEK; with `recovery_proof`, or neither.
+ */
+recovery_sealed_identity?: B64, 
+/**
+ * `RecoveryKey::proof()` (32 bytes); the server stores its SHA-256.
+ */
+recovery_proof?: B64, };
+
+/**
+ * What a member sees of himself.
+ */
+export type MemberView = { handle: Handle, display_name: DisplayName, 
+/**
+ * X25519 identity public key (32 bytes).
+ */
+identity_public: B64, 
+/**
+ * The key's fingerprint: 80 bits in Crockford base32, four groups of four.
+ */
+fingerprint: string, 
+/**
+ * The private key, sealed under the member's key-encryption key (73 bytes); only the member can open it.
+ */
+sealed_identity: B64, };
+
+/**
+ * What anyone may see of a member: his contact page.
+ */
+export type PublicMember = { handle: Handle, display_name: DisplayName, 
+/**
+ * X25519 identity public key (32 bytes): seal conversation keys to it.
+ */
+identity_public: B64, 
+/**
+ * The key's fingerprint: 80 bits in Crockford base32, four groups of four.
+ */
+fingerprint: string, };
+
+/**
+ * Step 1 of login.
+ */
+export type LoginStart = { handle: Handle, 
+/**
+ * OPAQUE login request, KE1 (97 bytes).
+ */
+request: B64, };
+
+/**
+ * The server's answer to step 1.
+ */
+export type LoginStarted = { 
+/**
+ * Pass to step 2 within 60 seconds.
+ */
+login_id: LoginId, 
+/**
+ * OPAQUE login response, KE2 (321 bytes).
+ */
+response: B64, };
+
+/**
+ * Step 2 of login.
+ */
+export type LoginFinish = { 
+/**
+ * From step 1.
+ */
+login_id: LoginId, 
+/**
+ * OPAQUE login finalization, KE3 (65 bytes).
+ */
+finalization: B64, };
+
+/**
+ * A new display name.
+ */
+export type ProfileUpdate = { display_name: DisplayName, };
+
+/**
+ * Step 1 of a password change.
+ */
+export type PasswordStart = { 
+/**
+ * OPAQUE registration request for the new password (33 bytes).
+ */
+request: B64, };
+
+/**
+ * Step 2 of a password change.
+ */
+export type PasswordFinish = { 
+/**
+ * OPAQUE registration upload for the new password (193 bytes).
+ */
+upload: B64, 
+/**
+ * The same private key, re-sealed under the new key-encryption key (73 bytes).
+ */
+sealed_identity: B64, };
+
+/**
+ * Step 1 of recovery with the printed recovery key.
+ */
+export type RecoverStart = { handle: Handle, 
+/**
+ * `RecoveryKey::proof()`: 32 bytes.
+ */
+recovery_proof: B64, 
+/**
+ * OPAQUE registration request for the new password.
+ */
+request: B64, };
+
+/**
+ * The server's answer to step 1 of recovery.
+ */
+export type RecoverStarted = { 
+/**
+ * OPAQUE registration response.
+ */
+response: B64, 
+/**
+ * The member's X25519 public key.
+ */
+identity_public: B64, 
+/**
+ * The private key sealed under the recovery key's KEK.
+ */
+recovery_sealed_identity: B64, };
+
+/**
+ * Step 2 of recovery.
+ */
+export type RecoverFinish = { handle: Handle, 
+/**
+ * `RecoveryKey::proof()`: 32 bytes.
+ */
+recovery_proof: B64, 
+/**
+ * OPAQUE registration upload.
+ */
+upload: B64, 
+/**
+ * The same private key, sealed under the new password's KEK.
+ */
+sealed_identity: B64, };
+
+/**
+ * A new recovery key (the old one stops working).
+ */
+export type NewRecovery = { 
+/**
+ * The private key sealed under the new recovery key's KEK.
+ */
+recovery_sealed_identity: B64, 
+/**
+ * The new recovery key's proof (32 bytes).
+ */
+recovery_proof: B64, };
+
+/**
+ * A message as posted.
+ */
+export type MessageInput = { 
+/**
+ * Made by the sender; bound into the ciphertext.
+ */
+message_id: MessageId, 
+/**
+ * The encrypted, padded message: 41 + 256·k bytes, k ≥ 1.
+ */
+ciphertext: B64, };
+
+/**
+ * A link's server half: its grant id and the wrapped conversation key.
+ */
+export type GrantInput = { grant_id: GrantId, 
+/**
+ * The conversation key wrapped under the link's wrap key (73 bytes).
+ */
+wrapped_key: B64, };
+
+/**
+ * A guest's first contact.
+ */
+export type StartConversation = { 
+/**
+ * Where the guest's links go. Stored sealed, with a keyed blind index.
+ */
+guest_email: Email, 
+/**
+ * 16 random bytes made by the guest's browser.
+ */
+conversation_id: ConversationId, 
+/**
+ * The conversation key HPKE-sealed to the member's identity key (81 bytes).
+ */
+sealed_key: B64, message: MessageInput, grant: GrantInput, 
+/**
+ * The guest's first link, for the server to e-mail (this also confirms the address). Must derive `grant.grant_id`.
+ */
+link: LinkFragment, };
+
+/**
+ * The conversation was stored.
+ */
+export type Started = { conversation_id: ConversationId, };
+
+/**
+ * A conversation as its member sees it.
+ */
+export type ConversationView = { id: ConversationId, 
+/**
+ * The conversation key sealed to the member (81 bytes).
+ */
+sealed_key: B64, 
+/**
+ * The address the guest's links go to (the one `confirmed` is about). The address inside his introduction is whatever his browser wrote; clients compare the two.
+ */
+guest_email: Email, 
+/**
+ * The guest has opened a link, so his address is confirmed.
+ */
+confirmed: boolean, 
+/**
+ * Sequence number of the newest message.
+ */
+last_seq: number, 
+/**
+ * Guest messages after the member's read mark; his own messages never count.
+ */
+unread: number, 
+/**
+ * The guest asked for a new link; the member's client should make one (`addGrant`).
+ */
+link_requested: boolean, 
+/**
+ * Milliseconds since the Unix epoch, by the server's clock.
+ */
+created_at: number, 
+/**
+ * Time of the newest message.
+ */
+last_activity_at: number, };
+
+/**
+ * One page of the member's conversations, most recently active first.
+ */
+export type ConversationPage = { conversations: Array<ConversationView>, 
+/**
+ * Pass as `before` for the next page; `null` on the last page.
+ */
+next_before: string | null, };
+
+/**
+ * A conversation as its guest sees it.
+ */
+export type GuestConversationView = { id: ConversationId, member: PublicMember, 
+/**
+ * Sequence number of the newest message.
+ */
+last_seq: number, };
+
+/**
+ * `GET /conversations/{id}` answers the member's view or the guest's,
+ * whichever session asks.
+ */
+export type ConversationAnswer = ConversationView | GuestConversationView;
+
+/**
+ * Who wrote a message (bound into its ciphertext too).
+ */
+export type Sender = "member" | "guest";
+
+/**
+ * A stored message.
+ */
+export type MessageView = { 
+/**
+ * Order in the conversation, from 1, assigned by the server.
+ */
+seq: number, message_id: MessageId, sender: Sender, ciphertext: B64, 
+/**
+ * When the server stored it (milliseconds since the Unix epoch).
+ */
+created_at: number, };
+
+/**
+ * One page of messages, oldest first.
+ */
+export type MessagePage = { messages: Array<MessageView>, 
+/**
+ * Pass as `after` for the next page; `null` on the last page.
+ */
+next_after: number | null, };
+
+/**
+ * A message to post, by the member or the guest.
+ */
+export type PostMessage = { 
+/**
+ * Made by the sender; bound into the ciphertext. Reusing it with other bytes is 409 `message_id_taken`.
+ */
+message_id: MessageId, 
+/**
+ * The encrypted, padded message: 41 + 256·k bytes, k ≥ 1.
+ */
+ciphertext: B64, 
+/**
+ * Member only: a new link for the guest.
+ */
+grant?: GrantInput, 
+/**
+ * Member only, with `grant`: the link for the server to e-mail. Without it the member delivers the link himself and the server never sees it.
+ */
+link?: LinkFragment, };
+
+/**
+ * What became of the e-mail a post or a new link could cause: `queued` (an e-mail is queued: the guest's link, or the member's notice); `coalesced` (no e-mail, an earlier one still covers this message; for a member's message with an e-mailed link, the new grant is not stored either); `none` (none asked for: no grant, a grant the member delivers himself, or a repeated post).
+ */
+export type Notification = "queued" | "coalesced" | "none";
+
+/**
+ * The message was stored (or was already).
+ */
+export type PostedView = { 
+/**
+ * The message's sequence number.
+ */
+seq: number, notification: Notification, };
+
+/**
+ * The member has read up to here.
+ */
+export type ReadMark = { 
+/**
+ * Read up to this sequence number.
+ */
+seq: number, };
+
+/**
+ * A link made outside a message.
+ */
+export type AddGrant = { grant_id: GrantId, 
+/**
+ * The conversation key wrapped under the link's wrap key (73 bytes).
+ */
+wrapped_key: B64, 
+/**
+ * The link for the server to e-mail; absent when the member delivers it himself.
+ */
+link?: LinkFragment, 
+/**
+ * This answers the guest's new-link request: nothing is stored or sent (notification `none`) unless one is still pending, so two clients answering at once send one link.
+ */
+answers_request?: boolean, };
+
+/**
+ * What became of a link made outside a message.
+ */
+export type GrantAdded = { 
+/**
+ * `queued` with a link, else `none`.
+ */
+notification: Notification, };
+
+/**
+ * A link's grant id, in a body (never in a URL: it is a bearer secret).
+ */
+export type GrantRef = { grant_id: GrantId, };
+
+/**
+ * Who wrote, before the link is redeemed.
+ */
+export type Peeked = { member: PublicMember, };
+
+/**
+ * A redeemed link: the wrapped key and a guest session cookie.
+ */
+export type RedeemedView = { conversation_id: ConversationId, 
+/**
+ * The conversation key wrapped under the link (73 bytes); unwrap it with the key in the link's fragment.
+ */
+wrapped_key: B64, member: PublicMember, };
+
+/**
+ * "Send me a new link."
+ */
+export type LinkRequest = { email: Email, 
+/**
+ * Only conversations with this member; all of this address's if absent.
+ */
+handle?: Handle, };
+
+/**
+ * The same answer whether or not the address has a conversation.
+ */
+export type LinkRequested = { 
+/**
+ * Always the same sentence.
+ */
+message: string, };
+
+/**
+ * The inbox's query: a page of conversations.
+ */
+export type ListQuery = { 
+/**
+ * `next_before` of the previous page.
+ */
+before?: string, 
+/**
+ * At most this many (the server caps it; 50 if absent).
+ */
+limit?: number, };
+
+/**
+ * A conversation's query: a page of messages.
+ */
+export type MessagesQuery = { 
+/**
+ * Messages after this sequence number (0 if absent).
+ */
+after?: number, 
+/**
+ * At most this many (the server caps it; 50 if absent).
+ */
+limit?: number, };
+
+/** Every error code the API answers with. */
+export type ErrorCode =
+  | 'malformed_json'
+  | 'unreadable_body'
+  | 'invalid_path'
+  | 'invalid_query'
+  | 'invalid_cursor'
+  | 'not_signed_in'
+  | 'login_failed'
+  | 'bad_origin'
+  | 'wrong_conversation'
+  | 'reauthentication_required'
+  | 'registration_closed'
+  | 'recovery_failed'
+  | 'no_route'
+  | 'unknown_member'
+  | 'unknown_conversation'
+  | 'unknown_link'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'handle_taken'
+  | 'conversation_exists'
+  | 'message_id_taken'
+  | 'grant_exists'
+  | 'link_used'
+  | 'link_expired'
+  | 'body_too_large'
+  | 'message_too_large'
+  | 'not_json'
+  | 'invalid_field'
+  | 'invalid_handle'
+  | 'invalid_email'
+  | 'invalid_display_name'
+  | 'invalid_opaque_message'
+  | 'invalid_public_key'
+  | 'invalid_sealed_identity'
+  | 'invalid_sealed_key'
+  | 'invalid_ciphertext'
+  | 'invalid_grant_id'
+  | 'invalid_wrapped_key'
+  | 'invalid_link'
+  | 'link_mismatch'
+  | 'guest_cannot_grant'
+  | 'link_without_grant'
+  | 'invalid_recovery'
+  | 'invalid_recovery_proof'
+  | 'rate_limited'
+  | 'internal';
