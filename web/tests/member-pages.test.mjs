@@ -1,6 +1,9 @@
 // The member's pages in headless Chromium against the real binary, with
 // the guest's side driven through the guest pages in a second browser
 // context and the links taken from the mail that maildev received.
+// Everyone moves as a person does: one address typed to enter the site,
+// then clicks on links and buttons; a link from a mail is clicked in the
+// mail (support/person.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -8,6 +11,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { launch } from './support/browser.mjs';
 import { startMail, startServer } from './support/latchkey.mjs';
+import { clickLinkInMail, clickLinkInText } from './support/person.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -42,18 +46,34 @@ after(async () => {
   await mail?.stop();
 });
 
-async function newPage({ clipboard = false } = {}) {
+/** A fresh browser profile; every tab in it is watched. */
+async function newContext({ clipboard = false } = {}) {
   const context = await browser.newContext({
     viewport: { width: 390, height: 844 },
     ...(clipboard ? { permissions: ['clipboard-read', 'clipboard-write'] } : {}),
   });
-  const page = await context.newPage();
+  context.on('page', watch);
+  return context;
+}
+
+async function newPage(options) {
+  const page = await (await newContext(options)).newPage();
+  watch(page);
+  return page;
+}
+
+const watched = new WeakSet();
+
+/** Records a tab's requests to third parties, its errors and its console errors. */
+function watch(page) {
+  if (watched.has(page)) return;
+  watched.add(page);
   page.on('request', (r) => {
-    if (!r.url().startsWith(`${server.base}/`)) thirdParty.push(r.url());
+    // A mail shown in a tab (support/person.mjs) is no request.
+    if (!r.url().startsWith(`${server.base}/`) && !r.url().startsWith('about:')) thirdParty.push(r.url());
   });
   page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e}`));
   page.on('console', (m) => {
-    // A 401 from GET /me (not signed in) is expected and logged by Chromium.
     // Expected: the 401 of GET /me on a signed-out page, the 404 of a
     // conversation that is not there, and the connection the test cuts.
     const url = m.location().url ?? '';
@@ -63,7 +83,6 @@ async function newPage({ clipboard = false } = {}) {
       /ERR_INTERNET_DISCONNECTED/.test(m.text());
     if (m.type() === 'error' && !expected) pageErrors.push(`${page.url()}: ${m.text()} (${url})`);
   });
-  return page;
 }
 
 async function checkA11y(page, name) {
@@ -141,8 +160,8 @@ test('a member signs up, reads and answers a guest, changes settings and passwor
   assert.equal(new URL(page.url()).pathname, '/inbox');
   await page.getByText('No conversations yet.').waitFor();
 
-  // A guest writes from the contact page.
-  const guest = await newPage();
+  // A guest writes from the contact page (whose address the member gave him).
+  let guest = await newPage();
   await guest.goto(`${server.base}/m/${HANDLE}`);
   await guest.getByRole('heading', { name: 'Write to Dora' }).waitFor();
   const guestPrint = /Key fingerprint: ([0-9A-Z ]+)\./.exec(await guest.getByText(/Key fingerprint: /).textContent())[1];
@@ -191,8 +210,7 @@ test('a member signs up, reads and answers a guest, changes settings and passwor
 
   // The guest opens that link from the mail, reads and replies (twice, the
   // second time with markup).
-  const second = await mail.link(guestEmail, 2);
-  await guest.goto(second);
+  guest = await clickLinkInMail(guest.context(), await mail.message(guestEmail, 2));
   await guest.getByRole('button', { name: 'Open conversation' }).click();
   const guestMessages = guest.getByRole('list', { name: 'Messages' });
   await guestMessages.getByText('Hello Ann, from the member page.').waitFor();
@@ -239,8 +257,10 @@ test('a member signs up, reads and answers a guest, changes settings and passwor
   // ... and the request that posted it carried no link at all.
   assert.ok(posted.length >= 1 && posted.every((b) => !('link' in JSON.parse(b))), posted.join('\n'));
   assert.ok(posted.every((b) => !b.includes(own.split('#')[1].slice(3))), 'the link key reached the server');
-  const byHand = await newPage();
-  await byHand.goto(own);
+  // The member's own mail program sends what the mailto link holds; the
+  // guest clicks the link in it.
+  const handWritten = decodeURIComponent(mailto.split('body=')[1]);
+  const byHand = await clickLinkInText(await newContext(), handWritten);
   await byHand.getByRole('button', { name: 'Open conversation' }).click();
   await byHand.getByRole('list', { name: 'Messages' }).getByText('Delivered by hand.').waitFor();
   await byHand.context().close();
@@ -255,12 +275,11 @@ test('a member signs up, reads and answers a guest, changes settings and passwor
   await page.getByRole('link', { name: 'Inbox', exact: true }).click();
   await inbox.getByText('new link sent to the guest').waitFor();
   await page.getByText('Sent 1 guest the new link they asked for.').waitFor();
-  const requested = await mail.link(guestEmail, 3);
+  const requested = await mail.message(guestEmail, 3);
   // One request, one link: no second mail follows.
   await new Promise((ok) => setTimeout(ok, 1500));
   assert.equal((await mail.waitFor(guestEmail, 3)).length, 3);
-  const later = await newPage();
-  await later.goto(requested);
+  const later = await clickLinkInMail(await newContext(), requested);
   await later.getByRole('button', { name: 'Open conversation' }).click();
   await later.getByRole('list', { name: 'Messages' }).getByText('Delivered by hand.').waitFor();
   await later.context().close();
@@ -305,7 +324,7 @@ test('a member signs up, reads and answers a guest, changes settings and passwor
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.getByRole('heading', { name: 'Signed out' }).waitFor();
   assert.equal((await page.request.get(`${server.base}/api/v1/me`)).status(), 401);
-  await page.goto(`${server.base}/signin`);
+  await page.getByRole('link', { name: 'Sign in again' }).click();
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await checkA11y(page, 'member-signin');
   // A wrong password and an unknown handle get the same words.
@@ -373,6 +392,7 @@ test('member pages: production headers, no key code in the page bundle', async (
 
 test('a signed-out visitor of a member page is sent to sign in', async () => {
   const page = await newPage();
+  // His first entry: a bookmark of the settings page.
   await page.goto(`${server.base}/settings`);
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   assert.equal(new URL(page.url()).pathname, '/signin');
@@ -381,7 +401,8 @@ test('a signed-out visitor of a member page is sent to sign in', async () => {
 
 test('a member who lost his password sets a new one with his recovery key', async () => {
   const page = await newPage();
-  await page.goto(`${server.base}/signup`);
+  await page.goto(`${server.base}/`);
+  await page.getByRole('main').getByRole('link', { name: 'Sign up' }).click();
   await page.getByLabel('Handle').fill('erin');
   await page.getByLabel('Display name').fill('Erin');
   await page.getByLabel('E-mail address').fill('erin@member.test');
@@ -396,7 +417,8 @@ test('a member who lost his password sets a new one with his recovery key', asyn
 
   // Someone else's browser, the password forgotten.
   const other = await newPage();
-  await other.goto(`${server.base}/signin`);
+  await other.goto(`${server.base}/`);
+  await other.getByRole('main').getByRole('link', { name: 'Sign in' }).click();
   await other.getByRole('link', { name: 'Use your recovery key' }).click();
   await other.getByRole('heading', { name: 'Recover your account' }).waitFor();
   await checkA11y(other, 'member-recover');
@@ -410,20 +432,23 @@ test('a member who lost his password sets a new one with his recovery key', asyn
   await other.getByRole('button', { name: 'Set the new password' }).click();
   await other.getByRole('heading', { name: 'Inbox' }).waitFor({ timeout: 60_000 });
 
-  // The first browser's session ended; the old password no longer works.
+  // The first browser's session ended: its next click lands on sign-in,
+  // where the old password no longer works.
   assert.equal((await page.request.get(`${server.base}/api/v1/me`)).status(), 401);
-  await page.goto(`${server.base}/signin`);
+  await page.getByRole('navigation').getByRole('link', { name: 'Settings' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await signIn(page, 'erin', 'erin first passphrase');
   await page.getByRole('status').getByText('The handle or the password is wrong.').waitFor({ timeout: 60_000 });
   await signIn(page, 'erin', 'erin second passphrase');
-  await page.getByRole('heading', { name: 'Inbox' }).waitFor({ timeout: 60_000 });
+  await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor({ timeout: 60_000 });
 });
 
 
 test('a tab whose cookie now belongs to another member drops its key', async () => {
   const first = await newPage();
   const signUp = async (page, handle) => {
-    await page.goto(`${server.base}/signup`);
+    await page.goto(`${server.base}/`);
+    await page.getByRole('navigation').getByRole('link', { name: 'Sign up' }).click();
     await page.getByLabel('Handle').fill(handle);
     await page.getByLabel('Display name').fill(handle);
     await page.getByLabel('E-mail address').fill(`${handle}@member.test`);
@@ -442,6 +467,40 @@ test('a tab whose cookie now belongs to another member drops its key', async () 
   await first.getByRole('link', { name: 'Settings' }).click();
   await first.getByRole('heading', { name: 'Unlock your messages' }).waitFor();
   assert.equal(await first.getByLabel('Handle').inputValue(), 'gus');
+});
+
+test('after signing out, "Sign in again" and the header\'s "Sign in" both lead to signing in', async () => {
+  const page = await newPage();
+  await page.goto(`${server.base}/`);
+  await page.getByRole('main').getByRole('link', { name: 'Sign up' }).click();
+  await page.getByLabel('Handle').fill('hal');
+  await page.getByLabel('Display name').fill('Hal');
+  await page.getByLabel('E-mail address').fill('hal@member.test');
+  await page.getByLabel('Password', { exact: true }).fill('hal long passphrase');
+  await page.getByLabel('Repeat the password').fill('hal long passphrase');
+  await page.getByRole('button', { name: 'Create my account' }).click();
+  await page.getByLabel('I have saved my recovery key somewhere safe').check({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Continue to my inbox' }).click();
+  await page.getByRole('heading', { name: 'Inbox' }).waitFor();
+  const signOut = async () => {
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByRole('heading', { name: 'Signed out' }).waitFor();
+  };
+
+  // "Sign in again", on the screen that says he is signed out.
+  await signOut();
+  await page.getByRole('main').getByRole('link', { name: 'Sign in again' }).click();
+  await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+  await signIn(page, 'hal', 'hal long passphrase');
+  await page.getByRole('heading', { name: 'Inbox' }).waitFor({ timeout: 60_000 });
+
+  // The header's "Sign in".
+  await signOut();
+  await page.getByRole('navigation').getByRole('link', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+  await signIn(page, 'hal', 'hal long passphrase');
+  await page.getByRole('heading', { name: 'Inbox' }).waitFor({ timeout: 60_000 });
+  await page.context().close();
 });
 
 // Last, so that it covers every test above.

@@ -23,6 +23,13 @@ async function freePort() {
   return port;
 }
 
+/** The link page address in a mail's text. */
+export function linkIn(mail) {
+  const link = mail.text.split(/\s+/).find((w) => w.includes('/open#k1.'));
+  if (!link) throw new Error(`the mail "${mail.subject}" has no link`);
+  return link;
+}
+
 export async function startMail() {
   const dir = await mkdtemp(join(tmpdir(), 'maildev-'));
   const smtpPort = await freePort();
@@ -49,11 +56,13 @@ export async function startMail() {
       }
       throw new Error(`${address} did not receive ${count} mails`);
     },
+    /** The `count`-th mail to `address` (as maildev has it: text, html, …). */
+    async message(address, count) {
+      return (await this.waitFor(address, count))[count - 1];
+    },
+    /** The link in the `count`-th mail to `address`. */
     async link(address, count) {
-      const mails = await this.waitFor(address, count);
-      const link = mails[count - 1].text.split(/\s+/).find((w) => w.includes('/open#k1.'));
-      if (!link) throw new Error(`mail ${count} to ${address} has no link`);
-      return link;
+      return linkIn(await this.message(address, count));
     },
     async stop() {
       child.kill();
