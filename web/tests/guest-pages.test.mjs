@@ -1,13 +1,14 @@
 // The guest's pages in headless Chromium against the real binary, with the
-// links taken from mail that maildev received. The member's side is the
-// latchkey CLI.
+// links taken from mail that maildev received and clicked in it
+// (support/person.mjs). The member's side is the latchkey CLI.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { launch } from './support/browser.mjs';
-import { startMail, startServer } from './support/latchkey.mjs';
+import { linkIn, startMail, startServer } from './support/latchkey.mjs';
+import { clickLinkInMail, clickLinkInText } from './support/person.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -43,11 +44,10 @@ after(async () => {
   await mail?.stop();
 });
 
-/** A fresh browser profile whose every request is recorded. */
-async function guestPage() {
+/** A fresh browser profile whose every request, in every tab, is recorded. */
+async function guestContext() {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-  const page = await context.newPage();
-  page.on('request', (r) =>
+  context.on('request', (r) =>
     requests.push(
       r.allHeaders().then(
         (headers) => ({ url: r.url(), headers, body: r.postData() ?? '' }),
@@ -55,7 +55,11 @@ async function guestPage() {
       ),
     ),
   );
-  return page;
+  return context;
+}
+
+async function guestPage() {
+  return (await guestContext()).newPage();
 }
 
 async function checkA11y(page, name) {
@@ -75,18 +79,21 @@ function remember(link) {
   return link;
 }
 
-async function openAndClick(page, link) {
-  await page.goto(remember(link));
+/** Clicks the link in `mail` (in a new tab of `context`), then "Open conversation". */
+async function openAndClick(context, mail) {
+  remember(linkIn(mail));
+  const page = await clickLinkInMail(context, mail);
   const open = page.getByRole('button', { name: 'Open conversation' });
   await open.waitFor();
   assert.ok(!page.url().includes('#'), 'the fragment left the address bar');
   await open.click();
   await page.getByRole('list', { name: 'Messages' }).waitFor();
+  return page;
 }
 
 test('a guest writes, opens his link, reads, replies, and deletes, all through the pages', async () => {
-  // The contact page.
-  const page = await guestPage();
+  // The contact page, whose address the member gave him.
+  let page = await guestPage();
   await page.goto(`${server.base}/m/bob`);
   await page.getByRole('heading', { name: 'Write to Bob Builder' }).waitFor();
   // The fingerprint the page computed is the one the member was shown.
@@ -104,14 +111,16 @@ test('a guest writes, opens his link, reads, replies, and deletes, all through t
   // His link comes by e-mail. A scanner that renders it without clicking
   // does not use it up (one that merely fetches it cannot: the fragment
   // never leaves the client, and the page load changes nothing).
-  const first = await mail.link(guestEmail, 1);
+  const firstMail = await mail.message(guestEmail, 1);
+  const first = remember(linkIn(firstMail));
+  // (A scanner fetches the address from the mail; it clicks nothing.)
   const scanner = await guestPage();
-  await scanner.goto(remember(first));
+  await scanner.goto(first);
   await scanner.getByRole('button', { name: 'Open conversation' }).waitFor();
   await scanner.context().close();
 
   // The landing page shows who wrote; only the click opens.
-  await page.goto(first);
+  page = await clickLinkInMail(page.context(), firstMail);
   await page.getByRole('heading', { name: 'Bob Builder wrote to you' }).waitFor();
   assert.ok(!page.url().includes('#'));
   await checkA11y(page, 'open-landing');
@@ -131,8 +140,8 @@ test('a guest writes, opens his link, reads, replies, and deletes, all through t
   const read = await server.cli(['read', conversation], member);
   assert.match(read, /Ann Guest <ann@guest\.test>/);
   await server.cli(['send', conversation, XSS.join('\n')], member);
-  const second = await mail.link(guestEmail, 2);
-  await openAndClick(page, second);
+  const second = await mail.message(guestEmail, 2);
+  page = await openAndClick(page.context(), second);
   const bodies = await page.locator('.message .body').allTextContents();
   assert.equal(bodies.at(-1), XSS.join('\n'));
   assert.equal(await page.locator('main img, main script, main a[href^="javascript"]').count(), 0);
@@ -145,24 +154,24 @@ test('a guest writes, opens his link, reads, replies, and deletes, all through t
 
   // After the grace window: a plain explanation and a new-link form.
   await new Promise((ok) => setTimeout(ok, (GRACE_SECS + 1.5) * 1000));
-  const later = await guestPage();
-  await later.goto(second);
+  const later = await clickLinkInMail(await guestContext(), second);
   await later.getByRole('heading', { name: 'This link has been used' }).waitFor();
   await checkA11y(later, 'link-used');
   await later.getByLabel('Your e-mail address').fill(guestEmail);
   await later.getByRole('button', { name: 'Send me a new link' }).click();
   await later.getByText(/If this address has a conversation here/).waitFor();
   assert.match(await server.cli(['fulfil'], member), /1 new link\(s\) sent/);
-  const third = await mail.link(guestEmail, 3);
-  await openAndClick(later, third);
-  await later.getByText('A second message from Ann.').waitFor();
+  const third = await openAndClick(later.context(), await mail.message(guestEmail, 3));
+  await third.getByText('A second message from Ann.').waitFor();
 
   // "I'll deliver the link myself": the server never saw this link.
   const sent = await server.cli(['send', conversation, 'Delivered by hand.', '--deliver-myself'], member);
-  const own = sent.split(/\s+/).find((w) => w.includes('/open#k1.'));
+  const own = remember(sent.split(/\s+/).find((w) => w.includes('/open#k1.')));
   for (const m of await mail.all()) assert.ok(!m.text.includes(own.split('#')[1]));
-  const byHand = await guestPage();
-  await openAndClick(byHand, own);
+  // The member hands it over in a message of his own; the guest clicks it there.
+  const byHand = await clickLinkInText(await guestContext(), `Hello Ann, my reply is here: ${own}`);
+  await byHand.getByRole('button', { name: 'Open conversation' }).click();
+  await byHand.getByRole('list', { name: 'Messages' }).waitFor();
   await byHand.getByText('Delivered by hand.').waitFor();
 
   // The guest deletes the conversation, for both sides.
@@ -196,11 +205,12 @@ test('a guest writes, opens his link, reads, replies, and deletes, all through t
 
 test('the guest link page transfers at most 55 KB and no member code', async () => {
   await server.cli(['contact', 'bob', '--email', 'carl@guest.test', 'Size check'], {});
-  const link = await mail.link('carl@guest.test', 1);
-  const page = await guestPage();
+  const message = await mail.message('carl@guest.test', 1);
+  remember(linkIn(message));
+  const context = await guestContext();
   const loaded = [];
-  page.on('requestfinished', (r) => loaded.push(r));
-  await page.goto(remember(link));
+  context.on('requestfinished', (r) => loaded.push(r));
+  const page = await clickLinkInMail(context, message);
   await page.getByRole('button', { name: 'Open conversation' }).waitFor();
   let transferred = 0;
   for (const r of loaded) {
@@ -247,14 +257,17 @@ test('pages answer with the production security headers; only they are compresse
 });
 
 test('broken and incomplete links explain themselves and leave the address bar clean', async () => {
-  const page = await guestPage();
-  await page.goto(`${server.base}/open`);
-  await page.getByRole('heading', { name: 'This link is incomplete' }).waitFor();
-  await page.goto(`${server.base}/open#k1.tooShort`);
+  // Links that a mail program cut short or mangled, clicked in the mail.
+  const context = await guestContext();
+  const cut = await clickLinkInText(context, `Open this link: ${server.base}/open`);
+  await cut.getByRole('heading', { name: 'This link is incomplete' }).waitFor();
+  const page = await clickLinkInText(context, `Open this link: ${server.base}/open#k1.tooShort`);
   await page.getByRole('heading', { name: 'This link is damaged' }).waitFor();
   assert.ok(!page.url().includes('#'));
   await checkA11y(page, 'link-damaged');
-  // A second link pasted into the same tab starts over cleanly.
+  // A second link pasted into the address bar of the same tab starts over
+  // cleanly. (Typing an address is the one way to reach this: only the
+  // fragment changes, and no click in a mail does that.)
   await server.cli(['contact', 'bob', '--email', 'dora@guest.test', 'Another one'], {});
   const link = await mail.link('dora@guest.test', 1);
   await page.goto(remember(link));
@@ -268,8 +281,8 @@ test('dark mode passes the same accessibility checks', async () => {
   await page.goto(`${server.base}/m/bob`);
   await page.getByRole('heading', { name: 'Write to Bob Builder' }).waitFor();
   await checkA11y(page, 'contact-dark');
-  await page.goto(`${server.base}/open`);
-  await page.getByRole('heading', { name: 'This link is incomplete' }).waitFor();
-  await checkA11y(page, 'link-incomplete-dark');
+  const cut = await clickLinkInText(context, `Open this link: ${server.base}/open`);
+  await cut.getByRole('heading', { name: 'This link is incomplete' }).waitFor();
+  await checkA11y(cut, 'link-incomplete-dark');
   await context.close();
 });
