@@ -369,9 +369,13 @@ test('a member signs up, reads and answers a guest, changes settings and passwor
   console.log(`member story: ${Date.now() - t0} ms`);
 });
 
-test('member pages: production headers, no key code in the page bundle', async () => {
-  for (const path of ['/', '/signup', '/signin', '/inbox', '/settings', `/conversations/${'0'.repeat(32)}`,
-    '/assets/member.js', '/assets/member-worker.js', '/assets/member.wasm']) {
+test('member pages: every address of the route table answers, with production headers; no key code in the page bundle', async () => {
+  // The server registers its member pages from web/routes.json, the file
+  // the browser's router reads; each one must answer with the shell.
+  const table = JSON.parse(await readFile(resolve(import.meta.dirname, '../routes.json'), 'utf8'));
+  const pages = Object.keys(table.member).map((pattern) => pattern.replace(/\{[^}]+\}/g, '0'.repeat(32)));
+  assert.ok(pages.includes('/inbox') && pages.includes(`/conversations/${'0'.repeat(32)}`), pages.join(' '));
+  for (const path of [...pages, '/assets/member.js', '/assets/member-worker.js', '/assets/member.wasm']) {
     const response = await fetch(`${server.base}${path}`);
     assert.equal(response.status, 200, path);
     assert.equal(response.headers.get('content-security-policy'), CSP, path);
