@@ -6,6 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::schema::string_schema;
 
+#[cfg_attr(not(feature = "openapi"), allow(dead_code))]
 const HEX32_PATTERN: &str = "^[0-9a-f]{32}$";
 
 /// Exactly 32 lower-case hex digits (the core also reads upper case; the

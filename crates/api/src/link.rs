@@ -10,7 +10,9 @@ use crate::schema::string_schema;
 
 // The last of 43 base64url characters of 32 bytes carries four bits that
 // must be zero: only 16 characters can end a canonical encoding.
+#[cfg_attr(not(feature = "openapi"), allow(dead_code))]
 const GRANT_ID_PATTERN: &str = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$";
+#[cfg_attr(not(feature = "openapi"), allow(dead_code))]
 const LINK_PATTERN: &str = "^k1\\.[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$";
 
 /// A grant id: 32 bytes derived from a link key.

@@ -74,3 +74,20 @@ fn operation_ids_are_unique_and_every_operation_is_described() {
         assert!(!endpoint.replies.is_empty(), "{}", endpoint.operation_id);
     }
 }
+
+/// `docs/api.md` carries the error-code table between two markers; it is
+/// the enum's, not a copy kept by hand.
+#[test]
+fn the_error_table_in_the_api_guide_is_the_enums() {
+    let path = repo().join("docs/api.md");
+    let text = std::fs::read_to_string(&path).expect("docs/api.md");
+    let start = "<!-- error-codes: generated from ErrorCode in crates/api; LATCHKEY_WRITE_CONTRACT=1 cargo test -p latchkey-api --test generated -->\n";
+    let end = "<!-- /error-codes -->";
+    let (before, rest) = text.split_once(start).expect("the start marker");
+    let (_, after) = rest.split_once(end).expect("the end marker");
+    let generated = format!(
+        "{before}{start}{}{end}{after}",
+        latchkey_api::ErrorCode::markdown_table()
+    );
+    check(path, &generated);
+}

@@ -581,7 +581,9 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
         "guest_cannot_grant",
     );
     with_grant["grant"] = Value::Null;
-    with_grant["link"] = json!("k1.x");
+    // A well-formed link: what is wrong is only that its grant is missing.
+    let stray = LinkKey::generate(&mut OsRng);
+    with_grant["link"] = json!(stray.expose_fragment().as_str());
     expect_error(
         member.post(&messages, &with_grant).await,
         422,

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::{Config, ConfigError};
+use crate::domain::Context;
 use crate::http::{router, AppState};
 use crate::mail::{MailError, Mailer};
 use crate::ratelimit::RateLimiter;
@@ -73,10 +74,12 @@ impl App {
         let state = AppState {
             origin: Arc::from(config.public_origin()),
             dev_mailbox: mailer.dev_mailbox().cloned(),
-            store: store.clone(),
-            keys: keys.clone(),
-            config: config.clone(),
-            limiter: Arc::new(RateLimiter::default()),
+            ctx: Context {
+                store: store.clone(),
+                keys: keys.clone(),
+                config: config.clone(),
+                limiter: Arc::new(RateLimiter::default()),
+            },
         };
         let worker = Worker::new(store, keys, mailer, config);
         Ok(App {
@@ -104,7 +107,7 @@ impl App {
     ) -> Result<(), StartError> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = tokio::spawn(self.worker.run(stop_rx));
-        let store = self.state.store.clone();
+        let store = self.state.ctx.store.clone();
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)

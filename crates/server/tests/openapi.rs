@@ -1,5 +1,6 @@
-//! The OpenAPI document served at `/api/v1/openapi.json` must describe the
-//! routes the server really has, and hold together as a document.
+//! The OpenAPI document served at `/api/v1/openapi.json` (generated from the
+//! contract crate) must describe the routes the server really has, and hold
+//! together as a document.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,13 +13,13 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-const DOCUMENT: &str = include_str!("../openapi.json");
+const DOCUMENT: &str = latchkey_api::OPENAPI_JSON;
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
-const ERROR_REF: &str = "#/components/schemas/Error";
+const ERROR_REF: &str = "#/components/schemas/ErrorBody";
 
 fn document() -> Value {
     serde_json::from_str(DOCUMENT).expect("openapi.json is not valid JSON")
@@ -61,7 +62,12 @@ fn document_is_openapi_3_1_under_api_v1() {
     let version = doc["openapi"].as_str().expect("no `openapi` version");
     assert!(version.starts_with("3.1"), "openapi version is {version}");
     assert_eq!(doc["servers"][0]["url"], "/api/v1");
-    for scheme in ["memberCookie", "guestCookie"] {
+    for scheme in [
+        "memberCookie",
+        "memberCookieDev",
+        "guestCookie",
+        "guestCookieDev",
+    ] {
         let scheme = &doc["components"]["securitySchemes"][scheme];
         assert_eq!(scheme["type"], "apiKey", "{scheme}");
         assert_eq!(scheme["in"], "cookie", "{scheme}");
@@ -83,9 +89,9 @@ fn paths_match_the_router_exactly() {
     let unrouted: BTreeSet<_> = documented.difference(&routed).cloned().collect();
     assert!(
         undocumented.is_empty() && unrouted.is_empty(),
-        "openapi.json and api_routes() disagree.\n\
-         Routes missing from openapi.json:\n{}\n\
-         Operations in openapi.json that the router does not have:\n{}",
+        "the contract's operations and api_routes() disagree.\n\
+         Routes missing from the contract:\n{}\n\
+         Operations in the contract that the router does not have:\n{}",
         describe(&undocumented),
         describe(&unrouted),
     );
@@ -235,7 +241,7 @@ fn every_ref_resolves_to_a_component() {
 #[test]
 fn the_error_schema_is_the_wire_format() {
     let doc = document();
-    let error = &doc["components"]["schemas"]["Error"];
+    let error = &doc["components"]["schemas"]["ErrorBody"];
     let mut required: Vec<&str> = error["required"]
         .as_array()
         .expect("Error has no `required`")

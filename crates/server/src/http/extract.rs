@@ -1,25 +1,64 @@
-//! Request extractors whose rejections speak our error format, the wire
-//! types for bytes, and sessions from cookies.
+//! Request extractors whose rejections speak our error format, and the
+//! sessions and client address a request carries.
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, Method, StatusCode};
-use base64ct::{Base64UrlUnpadded, Encoding};
-use latchkey_core::{ConversationId, MessageId};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use latchkey_api::{tagged_field_error, ErrorCode};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
 use super::AppState;
-use crate::store::{MemberId, Session, SessionOwner, Timestamp};
+use crate::domain::access::Participant;
+use crate::domain::sessions::{self, token_hash, SessionKind};
+use crate::domain::ClientKey;
+use crate::store::{MemberId, Session, SessionOwner};
 
-/// A JSON body; malformed JSON is 400, a wrong type or value 422, a missing
-/// content type 415 and an oversized body 413, each with a message naming
-/// what was wrong.
+/// A serde error as an answer: a field that broke its rule (its message
+/// tagged by the contract crate) answers with that rule's code, anything
+/// else with `fallback`.
+fn field_error(fallback: ErrorCode, what: &str, path: &str, message: &str) -> ApiError {
+    match tagged_field_error(message) {
+        Some((code, text)) => ApiError::new(code, text.to_owned()),
+        None if path.is_empty() || path == "." => ApiError::new(
+            fallback,
+            format!("{what} does not fit this request: {message}"),
+        ),
+        None => ApiError::new(
+            fallback,
+            format!("{what} does not fit this request: {path}: {message}"),
+        ),
+    }
+}
+
+/// serde_json puts the position after the message; the position is noise
+/// to a client that sent one line of JSON.
+fn without_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    text.strip_suffix(&suffix).unwrap_or(&text).to_owned()
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+/// A JSON body; malformed JSON is 400, a wrong type or value 422 (with the
+/// field rule's own code where it has one), a missing content type 415 and
+/// an oversized body 413, each with a message naming what was wrong.
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -27,36 +66,46 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(match rejection {
-                JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
-                    "malformed_json",
-                    format!("The body is not valid JSON: {}", e.body_text()),
-                ),
-                JsonRejection::JsonDataError(e) => ApiError::invalid(
-                    "invalid_field",
-                    format!("The body does not fit this request: {}", e.body_text()),
-                ),
-                JsonRejection::MissingJsonContentType(_) => ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "not_json",
-                    "Send the body as JSON with Content-Type: application/json.",
-                ),
-                JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+        if !is_json(req.headers()) {
+            return Err(ApiError::new(
+                ErrorCode::NotJson,
+                "Send the body as JSON with Content-Type: application/json.",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e: BytesRejection| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "body_too_large",
+                        ErrorCode::BodyTooLarge,
                         "The request body is larger than this server accepts.",
                     )
+                } else {
+                    ApiError::new(ErrorCode::UnreadableBody, e.body_text())
                 }
-                other => ApiError::bad_request("unreadable_body", other.body_text()),
-            }),
-        }
+            })?;
+        let reject = |path: &str, inner: serde_json::Error| {
+            let message = without_position(&inner);
+            match inner.classify() {
+                serde_json::error::Category::Data => {
+                    field_error(ErrorCode::InvalidField, "The body", path, &message)
+                }
+                _ => ApiError::new(
+                    ErrorCode::MalformedJson,
+                    format!("The body is not valid JSON: {message}"),
+                ),
+            }
+        };
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|e| reject(&e.path().to_string(), e.into_inner()))?;
+        deserializer.end().map_err(|e| reject("", e))?;
+        Ok(ApiJson(value))
     }
 }
 
-/// A path parameter; a malformed one is 400.
+/// A path parameter; a malformed one is 400, one that breaks a field rule
+/// (a handle) answers with that rule's code.
 #[derive(Debug)]
 pub struct ApiPath<T>(pub T);
 
@@ -67,7 +116,14 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(v)| ApiPath(v))
-            .map_err(|e: PathRejection| ApiError::bad_request("invalid_path", e.body_text()))
+            .map_err(|e: PathRejection| {
+                let text = e.body_text();
+                let tagged = text.find('[').and_then(|at| text.get(at..));
+                match tagged.and_then(tagged_field_error) {
+                    Some((code, text)) => ApiError::new(code, text.to_owned()),
+                    None => ApiError::new(ErrorCode::InvalidPath, text),
+                }
+            })
     }
 }
 
@@ -82,69 +138,14 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(v)| ApiQuery(v))
-            .map_err(|e: QueryRejection| ApiError::bad_request("invalid_query", e.body_text()))
-    }
-}
-
-/// Bytes on the wire: unpadded base64url, as in links.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct B64(pub Vec<u8>);
-
-impl Serialize for B64 {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&Base64UrlUnpadded::encode_string(&self.0))
-    }
-}
-
-impl<'de> Deserialize<'de> for B64 {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Base64UrlUnpadded::decode_vec(&text)
-            .map(B64)
-            .map_err(|_| serde::de::Error::custom("not unpadded base64url"))
-    }
-}
-
-/// A 16-byte id (conversation, message) as 32 lower-case hex digits.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct Id(pub String);
-
-impl Id {
-    /// Checks the text form.
-    pub fn parse(text: &str) -> Option<Id> {
-        (text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-            .then(|| Id(text.to_owned()))
-    }
-
-    /// As a conversation id. Every `Id` is one (32 hex digits); the error
-    /// is for the type system only.
-    pub fn conversation(&self) -> Result<ConversationId, ApiError> {
-        self.0
-            .parse()
-            .map_err(|_| ApiError::bad_request("invalid_id", "An id is 32 hexadecimal digits."))
-    }
-
-    /// As a message id (see [`Id::conversation`]).
-    pub fn message(&self) -> Result<MessageId, ApiError> {
-        self.0
-            .parse()
-            .map_err(|_| ApiError::bad_request("invalid_id", "An id is 32 hexadecimal digits."))
-    }
-}
-
-impl<'de> Deserialize<'de> for Id {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Id::parse(&text)
-            .ok_or_else(|| serde::de::Error::custom("an id is 32 lower-case hexadecimal digits"))
+            .map_err(|e: QueryRejection| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))
     }
 }
 
 /// Cookie names. With `Secure`, the `__Host-` prefix also pins the cookie
 /// to this host and path `/`.
 pub fn cookie_name(state: &AppState, kind: SessionKind) -> &'static str {
-    match (state.config.secure_cookies(), kind) {
+    match (state.ctx.config.secure_cookies(), kind) {
         (true, SessionKind::Member) => "__Host-latchkey-member",
         (true, SessionKind::Guest) => "__Host-latchkey-guest",
         (false, SessionKind::Member) => "latchkey-member",
@@ -152,18 +153,9 @@ pub fn cookie_name(state: &AppState, kind: SessionKind) -> &'static str {
     }
 }
 
-/// The two kinds of session cookie.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionKind {
-    /// A member's.
-    Member,
-    /// A guest's, for one conversation.
-    Guest,
-}
-
 /// `Set-Cookie` value for a new session (or, with `None`, one that clears it).
 pub fn set_cookie(state: &AppState, kind: SessionKind, token: Option<&str>) -> String {
-    let secure = if state.config.secure_cookies() {
+    let secure = if state.ctx.config.secure_cookies() {
         "; Secure"
     } else {
         ""
@@ -178,11 +170,6 @@ pub fn set_cookie(state: &AppState, kind: SessionKind, token: Option<&str>) -> S
             cookie_name(state, kind)
         ),
     }
-}
-
-/// SHA-256 of a session token, as stored.
-pub fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
 }
 
 fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
@@ -210,8 +197,8 @@ fn check_origin(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
     if origin == Some(&*state.origin) {
         Ok(())
     } else {
-        Err(ApiError::forbidden(
-            "bad_origin",
+        Err(ApiError::new(
+            ErrorCode::BadOrigin,
             "This request must come from the site's own pages (the Origin header does not match).",
         ))
     }
@@ -219,77 +206,41 @@ fn check_origin(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
 
 async fn session(parts: &Parts, state: &AppState, kind: SessionKind) -> Result<Session, ApiError> {
     let Some(token) = cookie_value(parts, cookie_name(state, kind)) else {
-        return Err(ApiError::unauthorized(match kind {
-            SessionKind::Member => "Sign in first.",
-            SessionKind::Guest => "Open your link first: this needs a guest session.",
-        }));
+        return Err(sessions::missing(kind).into());
     };
     check_origin(parts, state)?;
-    state
-        .store
-        .touch_session(&token_hash(token), Timestamp::now())
-        .await?
-        .ok_or_else(|| {
-            ApiError::unauthorized(match kind {
-                SessionKind::Member => "Your session has ended. Sign in again.",
-                SessionKind::Guest => "Your session has ended. Ask for a new link.",
-            })
-        })
+    Ok(sessions::authenticate(&state.ctx, token, kind).await?)
 }
 
-/// A signed-in member.
+/// A signed-in member and the session that proves it.
 #[derive(Debug)]
 pub struct MemberSession {
-    /// The member's internal id.
-    pub member_id: MemberId,
-    /// The session's token hash.
-    pub token_hash: Vec<u8>,
-    /// When he signed in.
-    pub created_at: i64,
+    /// Who.
+    pub member: MemberId,
+    /// The session (its sign-in time matters for a password change).
+    pub session: Session,
 }
 
 impl FromRequestParts<AppState> for MemberSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let s = session(parts, state, SessionKind::Member).await?;
-        match s.owner {
-            SessionOwner::Member(member_id) => Ok(MemberSession {
-                member_id,
-                token_hash: s.token_hash,
-                created_at: s.created_at.as_ms(),
-            }),
-            SessionOwner::Guest(_) => Err(ApiError::unauthorized("Sign in first.")),
+        let session = session(parts, state, SessionKind::Member).await?;
+        match session.owner {
+            SessionOwner::Member(member) => Ok(MemberSession { member, session }),
+            SessionOwner::Guest(_) => Err(sessions::missing(SessionKind::Member).into()),
         }
     }
 }
 
-/// Whoever may act on a conversation: its member, or its guest.
+/// The session of whoever acts on a conversation: its member, or its guest.
 #[derive(Debug)]
-pub enum Participant {
-    /// A signed-in member (any conversation; ownership checked later).
-    Member(MemberId),
-    /// A guest, for this one conversation.
-    Guest(ConversationId),
-}
+pub struct ParticipantSession(pub Session);
 
-/// A [`Participant`] with the token hash of the session that proved it
-/// (for per-session budgets).
-#[derive(Debug)]
-pub struct ParticipantSession {
-    /// Who.
-    pub who: Participant,
-    /// SHA-256 of the session token.
-    pub token_hash: Vec<u8>,
-}
-
-impl FromRequestParts<AppState> for Participant {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Ok(ParticipantSession::from_request_parts(parts, state)
-            .await?
-            .who)
+impl ParticipantSession {
+    /// Who, without the session.
+    pub fn who(&self) -> Participant {
+        Participant::from(&self.0)
     }
 }
 
@@ -303,23 +254,14 @@ impl FromRequestParts<AppState> for ParticipantSession {
         if cookie_value(parts, cookie_name(state, SessionKind::Member)).is_some() {
             check_origin(parts, state)?;
             if let Ok(s) = session(parts, state, SessionKind::Member).await {
-                if let SessionOwner::Member(id) = s.owner {
-                    return Ok(ParticipantSession {
-                        who: Participant::Member(id),
-                        token_hash: s.token_hash,
-                    });
+                if let SessionOwner::Member(_) = s.owner {
+                    return Ok(ParticipantSession(s));
                 }
             }
         }
-        let s = session(parts, state, SessionKind::Guest).await?;
-        let who = match s.owner {
-            SessionOwner::Guest(conversation) => Participant::Guest(conversation),
-            SessionOwner::Member(id) => Participant::Member(id),
-        };
-        Ok(ParticipantSession {
-            who,
-            token_hash: s.token_hash,
-        })
+        Ok(ParticipantSession(
+            session(parts, state, SessionKind::Guest).await?,
+        ))
     }
 }
 
@@ -347,15 +289,15 @@ impl FromRequestParts<AppState> for SessionCookies {
     }
 }
 
-/// The client's address, for rate limits.
+/// The client's address, as the key of its request budgets.
 #[derive(Clone, Copy, Debug)]
-pub struct ClientIp(pub IpAddr);
+pub struct ClientIp(pub ClientKey);
 
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(name) = &state.config.client_ip_header {
+        if let Some(name) = &state.ctx.config.client_ip_header {
             // The last entry is the one our own proxy appended; the earlier
             // ones are whatever the client chose to send.
             let forwarded = parts
@@ -380,17 +322,18 @@ impl ClientIp {
     /// One budget per IPv4 address, and per IPv6 /64: one subscriber
     /// usually holds a whole /64.
     fn budget_key(ip: IpAddr) -> ClientIp {
-        match ip {
+        let ip = match ip {
             IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
                 let mut octets = v6.octets();
                 for b in octets.iter_mut().skip(8) {
                     *b = 0;
                 }
-                ClientIp(IpAddr::from(octets))
+                IpAddr::from(octets)
             }
-            IpAddr::V6(v6) => ClientIp(v6.to_ipv4_mapped().map_or(ip, IpAddr::V4)),
-            v4 => ClientIp(v4),
-        }
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        ClientIp(ClientKey(ip))
     }
 }
 
@@ -398,45 +341,11 @@ impl ClientIp {
 mod tests {
     use super::*;
 
-    proptest::proptest! {
-        #[test]
-        fn bytes_round_trip_as_base64url(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
-            let json = serde_json::to_string(&B64(bytes.clone())).unwrap();
-            let back: B64 = serde_json::from_str(&json).unwrap();
-            proptest::prop_assert_eq!(back.0, bytes);
-        }
-
-        #[test]
-        fn any_string_is_judged_as_bytes_or_refused(text in "\\PC*") {
-            let json = serde_json::to_string(&text).unwrap();
-            let _ = serde_json::from_str::<B64>(&json);
-            if let Ok(id) = serde_json::from_str::<Id>(&json) {
-                proptest::prop_assert_eq!(id.0.len(), 32);
-            }
-        }
-    }
-
     #[test]
     fn ipv6_clients_share_a_budget_per_64() {
-        let a = ClientIp::budget_key("2001:db8:1:2:aaaa::1".parse().unwrap());
-        let b = ClientIp::budget_key("2001:db8:1:2:bbbb::9".parse().unwrap());
-        let c = ClientIp::budget_key("2001:db8:1:3::1".parse().unwrap());
-        assert_eq!(a.0, b.0);
-        assert_ne!(a.0, c.0);
-        let mapped = ClientIp::budget_key("::ffff:192.0.2.7".parse().unwrap());
-        assert_eq!(mapped.0.to_string(), "192.0.2.7");
-    }
-
-    #[test]
-    fn ids_are_32_lower_case_hex_digits() {
-        assert!(Id::parse(&"a".repeat(32)).is_some());
-        for bad in [
-            "",
-            "A".repeat(32).as_str(),
-            &"a".repeat(31),
-            &"g".repeat(32),
-        ] {
-            assert!(Id::parse(bad).is_none(), "{bad}");
-        }
+        let key = |text: &str| ClientIp::budget_key(text.parse().unwrap()).0 .0;
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::9"));
+        assert_ne!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.7").to_string(), "192.0.2.7");
     }
 }

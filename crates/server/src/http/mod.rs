@@ -1,67 +1,49 @@
 //! The HTTP layer: routes, shared state, security headers, request logs.
+//! Handlers are thin: they extract a request, call one domain function and
+//! map its result to the contract's views. The API's routes come from the
+//! contract's operation table, so the router cannot serve an operation the
+//! document lacks, nor miss one it has.
 
 mod conversations;
 mod error;
 mod extract;
-mod grants;
+mod links;
 mod members;
 mod pages;
-mod recovery;
-mod validate;
+mod views;
 mod web;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
+use latchkey_api::endpoints::{self as ops, Endpoint};
+use latchkey_api::ErrorCode;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::ApiError;
 
-use crate::config::Config;
+use crate::domain::Context;
 use crate::mail::DevMailbox;
-use crate::ratelimit::RateLimiter;
-use crate::secrets::ServerKeys;
-use crate::store::Store;
-use extract::ClientIp;
 
 /// What every handler may use. No globals: tests build as many as they like.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    /// Storage.
-    pub store: Store,
-    /// Keys from the secrets file.
-    pub keys: Arc<ServerKeys>,
-    /// Configuration.
-    pub config: Arc<Config>,
-    /// Request budgets.
-    pub limiter: Arc<RateLimiter>,
+    /// The domain's dependencies: store, keys, configuration, budgets.
+    pub ctx: Context,
     /// `scheme://host[:port]` that cookie-authenticated writes must come from.
     pub origin: Arc<str>,
     /// The dev mailbox, in dev mode with the dev transport.
     pub dev_mailbox: Option<DevMailbox>,
 }
 
-impl AppState {
-    fn limit_login(&self, ip: ClientIp) -> Result<(), ApiError> {
-        self.limiter
-            .check(
-                "login-ip",
-                ip.0.to_string().as_bytes(),
-                self.config.rate_limits.login_per_ip_per_minute,
-                Duration::from_secs(60),
-            )
-            .map_err(ApiError::rate_limited)
-    }
-}
-
-/// The routes of `/api/v1`, as (method, path) pairs: the OpenAPI document
-/// must list exactly these (a test checks it).
+/// The routes of `/api/v1`, as (method, path) pairs: a test checks they are
+/// exactly the contract's operations.
 pub fn api_routes() -> Vec<(&'static str, &'static str)> {
     api().1
 }
@@ -69,60 +51,32 @@ pub fn api_routes() -> Vec<(&'static str, &'static str)> {
 fn api() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
     let mut routes = Routes::default();
     routes
-        .add(Verb::Get, "/health", pages::health)
-        .add(Verb::Get, "/openapi.json", pages::openapi)
-        .add(
-            Verb::Post,
-            "/members/register/start",
-            members::register_start,
-        )
-        .add(
-            Verb::Post,
-            "/members/register/finish",
-            members::register_finish,
-        )
-        .add(Verb::Get, "/members/{handle}", members::public_member)
-        .add(
-            Verb::Post,
-            "/members/{handle}/conversations",
-            conversations::start,
-        )
-        .add(Verb::Post, "/session/login/start", members::login_start)
-        .add(Verb::Post, "/session/login/finish", members::login_finish)
-        .add(Verb::Post, "/session/logout", members::logout)
-        .add(Verb::Get, "/me", members::me)
-        .add(Verb::Patch, "/me", members::update_me)
-        .add(Verb::Post, "/me/password/start", members::password_start)
-        .add(Verb::Post, "/me/password/finish", members::password_finish)
-        .add(Verb::Put, "/me/recovery", recovery::replace)
-        .add(Verb::Post, "/members/recover/start", recovery::start)
-        .add(Verb::Post, "/members/recover/finish", recovery::finish)
-        .add(Verb::Get, "/conversations", conversations::list)
-        .add(Verb::Get, "/conversations/{id}", conversations::get)
-        .add(Verb::Delete, "/conversations/{id}", conversations::delete)
-        .add(
-            Verb::Get,
-            "/conversations/{id}/messages",
-            conversations::messages,
-        )
-        .add(
-            Verb::Post,
-            "/conversations/{id}/messages",
-            conversations::post,
-        )
-        .add(
-            Verb::Post,
-            "/conversations/{id}/read",
-            conversations::mark_read,
-        )
-        .add(
-            Verb::Post,
-            "/conversations/{id}/grants",
-            conversations::add_grant,
-        )
-        .add(Verb::Post, "/grants/peek", grants::peek)
-        .add(Verb::Post, "/grants/redeem", grants::redeem)
-        .add(Verb::Post, "/link-requests", grants::request_link);
+        .add(&ops::HEALTH, pages::health)
+        .add(&ops::OPENAPI, pages::openapi)
+        .add(&ops::REGISTER_START, members::register_start)
+        .add(&ops::REGISTER_FINISH, members::register_finish)
+        .add(&ops::GET_MEMBER, members::public_member)
+        .add(&ops::START_CONVERSATION, conversations::start)
+        .add(&ops::LOGIN_START, members::login_start)
+        .add(&ops::LOGIN_FINISH, members::login_finish)
+        .add(&ops::LOGOUT, members::logout)
+        .add(&ops::GET_ME, members::me)
+        .add(&ops::UPDATE_ME, members::update_me)
+        .add(&ops::PASSWORD_START, members::password_start)
+        .add(&ops::PASSWORD_FINISH, members::password_finish)
+        .add(&ops::REPLACE_RECOVERY, members::replace_recovery)
+        .add(&ops::RECOVER_START, members::recover_start)
+        .add(&ops::RECOVER_FINISH, members::recover_finish)
+        .add(&ops::LIST_CONVERSATIONS, conversations::list)
+        .add(&ops::GET_CONVERSATION, conversations::get)
+        .add(&ops::DELETE_CONVERSATION, conversations::delete)
+        .add(&ops::LIST_MESSAGES, conversations::messages)
+        .add(&ops::POST_MESSAGE, conversations::post)
+        .add(&ops::MARK_READ, conversations::mark_read)
+        .add(&ops::ADD_GRANT, links::add)
+        .add(&ops::PEEK_GRANT, links::peek)
+        .add(&ops::REDEEM_GRANT, links::redeem)
+        .add(&ops::REQUEST_LINK, links::request);
     let Routes { by_path, list } = routes;
     let mut router = Router::new();
     for (path, method_router) in by_path {
@@ -131,39 +85,17 @@ fn api() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
     (router, list)
 }
 
-/// The HTTP methods the API uses.
-#[derive(Clone, Copy)]
-enum Verb {
-    Get,
-    Post,
-    Patch,
-    Put,
-    Delete,
-}
-
-impl Verb {
-    fn filter(self) -> MethodFilter {
-        match self {
-            Verb::Get => MethodFilter::GET,
-            Verb::Post => MethodFilter::POST,
-            Verb::Patch => MethodFilter::PATCH,
-            Verb::Put => MethodFilter::PUT,
-            Verb::Delete => MethodFilter::DELETE,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Verb::Get => "GET",
-            Verb::Post => "POST",
-            Verb::Patch => "PATCH",
-            Verb::Put => "PUT",
-            Verb::Delete => "DELETE",
-        }
+fn method_filter(method: ops::Method) -> MethodFilter {
+    match method {
+        ops::Method::Get => MethodFilter::GET,
+        ops::Method::Post => MethodFilter::POST,
+        ops::Method::Patch => MethodFilter::PATCH,
+        ops::Method::Put => MethodFilter::PUT,
+        ops::Method::Delete => MethodFilter::DELETE,
     }
 }
 
-/// Collects routes so that the router and the documented list are one.
+/// Collects routes so that the router and the listed routes are one.
 #[derive(Default)]
 struct Routes {
     by_path: Vec<(&'static str, MethodRouter<AppState>)>,
@@ -171,18 +103,19 @@ struct Routes {
 }
 
 impl Routes {
-    fn add<H, T>(&mut self, verb: Verb, path: &'static str, handler: H) -> &mut Self
+    fn add<H, T>(&mut self, endpoint: &'static Endpoint, handler: H) -> &mut Self
     where
         H: axum::handler::Handler<T, AppState>,
         T: 'static,
     {
-        self.list.push((verb.name(), path));
+        let (path, filter) = (endpoint.path, method_filter(endpoint.method));
+        self.list.push((endpoint.method.as_str(), path));
         match self.by_path.iter_mut().find(|(p, _)| *p == path) {
             Some((_, existing)) => {
-                let merged = std::mem::take(existing).on(verb.filter(), handler);
+                let merged = std::mem::take(existing).on(filter, handler);
                 *existing = merged;
             }
-            None => self.by_path.push((path, on(verb.filter(), handler))),
+            None => self.by_path.push((path, on(filter, handler))),
         }
         self
     }
@@ -190,7 +123,7 @@ impl Routes {
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
-    let config = state.config.clone();
+    let config = state.ctx.config.clone();
     let (api, _) = api();
     let api = api
         .fallback(pages::no_route)
@@ -278,8 +211,8 @@ async fn log_request(request: Request, next: Next) -> Response {
 
 /// 404 for an unknown API path.
 fn no_route_error() -> ApiError {
-    ApiError::not_found(
-        "no_route",
+    ApiError::new(
+        ErrorCode::NoRoute,
         "There is no such API endpoint. See /api/v1/openapi.json.",
     )
 }
@@ -287,8 +220,7 @@ fn no_route_error() -> ApiError {
 /// 405 with our error body.
 fn wrong_method_error() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "This endpoint does not take this method. See /api/v1/openapi.json.",
     )
 }

@@ -5,24 +5,33 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 
 use super::error::ApiError;
 use super::AppState;
 use crate::mail::html_escape;
 
-/// The OpenAPI document of `/api/v1`.
-const OPENAPI: &str = include_str!("../../openapi.json");
-
 /// Liveness and readiness: answers 200 when the database does.
 pub(super) async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
-    state.store.ping().await?;
-    Ok(Json(json!({ "status": "ok" })).into_response())
+    state
+        .ctx
+        .store
+        .ping()
+        .await
+        .map_err(crate::domain::DomainError::from)?;
+    Ok(Json(latchkey_api::Health {
+        status: "ok".into(),
+    })
+    .into_response())
 }
 
 /// `/api/v1/openapi.json`.
 pub(super) async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    // Generated from the contract crate and committed there.
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        latchkey_api::OPENAPI_JSON,
+    )
+        .into_response()
 }
 
 /// Unknown API path.

@@ -1,0 +1,235 @@
+//! Members: OPAQUE registration and login (the server never sees a
+//! password), sign-out, the profile, password change, and the public
+//! profile a contact page shows.
+
+use latchkey_api::{DisplayName, ErrorCode, Handle, LoginId, RegisterFinish};
+use latchkey_core::opaque::{PasswordFile, ServerLogin};
+use latchkey_core::{IdentityPublic, OsRng};
+use sha2::{Digest, Sha256};
+
+use super::passwords::{
+    check_sealed_identity, password_file, registration_response, require_recent_sign_in,
+};
+use super::recovery::checked_recovery;
+use super::sessions::{self, SessionToken};
+use super::{ClientKey, Context, DomainError};
+use crate::random::random_hex;
+use crate::store::{Member, MemberId, Session, SessionOwner, Timestamp};
+
+/// How long the server waits between the two login requests.
+const LOGIN_WINDOW_MS: i64 = 60_000;
+
+/// With a configured registration code, only those who have it register.
+fn check_registration_code(ctx: &Context, given: Option<&str>) -> Result<(), DomainError> {
+    let Some(code) = &ctx.config.registration_code else {
+        return Ok(());
+    };
+    // Compared as digests: equal-length, and no early exit on the secret.
+    let digest = |text: &str| Sha256::digest(text.as_bytes());
+    if given.is_some_and(|g| digest(g) == digest(code.expose())) {
+        Ok(())
+    } else {
+        Err(DomainError::new(
+            ErrorCode::RegistrationClosed,
+            "Registering here needs a registration code from the site's operator.",
+        ))
+    }
+}
+
+/// Step 1 of registration: the OPAQUE response to the blinded password.
+pub async fn register_start(
+    ctx: &Context,
+    client: ClientKey,
+    registration_code: Option<&str>,
+    handle: &Handle,
+    request: &[u8],
+) -> Result<Vec<u8>, DomainError> {
+    ctx.spend(ctx.login_budget(), &client.bytes())?;
+    check_registration_code(ctx, registration_code)?;
+    registration_response(ctx, request, handle.as_str())
+}
+
+/// Step 2 of registration: stores the password file, the public key and
+/// the sealed private key; the member is signed in.
+pub async fn register_finish(
+    ctx: &Context,
+    client: ClientKey,
+    input: RegisterFinish,
+) -> Result<(Member, SessionToken), DomainError> {
+    ctx.spend(ctx.login_budget(), &client.bytes())?;
+    check_registration_code(ctx, input.registration_code.as_deref())?;
+    let file = password_file(&input.upload.0)?;
+    IdentityPublic::from_slice(&input.identity_public.0)
+        .map_err(|e| DomainError::new(ErrorCode::InvalidPublicKey, e.to_string()))?;
+    check_sealed_identity(&input.sealed_identity.0)?;
+    let recovery = checked_recovery(input.recovery_sealed_identity, input.recovery_proof)?;
+    let id = MemberId::generate();
+    let member = Member {
+        email_sealed: ctx.keys.member_email.seal(
+            &mut OsRng,
+            // The id's hex text is the sealing context.
+            id.to_hex().as_bytes(),
+            input.email.as_str().as_bytes(),
+        ),
+        id,
+        handle: input.handle.as_str().to_owned(),
+        display_name: input.display_name.as_str().to_owned(),
+        password_file: file.as_bytes().to_vec(),
+        identity_public: input.identity_public.0,
+        sealed_identity: input.sealed_identity.0,
+        created_at: Timestamp::now(),
+        recovery,
+    };
+    ctx.store.create_member(&member).await?;
+    tracing::info!(member = %member.id, "member registered");
+    let token = sessions::open(ctx, SessionOwner::Member(member.id)).await?;
+    Ok((member, token))
+}
+
+/// The server's half of a login in progress.
+#[derive(Debug)]
+pub struct LoginChallenge {
+    /// Names the attempt in step 2.
+    pub login_id: LoginId,
+    /// OPAQUE KE2.
+    pub response: Vec<u8>,
+}
+
+/// Step 1 of login. An unknown handle gets an answer indistinguishable from
+/// a real one; the login then fails at step 2 as for a wrong password.
+pub async fn login_start(
+    ctx: &Context,
+    client: ClientKey,
+    handle: &Handle,
+    request: &[u8],
+) -> Result<LoginChallenge, DomainError> {
+    ctx.spend(ctx.login_budget(), &client.bytes())?;
+    let member = ctx.store.member_by_handle(handle.as_str()).await?;
+    let file = member
+        .as_ref()
+        .map(|m| PasswordFile::from_bytes(m.password_file.clone()))
+        .transpose()
+        .map_err(|e| DomainError::internal(&e))?;
+    let (server_login, response) = ServerLogin::start(
+        &mut OsRng,
+        &ctx.keys.opaque,
+        file.as_ref(),
+        request,
+        handle.as_str().as_bytes(),
+    )
+    .map_err(|e| DomainError::new(ErrorCode::InvalidOpaqueMessage, e.to_string()))?;
+    let id = random_hex();
+    let sealed = ctx
+        .keys
+        .login_state
+        .seal(&mut OsRng, id.as_bytes(), &server_login.expose_state());
+    ctx.store
+        .put_login_attempt(
+            &id,
+            handle.as_str(),
+            &sealed,
+            Timestamp::now().plus_ms(LOGIN_WINDOW_MS),
+        )
+        .await?;
+    let login_id = LoginId::parse(&id).ok_or_else(|| DomainError::internal(&"login id"))?;
+    Ok(LoginChallenge { login_id, response })
+}
+
+fn login_failed() -> DomainError {
+    DomainError::new(
+        ErrorCode::LoginFailed,
+        "Wrong handle or password, or the login took too long. Try again.",
+    )
+}
+
+/// Step 2 of login: checks the client's proof and opens a session.
+pub async fn login_finish(
+    ctx: &Context,
+    login_id: &LoginId,
+    finalization: &[u8],
+) -> Result<(Member, SessionToken), DomainError> {
+    let (handle, sealed) = ctx
+        .store
+        .take_login_attempt(login_id.as_str(), Timestamp::now())
+        .await?
+        .ok_or_else(login_failed)?;
+    let state = ctx
+        .keys
+        .login_state
+        .open(login_id.as_str().as_bytes(), &sealed)
+        .map_err(|e| DomainError::internal(&e))?;
+    let server_login = ServerLogin::from_state(&state).map_err(|e| DomainError::internal(&e))?;
+    server_login
+        .finish(finalization)
+        .map_err(|_| login_failed())?;
+    let member = ctx
+        .store
+        .member_by_handle(&handle)
+        .await?
+        .ok_or_else(login_failed)?;
+    tracing::info!(member = %member.id, "member signed in");
+    let token = sessions::open(ctx, SessionOwner::Member(member.id)).await?;
+    Ok((member, token))
+}
+
+/// The member a session belongs to.
+pub async fn me(ctx: &Context, member: MemberId) -> Result<Member, DomainError> {
+    ctx.store
+        .member_by_id(&member)
+        .await?
+        .ok_or_else(|| DomainError::new(ErrorCode::NotSignedIn, "This account no longer exists."))
+}
+
+/// Changes the display name.
+pub async fn rename(
+    ctx: &Context,
+    member: MemberId,
+    name: &DisplayName,
+) -> Result<Member, DomainError> {
+    ctx.store.set_display_name(&member, name.as_str()).await?;
+    me(ctx, member).await
+}
+
+/// Step 1 of a password change: as registration, for the signed-in member.
+pub async fn password_start(
+    ctx: &Context,
+    session: &Session,
+    member: MemberId,
+    request: &[u8],
+) -> Result<Vec<u8>, DomainError> {
+    require_recent_sign_in(session)?;
+    let member = me(ctx, member).await?;
+    registration_response(ctx, request, &member.handle)
+}
+
+/// Step 2 of a password change: the new password file and the private key
+/// re-sealed under the new KEK, together. Other sessions end.
+pub async fn password_finish(
+    ctx: &Context,
+    session: &Session,
+    member: MemberId,
+    upload: &[u8],
+    sealed_identity: &[u8],
+) -> Result<(), DomainError> {
+    require_recent_sign_in(session)?;
+    let file = password_file(upload)?;
+    check_sealed_identity(sealed_identity)?;
+    ctx.store
+        .set_password(
+            &member,
+            file.as_bytes(),
+            sealed_identity,
+            &session.token_hash,
+        )
+        .await?;
+    tracing::info!(member = %member, "password changed");
+    Ok(())
+}
+
+/// The member with this handle, for his contact page.
+pub async fn public_member(ctx: &Context, handle: &Handle) -> Result<Member, DomainError> {
+    ctx.store
+        .member_by_handle(handle.as_str())
+        .await?
+        .ok_or_else(|| DomainError::new(ErrorCode::UnknownMember, "No member has this handle."))
+}

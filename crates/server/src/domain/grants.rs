@@ -1,0 +1,53 @@
+//! A new link's server half, checked: its grant id, the wrapped
+//! conversation key, and (when the server is to e-mail it) the link itself,
+//! which must be this grant's.
+
+use latchkey_api::{ErrorCode, GrantInput, LinkFragment};
+use latchkey_core::{LinkKey, WrappedConversationKey};
+
+use super::{ms, Context, DomainError};
+use crate::store::{GrantKind, NewGrant, Timestamp};
+
+/// A checked grant, and its link when it is to be e-mailed.
+pub(crate) struct CheckedGrant {
+    /// What the store keeps.
+    pub grant: NewGrant,
+    /// The link key to e-mail; none when the member delivers it himself.
+    pub link: Option<LinkKey>,
+}
+
+/// Checks a grant and its optional link. An e-mailed grant is of
+/// `kind_if_emailed`; one without a link is the member's to hand over.
+pub(crate) fn check(
+    ctx: &Context,
+    grant: GrantInput,
+    link: Option<LinkFragment>,
+    kind_if_emailed: GrantKind,
+    now: Timestamp,
+) -> Result<CheckedGrant, DomainError> {
+    WrappedConversationKey::from_bytes(grant.wrapped_key.0.clone())
+        .map_err(|e| DomainError::new(ErrorCode::InvalidWrappedKey, e.to_string()))?;
+    let link = link.map(|LinkFragment(key)| key);
+    if let Some(link) = &link {
+        if link.grant_id() != grant.grant_id.0 {
+            return Err(DomainError::new(
+                ErrorCode::LinkMismatch,
+                "The link does not belong to this grant.",
+            ));
+        }
+    }
+    Ok(CheckedGrant {
+        grant: NewGrant {
+            kind: if link.is_some() {
+                kind_if_emailed
+            } else {
+                GrantKind::Manual
+            },
+            id_hash: grant.grant_id.0.storage_hash(),
+            wrapped_key: grant.wrapped_key.0,
+            emailed: link.is_some(),
+            expires_at: now.plus_ms(ms(ctx.config.links.ttl)),
+        },
+        link,
+    })
+}

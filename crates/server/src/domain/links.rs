@@ -1,0 +1,207 @@
+//! Links: look before redeeming (the landing page), redeem (the guest's
+//! click), ask for a new one, and the member's client adding one outside a
+//! message.
+
+use latchkey_api::{AddGrant, Email, ErrorCode, GrantId, GrantInput, Handle, Notification};
+use latchkey_core::ConversationId;
+
+use super::access::{conversation_for, member_of, Participant};
+use super::notices::{self, guest_address};
+use super::sessions::{self, SessionToken};
+use super::{grants, ms, Budget, ClientKey, Context, DomainError, HOUR};
+use crate::mail::LinkReason;
+use crate::store::{
+    GrantKind, GrantState, Member, MemberId, Redeemed, SessionOwner, SpentReason, Timestamp,
+};
+
+/// What a dead (or unknown) link answers.
+fn dead(state: &GrantState) -> DomainError {
+    match state {
+        GrantState::Spent(SpentReason::Used) => DomainError::new(
+            ErrorCode::LinkUsed,
+            "This link has been used and no longer works. Ask for a new link.",
+        ),
+        GrantState::Spent(SpentReason::Expired) => DomainError::new(
+            ErrorCode::LinkExpired,
+            "This link expired before it was used. Ask for a new link.",
+        ),
+        GrantState::Unknown | GrantState::Valid(_) => DomainError::new(
+            ErrorCode::UnknownLink,
+            "This link is not known here: it may be mistyped, or its conversation was deleted.",
+        ),
+    }
+}
+
+async fn member_behind(ctx: &Context, redeemed: &Redeemed) -> Result<Member, DomainError> {
+    let conversation = ctx
+        .store
+        .conversation(&redeemed.conversation_id)
+        .await?
+        .ok_or_else(|| dead(&GrantState::Unknown))?;
+    member_of(ctx, &conversation).await
+}
+
+/// Who wrote, without using the link: the landing page shows it before the
+/// guest clicks. Changes nothing, so a mail scanner cannot burn the link.
+pub async fn peek(
+    ctx: &Context,
+    client: ClientKey,
+    grant: &GrantId,
+) -> Result<Member, DomainError> {
+    ctx.spend(ctx.redeem_budget(), &client.bytes())?;
+    let state = ctx
+        .store
+        .peek_grant(
+            &grant.0.storage_hash(),
+            Timestamp::now(),
+            ms(ctx.config.links.grace),
+        )
+        .await?;
+    match state {
+        GrantState::Valid(redeemed) => member_behind(ctx, &redeemed).await,
+        other => Err(dead(&other)),
+    }
+}
+
+/// A redeemed link: the wrapped key, whom it is with, and the guest's new
+/// session.
+#[derive(Debug)]
+pub struct Opened {
+    /// The grant's conversation and wrapped key.
+    pub redeemed: Redeemed,
+    /// The conversation's member.
+    pub member: Member,
+    /// The guest session, for this conversation only.
+    pub session: SessionToken,
+}
+
+/// Redeems a link: the first time starts its grace window and confirms the
+/// guest's address.
+pub async fn redeem(
+    ctx: &Context,
+    client: ClientKey,
+    grant: &GrantId,
+) -> Result<Opened, DomainError> {
+    ctx.spend(ctx.redeem_budget(), &client.bytes())?;
+    let links = &ctx.config.links;
+    let state = ctx
+        .store
+        .redeem_grant(
+            &grant.0.storage_hash(),
+            Timestamp::now(),
+            ms(links.grace),
+            ms(links.ttl),
+        )
+        .await?;
+    let GrantState::Valid(redeemed) = state else {
+        return Err(dead(&state));
+    };
+    let member = member_behind(ctx, &redeemed).await?;
+    let session = sessions::open(ctx, SessionOwner::Guest(redeemed.conversation_id)).await?;
+    tracing::info!(conversation = %redeemed.conversation_id, "link redeemed");
+    Ok(Opened {
+        redeemed,
+        member,
+        session,
+    })
+}
+
+/// The one answer to every new-link request.
+pub const LINK_REQUESTED: &str = "If this address has a conversation here, a new link will be \
+                                  e-mailed to it as soon as the member is online.";
+
+/// "Send me a new link": recorded for the member's client to fulfil. The
+/// outcome is the same whether or not the address has a conversation here.
+pub async fn request(
+    ctx: &Context,
+    client: ClientKey,
+    email: &Email,
+    handle: Option<&Handle>,
+) -> Result<(), DomainError> {
+    let limits = &ctx.config.rate_limits;
+    ctx.spend(
+        Budget {
+            name: "link-request-ip",
+            limit: limits.link_request_per_ip_per_hour,
+            period: HOUR,
+        },
+        &client.bytes(),
+    )?;
+    let index = ctx.keys.blind_index.email(email.as_str());
+    ctx.spend(
+        Budget {
+            name: "link-request-address",
+            limit: limits.link_request_per_address_per_hour,
+            period: HOUR,
+        },
+        &index,
+    )?;
+    // An unknown member: nothing to mark, and the same answer.
+    let member: Option<Option<MemberId>> = match handle {
+        None => Some(None),
+        Some(h) => ctx
+            .store
+            .member_by_handle(h.as_str())
+            .await?
+            .map(|m| Some(m.id)),
+    };
+    if let Some(member) = member {
+        ctx.store
+            .request_links(&index, member.as_ref(), Timestamp::now())
+            .await?;
+    }
+    Ok(())
+}
+
+/// A link made by the member's client outside a message: a guest's new-link
+/// request fulfilled, or a link to deliver by hand. With `answers_request`,
+/// nothing is stored or sent unless a request is pending (another client
+/// may have answered it).
+pub async fn add(
+    ctx: &Context,
+    member: MemberId,
+    id: ConversationId,
+    input: AddGrant,
+) -> Result<Notification, DomainError> {
+    let conversation = conversation_for(ctx, Participant::Member(member), id).await?;
+    let now = Timestamp::now();
+    let checked = grants::check(
+        ctx,
+        GrantInput {
+            grant_id: input.grant_id,
+            wrapped_key: input.wrapped_key,
+        },
+        input.link,
+        GrantKind::Requested,
+        now,
+    )?;
+    let mail = match &checked.link {
+        Some(link) => {
+            let member = member_of(ctx, &conversation).await?;
+            let to = guest_address(ctx, &conversation)?;
+            Some(notices::guest_link(
+                ctx,
+                &to,
+                &member,
+                link,
+                LinkReason::Requested,
+            ))
+        }
+        None => None,
+    };
+    let stored = ctx
+        .store
+        .add_grant(
+            &conversation.id,
+            &checked.grant,
+            mail.as_ref(),
+            now,
+            input.answers_request,
+        )
+        .await?;
+    Ok(if stored && mail.is_some() {
+        Notification::Queued
+    } else {
+        Notification::None
+    })
+}

@@ -1,0 +1,69 @@
+//! The domain's results as the contract's views: the one place where a
+//! stored member, conversation or message becomes what the wire shows.
+
+use latchkey_api as api;
+use latchkey_core::IdentityPublic;
+
+use super::error::ApiError;
+use crate::domain::conversations::InboxItem;
+use crate::store::{Member, StoredMessage};
+
+fn fingerprint(public: &[u8]) -> String {
+    IdentityPublic::from_slice(public)
+        .map(|p| p.fingerprint().to_string())
+        .unwrap_or_default()
+}
+
+/// Stored text passed its rule on the way in; if it no longer does, the
+/// row is damaged and the answer is a 500, not a guess.
+fn stored<T>(parsed: Result<T, api::FieldError>) -> Result<T, ApiError> {
+    parsed.map_err(|e| ApiError::internal(&format_args!("stored value breaks its rule: {e}")))
+}
+
+/// What a member sees of himself.
+pub fn member(member: &Member) -> Result<api::MemberView, ApiError> {
+    Ok(api::MemberView {
+        handle: stored(api::Handle::parse(&member.handle))?,
+        display_name: stored(api::DisplayName::parse(&member.display_name))?,
+        identity_public: api::B64(member.identity_public.clone()),
+        fingerprint: fingerprint(&member.identity_public),
+        sealed_identity: api::B64(member.sealed_identity.clone()),
+    })
+}
+
+/// What anyone may see of a member.
+pub fn public_member(member: &Member) -> Result<api::PublicMember, ApiError> {
+    Ok(api::PublicMember {
+        handle: stored(api::Handle::parse(&member.handle))?,
+        display_name: stored(api::DisplayName::parse(&member.display_name))?,
+        identity_public: api::B64(member.identity_public.clone()),
+        fingerprint: fingerprint(&member.identity_public),
+    })
+}
+
+/// A conversation as its member sees it.
+pub fn conversation(item: InboxItem) -> Result<api::ConversationView, ApiError> {
+    let c = item.entry.conversation;
+    Ok(api::ConversationView {
+        id: c.id.into(),
+        sealed_key: api::B64(c.sealed_key),
+        guest_email: stored(api::Email::parse(&item.guest_email))?,
+        confirmed: c.confirmed,
+        last_seq: c.last_seq,
+        unread: item.entry.unread,
+        link_requested: c.link_requested_at.is_some(),
+        created_at: c.created_at.as_ms(),
+        last_activity_at: c.last_activity_at.as_ms(),
+    })
+}
+
+/// A stored message.
+pub fn message(m: StoredMessage) -> api::MessageView {
+    api::MessageView {
+        seq: m.seq,
+        message_id: m.message_id.into(),
+        sender: m.sender.into(),
+        ciphertext: api::B64(m.ciphertext),
+        created_at: m.created_at.as_ms(),
+    }
+}
