@@ -92,12 +92,15 @@ fn production_refusals() {
         &[("LATCHKEY_MAIL__TRANSPORT", "dev")],
     ));
     assert!(err.contains("dev mode"), "{err}");
-    let err = failure(&latchkey(
-        dir.path(),
-        &["serve"],
-        &[("LATCHKEY_LINKS__TTL", "5")],
-    ));
-    assert!(err.contains("unknown field"), "{err}");
+    let output = latchkey(dir.path(), &["serve"], &[("LATCHKEY_LINKS__TTL", "5")]);
+    assert_eq!(output.status.code(), Some(3), "a configuration error");
+    let err = failure(&output);
+    assert!(
+        err.contains(
+            "LATCHKEY_LINKS__TTL is not a setting; did you mean LATCHKEY_LINKS__TTL_SECS?"
+        ),
+        "{err}"
+    );
 
     // migrate applies the migrations and says so.
     let out = stdout(&latchkey(

@@ -340,6 +340,10 @@ pub struct Settings {
     pub ttl_secs: u64,
     pub grace_secs: u64,
     pub extra_env: Vec<(String, String)>,
+    /// Start the server with the test's own environment (plus the settings
+    /// above) instead of a cleared one, as a user's shell would: whatever
+    /// `LATCHKEY_…` variables the README has him export reach `serve`.
+    pub inherit_environment: bool,
 }
 
 impl Default for Settings {
@@ -348,6 +352,7 @@ impl Default for Settings {
             ttl_secs: 3600,
             grace_secs: 600,
             extra_env: Vec::new(),
+            inherit_environment: false,
         }
     }
 }
@@ -360,6 +365,7 @@ pub struct Server {
     env: Vec<(String, String)>,
     pub log: PathBuf,
     _keys: tempfile::TempDir,
+    inherit_environment: bool,
 }
 
 impl Server {
@@ -414,6 +420,7 @@ impl Server {
             env,
             log,
             _keys: keys,
+            inherit_environment: settings.inherit_environment,
         };
         server.spawn();
         server
@@ -425,10 +432,14 @@ impl Server {
             .append(true)
             .open(&self.log)
             .expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        if !self.inherit_environment {
+            command
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default());
+        }
+        let mut child = command
             .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -479,6 +490,7 @@ impl Server {
             env,
             log,
             _keys: keys,
+            inherit_environment: self.inherit_environment,
         };
         server.spawn();
         server
