@@ -199,7 +199,9 @@ text_field!(DisplayName);
 string_schema!(
     DisplayName,
     description: "A display name: 1 to 80 characters after trimming, no control or text-direction characters.",
-    pattern: Some(r"^[^\p{Cc}\u200E\u200F\u202A-\u202E\u2066-\u2069]*$"),
+    // Control characters (Cc) and text-direction controls, written with
+    // escapes every regular-expression dialect reads.
+    pattern: Some(r"^[^\x00-\x1F\x7F-\x9F\u200E\u200F\u202A-\u202E\u2066-\u2069]*$"),
     min: Some(1),
     max: None
 );
