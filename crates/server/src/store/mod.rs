@@ -7,6 +7,12 @@
 //! folder per database), the SQLite connection pragmas, and the row lock used
 //! when claiming outbox mail ([`Dialect::skip_locked`]). The same behaviour
 //! story runs against both in the integration tests.
+//!
+//! Rows cross this boundary as the typed entities of [`crate::model`]: ids,
+//! roles, kinds and flags are decoded strictly (`decode`), and a value the
+//! server never writes is [`StoreError::Corrupt`]. The schema says the same
+//! with CHECK constraints (migration 0004), so such a value can only come
+//! from outside the server.
 
 mod conversations;
 mod decode;
