@@ -5,7 +5,12 @@
 //! After a deliberate change to the contract, rewrite both files:
 //! `LATCHKEY_WRITE_CONTRACT=1 cargo test -p latchkey-api --test generated`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,12 @@
 //! cannot be a pattern (trimming, the mail library's address check), the
 //! pattern never refuses what `parse` accepts.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use latchkey_api::openapi::document;
 use latchkey_api::{ConversationId, DisplayName, Email, GrantId, Handle, LinkFragment, B64};
