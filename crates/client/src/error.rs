@@ -49,3 +49,11 @@ impl ClientError {
         }
     }
 }
+
+/// A handle, address or name the contract's rule refuses: the caller's to
+/// fix, with the rule's own words.
+impl From<latchkey_api::FieldError> for ClientError {
+    fn from(error: latchkey_api::FieldError) -> Self {
+        ClientError::Usage(error.message.to_owned())
+    }
+}

@@ -1,16 +1,18 @@
 //! The guest's side: no account, only links.
 
+use latchkey_api::endpoints as ops;
+use latchkey_api::{
+    Email, GrantId, GrantInput, GrantRef, Handle, LinkFragment, LinkRequest, LinkRequested,
+    MessageInput, Peeked, PostMessage, PostedView, RedeemedView, StartConversation, Started, B64,
+};
 use latchkey_core::{
     ConversationId, ConversationKey, GuestIntroduction, IdentityPublic, LinkKey, Message,
     MessageContext, MessageId, OsRng, Role, WrappedConversationKey,
 };
-use serde_json::json;
 
-use crate::api::{self, Empty, Http, B64};
-use crate::member::{fetch_all, parse_id};
-use crate::{
-    checked_handle, now_ms, ClientError, Notification, PublicMember, ReceivedMessage, ServerUrl,
-};
+use crate::http::Http;
+use crate::member::fetch_all;
+use crate::{now_ms, ClientError, Notification, PublicMember, ReceivedMessage, ServerUrl};
 
 /// What a link shows before it is used.
 #[derive(Clone, Debug)]
@@ -35,14 +37,6 @@ impl std::fmt::Debug for Guest {
     }
 }
 
-fn public(view: api::PublicMemberView) -> PublicMember {
-    PublicMember {
-        handle: view.handle,
-        display_name: view.display_name,
-        fingerprint: view.fingerprint,
-    }
-}
-
 /// Takes the key out of a link: the whole `https://…/open#k1.…` or just the
 /// fragment.
 fn link_key(link: &str) -> Result<LinkKey, ClientError> {
@@ -64,9 +58,12 @@ impl Guest {
         body: &str,
         expected_fingerprint: Option<&str>,
     ) -> Result<(ConversationId, PublicMember), ClientError> {
-        let handle = checked_handle(handle)?;
+        let handle = Handle::parse(handle)?;
+        let guest_email = Email::parse(guest_email)?;
         let http = Http::new(server)?;
-        let view: api::PublicMemberView = http.get(&format!("members/{handle}")).await?;
+        let view: latchkey_api::PublicMember = http
+            .call(&ops::GET_MEMBER, &[("handle", handle.as_str())], &())
+            .await?;
         let member_key = IdentityPublic::from_slice(&view.identity_public.0)?;
         let fingerprint = member_key.fingerprint().to_string();
         if fingerprint != view.fingerprint
@@ -91,44 +88,52 @@ impl Guest {
                 sent_at_ms: now_ms(),
                 body: body.to_owned(),
                 introduction: Some(GuestIntroduction {
-                    email: guest_email.to_owned(),
+                    email: guest_email.as_str().to_owned(),
                     display_name: guest_name.to_owned(),
                 }),
             },
         )?;
         let link = LinkKey::generate(&mut OsRng);
         let wrapped = link.wrap(&mut OsRng, &conversation, &key);
-        let _: serde_json::Value = http
-            .post(
-                &format!("members/{handle}/conversations"),
-                &json!({
-                    "guest_email": guest_email,
-                    "conversation_id": conversation.to_string(),
-                    "sealed_key": B64(sealed.as_bytes().to_vec()),
-                    "message": { "message_id": message_id.to_string(), "ciphertext": B64(ciphertext) },
-                    "grant": {
-                        "grant_id": link.grant_id().expose_base64url().as_str(),
-                        "wrapped_key": B64(wrapped.as_bytes().to_vec()),
-                    },
-                    "link": link.expose_fragment().as_str(),
-                }),
+        let request = StartConversation {
+            guest_email,
+            conversation_id: conversation.into(),
+            sealed_key: B64(sealed.as_bytes().to_vec()),
+            message: MessageInput {
+                message_id: message_id.into(),
+                ciphertext: B64(ciphertext),
+            },
+            grant: GrantInput {
+                grant_id: GrantId(link.grant_id()),
+                wrapped_key: B64(wrapped.as_bytes().to_vec()),
+            },
+            link: LinkFragment(link),
+        };
+        let started: Started = http
+            .call(
+                &ops::START_CONVERSATION,
+                &[("handle", handle.as_str())],
+                &request,
             )
             .await?;
-        Ok((conversation, public(view)))
+        if started.conversation_id.0 != conversation {
+            return Err(ClientError::Protocol(
+                "the server stored the conversation under another id".into(),
+            ));
+        }
+        Ok((conversation, view.into()))
     }
 
     /// Who a link is from, without using it up.
     pub async fn peek(server: &ServerUrl, link: &str) -> Result<Peek, ClientError> {
         let key = link_key(link)?;
         let http = Http::new(server)?;
-        let peeked: api::Peeked = http
-            .post(
-                "grants/peek",
-                &json!({ "grant_id": key.grant_id().expose_base64url().as_str() }),
-            )
-            .await?;
+        let grant = GrantRef {
+            grant_id: GrantId(key.grant_id()),
+        };
+        let peeked: Peeked = http.call(&ops::PEEK_GRANT, &[], &grant).await?;
         Ok(Peek {
-            member: public(peeked.member),
+            member: peeked.member.into(),
         })
     }
 
@@ -137,13 +142,11 @@ impl Guest {
     pub async fn open(server: &ServerUrl, link: &str) -> Result<Guest, ClientError> {
         let link = link_key(link)?;
         let http = Http::new(server)?;
-        let redeemed: api::Redeemed = http
-            .post(
-                "grants/redeem",
-                &json!({ "grant_id": link.grant_id().expose_base64url().as_str() }),
-            )
-            .await?;
-        let conversation = parse_id(&redeemed.conversation_id)?;
+        let grant = GrantRef {
+            grant_id: GrantId(link.grant_id()),
+        };
+        let redeemed: RedeemedView = http.call(&ops::REDEEM_GRANT, &[], &grant).await?;
+        let conversation = redeemed.conversation_id.0;
         let key = link.unwrap(
             &conversation,
             &WrappedConversationKey::from_bytes(redeemed.wrapped_key.0)?,
@@ -152,7 +155,7 @@ impl Guest {
             http,
             conversation,
             key,
-            member: public(redeemed.member),
+            member: redeemed.member.into(),
         })
     }
 
@@ -188,27 +191,31 @@ impl Guest {
                 introduction: None,
             },
         )?;
-        let posted: api::PostedView = self
+        let request = PostMessage {
+            message_id: message_id.into(),
+            ciphertext: B64(ciphertext),
+            grant: None,
+            link: None,
+        };
+        let id = self.conversation.to_string();
+        let posted: PostedView = self
             .http
-            .post(
-                &format!("conversations/{}/messages", self.conversation),
-                &json!({ "message_id": message_id.to_string(), "ciphertext": B64(ciphertext) }),
-            )
+            .call(&ops::POST_MESSAGE, &[("id", &id)], &request)
             .await?;
-        Ok((posted.seq, Notification::parse(&posted.notification)?))
+        Ok((posted.seq, Notification::from(posted.notification)))
     }
 
     /// Ends the guest session (on a shared computer); the link that opened
     /// it may still work within its grace window.
     pub async fn sign_out(&self) -> Result<(), ClientError> {
-        let _: Empty = self.http.post("session/logout", &json!({})).await?;
-        Ok(())
+        self.http.call(&ops::LOGOUT, &[], &()).await
     }
 
     /// Destroys the conversation, for both sides.
     pub async fn delete(self) -> Result<(), ClientError> {
+        let id = self.conversation.to_string();
         self.http
-            .delete(&format!("conversations/{}", self.conversation))
+            .call(&ops::DELETE_CONVERSATION, &[("id", &id)], &())
             .await
     }
 }
@@ -220,12 +227,11 @@ pub async fn request_link(
     email: &str,
     handle: Option<&str>,
 ) -> Result<(), ClientError> {
+    let request = LinkRequest {
+        email: Email::parse(email)?,
+        handle: handle.map(Handle::parse).transpose()?,
+    };
     let http = Http::new(server)?;
-    let _: Empty = http
-        .post(
-            "link-requests",
-            &json!({ "email": email, "handle": handle }),
-        )
-        .await?;
+    let _: LinkRequested = http.call(&ops::REQUEST_LINK, &[], &request).await?;
     Ok(())
 }

@@ -11,16 +11,17 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod api;
 mod error;
 mod guest;
+mod http;
 mod member;
 
 pub use error::ClientError;
 pub use guest::{request_link, Guest, Peek};
+pub use http::{Exchange, Observer};
 pub use member::{Conversation, Delivery, Member, Sent};
 
-use latchkey_core::{ConversationId, ConversationKey, Message, MessageContext, MessageId, Role};
+use latchkey_core::{ConversationId, ConversationKey, Message, MessageContext, Role};
 
 /// What became of the e-mail a post could cause.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,33 +44,13 @@ impl std::fmt::Display for Notification {
     }
 }
 
-impl Notification {
-    pub(crate) fn parse(text: &str) -> Result<Notification, ClientError> {
-        match text {
-            "queued" => Ok(Notification::Queued),
-            "coalesced" => Ok(Notification::Coalesced),
-            "none" => Ok(Notification::None),
-            other => Err(ClientError::Protocol(format!(
-                "unknown notification outcome {other:?}"
-            ))),
+impl From<latchkey_api::Notification> for Notification {
+    fn from(wire: latchkey_api::Notification) -> Self {
+        match wire {
+            latchkey_api::Notification::Queued => Notification::Queued,
+            latchkey_api::Notification::Coalesced => Notification::Coalesced,
+            latchkey_api::Notification::None => Notification::None,
         }
-    }
-}
-
-/// Checks a handle before it goes into a URL path (the server checks it
-/// again): 3–32 of `a-z`, `0-9`, `-`.
-pub(crate) fn checked_handle(handle: &str) -> Result<String, ClientError> {
-    let handle = handle.trim().to_ascii_lowercase();
-    if (3..=32).contains(&handle.len())
-        && handle
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        Ok(handle)
-    } else {
-        Err(ClientError::Usage(
-            "a handle has 3 to 32 characters: letters a-z, digits and '-'".into(),
-        ))
     }
 }
 
@@ -82,6 +63,16 @@ pub struct PublicMember {
     pub display_name: String,
     /// His key's fingerprint, to compare out of band.
     pub fingerprint: String,
+}
+
+impl From<latchkey_api::PublicMember> for PublicMember {
+    fn from(view: latchkey_api::PublicMember) -> Self {
+        PublicMember {
+            handle: view.handle.as_str().to_owned(),
+            display_name: view.display_name.as_str().to_owned(),
+            fingerprint: view.fingerprint,
+        }
+    }
 }
 
 /// A decrypted message.
@@ -101,8 +92,20 @@ pub struct ReceivedMessage {
 }
 
 /// Where to reach the server.
-#[derive(Clone, Debug)]
-pub struct ServerUrl(pub(crate) url::Url);
+#[derive(Clone)]
+pub struct ServerUrl {
+    pub(crate) url: url::Url,
+    pub(crate) observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for ServerUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerUrl")
+            .field("url", &self.url.as_str())
+            .field("observed", &self.observer.is_some())
+            .finish()
+    }
+}
 
 impl ServerUrl {
     /// Parses `http(s)://host[:port]`.
@@ -114,7 +117,20 @@ impl ServerUrl {
                 "the server address must start with http:// or https://".into(),
             ));
         }
-        Ok(ServerUrl(url))
+        Ok(ServerUrl {
+            url,
+            observer: None,
+        })
+    }
+
+    /// The same server, with `observer` shown every answer (its operation,
+    /// status and body) before the client reads it. For tests that check
+    /// the server against its contract; a client in use sets none.
+    pub fn with_observer(self, observer: Observer) -> ServerUrl {
+        ServerUrl {
+            observer: Some(observer),
+            ..self
+        }
     }
 }
 
@@ -129,21 +145,15 @@ fn now_ms() -> u64 {
 fn decrypt_all(
     key: &ConversationKey,
     conversation: &ConversationId,
-    messages: Vec<api::MessageView>,
+    messages: Vec<latchkey_api::MessageView>,
 ) -> Result<Vec<ReceivedMessage>, ClientError> {
     messages
         .into_iter()
         .map(|m| {
-            let sender = match m.sender.as_str() {
-                "member" => Role::Member,
-                _ => Role::Guest,
-            };
-            let message_id: MessageId = m.message_id.parse().map_err(|_| {
-                ClientError::Protocol("the server sent a malformed message id".into())
-            })?;
+            let sender = Role::from(m.sender);
             let context = MessageContext {
                 conversation: *conversation,
-                message: message_id,
+                message: m.message_id.0,
                 sender,
             };
             let message: Message = key.decrypt_message(&context, &m.ciphertext.0)?;
@@ -162,4 +172,37 @@ fn decrypt_all(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    fn run<T>(future: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(future)
+    }
+
+    /// Refused before any request (nothing listens on port 1): the
+    /// client's rule is the contract's, the one the server applies.
+    #[test]
+    fn handles_addresses_and_names_are_checked_by_the_contract_rule() {
+        let server = ServerUrl::parse("http://127.0.0.1:1").unwrap();
+        for handle in ["-bob", "bob-", "ab", "bo b"] {
+            let error = run(Member::login(&server, handle, b"pw")).unwrap_err();
+            let ClientError::Usage(message) = error else {
+                panic!("{handle}: {error}");
+            };
+            assert!(message.contains("not at either end"), "{message}");
+        }
+        let error = run(request_link(&server, "not an address", None)).unwrap_err();
+        assert!(matches!(error, ClientError::Usage(_)), "{error}");
+        let error = run(Member::register(&server, "bob", "", "b@x.org", b"pw")).unwrap_err();
+        assert!(matches!(error, ClientError::Usage(_)), "{error}");
+        let error = run(Guest::contact(&server, "bob", "ann", "Ann", "hi", None)).unwrap_err();
+        assert!(matches!(error, ClientError::Usage(_)), "{error}");
+    }
 }

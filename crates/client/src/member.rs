@@ -1,15 +1,22 @@
 //! The member's side.
 
+use latchkey_api::endpoints as ops;
+use latchkey_api::{
+    AddGrant, ConversationAnswer, ConversationPage, DisplayName, Email, GrantAdded, GrantId,
+    GrantInput, Handle, LinkFragment, ListQuery, LoginFinish, LoginStart, LoginStarted, MemberView,
+    MessagePage, MessagesQuery, NewRecovery, OpaqueResponse, PasswordFinish, PasswordStart,
+    PostMessage, PostedView, ProfileUpdate, ReadMark, RecoverFinish, RecoverStart, RecoverStarted,
+    RegisterFinish, RegisterStart, B64,
+};
 use latchkey_core::opaque::{ClientLogin, ClientRegistration};
 use latchkey_core::{
     ConversationId, ConversationKey, IdentityPublic, IdentitySecret, KeyEncryptionKey, LinkKey,
     Message, MessageContext, MessageId, OsRng, RecoveryKey, Role, SealedConversationKey,
     SealedIdentity,
 };
-use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::api::{self, Empty, GrantInput, Http, B64};
+use crate::http::Http;
 use crate::{decrypt_all, now_ms, ClientError, Notification, ReceivedMessage, ServerUrl};
 
 /// How the guest learns of a new message.
@@ -55,8 +62,8 @@ pub struct Conversation {
 pub struct Member {
     http: Http,
     server: ServerUrl,
-    handle: String,
-    display_name: String,
+    handle: Handle,
+    display_name: DisplayName,
     identity: IdentitySecret,
     public: IdentityPublic,
     /// Made at registration; handed out once by `take_recovery_key`.
@@ -95,16 +102,21 @@ impl Member {
         email: &str,
         password: &[u8],
     ) -> Result<Member, ClientError> {
+        let handle = Handle::parse(handle)?;
+        let display_name = DisplayName::parse(display_name)?;
+        let email = Email::parse(email)?;
+        let registration_code = registration_code.map(str::to_owned);
         let http = Http::new(server)?;
         let (registration, request) = ClientRegistration::start(&mut OsRng, password)?;
-        let started: api::OpaqueResponse = http
-            .post(
-                "members/register/start",
-                &json!({
-                    "handle": handle,
-                    "request": B64(request),
-                    "registration_code": registration_code,
-                }),
+        let started: OpaqueResponse = http
+            .call(
+                &ops::REGISTER_START,
+                &[],
+                &RegisterStart {
+                    handle: handle.clone(),
+                    request: B64(request),
+                    registration_code: registration_code.clone(),
+                },
             )
             .await?;
         let (upload, export_key) =
@@ -116,20 +128,21 @@ impl Member {
         let recovery = RecoveryKey::generate(&mut OsRng);
         let recovery_sealed =
             KeyEncryptionKey::from_recovery_key(&recovery).seal_identity(&mut OsRng, &identity);
-        let view: api::MemberView = http
-            .post(
-                "members/register/finish",
-                &json!({
-                    "registration_code": registration_code,
-                    "handle": handle,
-                    "display_name": display_name,
-                    "email": email,
-                    "upload": B64(upload),
-                    "identity_public": B64(public.as_bytes().to_vec()),
-                    "sealed_identity": B64(sealed.as_bytes().to_vec()),
-                    "recovery_sealed_identity": B64(recovery_sealed.as_bytes().to_vec()),
-                    "recovery_proof": B64(recovery.proof().to_vec()),
-                }),
+        let view: MemberView = http
+            .call(
+                &ops::REGISTER_FINISH,
+                &[],
+                &RegisterFinish {
+                    registration_code,
+                    handle,
+                    display_name,
+                    email,
+                    upload: B64(upload),
+                    identity_public: B64(public.as_bytes().to_vec()),
+                    sealed_identity: B64(sealed.as_bytes().to_vec()),
+                    recovery_sealed_identity: Some(B64(recovery_sealed.as_bytes().to_vec())),
+                    recovery_proof: Some(B64(recovery.proof().to_vec())),
+                },
             )
             .await?;
         Ok(Member {
@@ -149,8 +162,9 @@ impl Member {
         handle: &str,
         password: &[u8],
     ) -> Result<Member, ClientError> {
+        let handle = Handle::parse(handle)?;
         let http = Http::new(server)?;
-        let (view, export_key) = authenticate(&http, handle, password).await?;
+        let (view, export_key) = authenticate(&http, &handle, password).await?;
         let kek = KeyEncryptionKey::from_export_key(&export_key);
         let public = IdentityPublic::from_slice(&view.identity_public.0)?;
         let identity = kek.open_identity(
@@ -177,14 +191,20 @@ impl Member {
         recovery_key: &str,
         new_password: &[u8],
     ) -> Result<Member, ClientError> {
+        let handle = Handle::parse(handle)?;
         let recovery = RecoveryKey::parse(recovery_key)?;
         let proof = B64(recovery.proof().to_vec());
         let http = Http::new(server)?;
         let (registration, request) = ClientRegistration::start(&mut OsRng, new_password)?;
-        let started: api::RecoverStarted = http
-            .post(
-                "members/recover/start",
-                &json!({ "handle": handle, "recovery_proof": proof, "request": B64(request) }),
+        let started: RecoverStarted = http
+            .call(
+                &ops::RECOVER_START,
+                &[],
+                &RecoverStart {
+                    handle: handle.clone(),
+                    recovery_proof: proof.clone(),
+                    request: B64(request),
+                },
             )
             .await?;
         let public = IdentityPublic::from_slice(&started.identity_public.0)?;
@@ -196,18 +216,19 @@ impl Member {
             registration.finish(&mut OsRng, new_password, &started.response.0)?;
         let sealed =
             KeyEncryptionKey::from_export_key(&export_key).seal_identity(&mut OsRng, &identity);
-        let _: Empty = http
-            .post(
-                "members/recover/finish",
-                &json!({
-                    "handle": handle,
-                    "recovery_proof": proof,
-                    "upload": B64(upload),
-                    "sealed_identity": B64(sealed.as_bytes().to_vec()),
-                }),
+        let () = http
+            .call(
+                &ops::RECOVER_FINISH,
+                &[],
+                &RecoverFinish {
+                    handle: handle.clone(),
+                    recovery_proof: proof,
+                    upload: B64(upload),
+                    sealed_identity: B64(sealed.as_bytes().to_vec()),
+                },
             )
             .await?;
-        Self::login(server, handle, new_password).await
+        Self::login(server, handle.as_str(), new_password).await
     }
 
     /// The recovery key made at registration, once. Print it for the
@@ -226,15 +247,15 @@ impl Member {
         let recovery = RecoveryKey::generate(&mut OsRng);
         let sealed = KeyEncryptionKey::from_recovery_key(&recovery)
             .seal_identity(&mut OsRng, &self.identity);
-        let _: Empty = self
+        let () = self
             .http
-            .send(
-                reqwest::Method::PUT,
-                "me/recovery",
-                &json!({
-                    "recovery_sealed_identity": B64(sealed.as_bytes().to_vec()),
-                    "recovery_proof": B64(recovery.proof().to_vec()),
-                }),
+            .call(
+                &ops::REPLACE_RECOVERY,
+                &[],
+                &NewRecovery {
+                    recovery_sealed_identity: B64(sealed.as_bytes().to_vec()),
+                    recovery_proof: B64(recovery.proof().to_vec()),
+                },
             )
             .await?;
         Ok(recovery)
@@ -242,12 +263,12 @@ impl Member {
 
     /// The member's handle.
     pub fn handle(&self) -> &str {
-        &self.handle
+        self.handle.as_str()
     }
 
     /// The member's display name.
     pub fn display_name(&self) -> &str {
-        &self.display_name
+        self.display_name.as_str()
     }
 
     /// The fingerprint of his key.
@@ -257,13 +278,10 @@ impl Member {
 
     /// Changes the display name guests see.
     pub async fn set_display_name(&mut self, display_name: &str) -> Result<(), ClientError> {
-        let view: api::MemberView = self
+        let display_name = DisplayName::parse(display_name)?;
+        let view: MemberView = self
             .http
-            .send(
-                reqwest::Method::PATCH,
-                "me",
-                &json!({ "display_name": display_name }),
-            )
+            .call(&ops::UPDATE_ME, &[], &ProfileUpdate { display_name })
             .await?;
         self.display_name = view.display_name;
         Ok(())
@@ -274,14 +292,17 @@ impl Member {
         let mut out = Vec::new();
         let mut before: Option<String> = None;
         loop {
-            let path = match &before {
-                Some(cursor) => format!("conversations?limit=100&before={cursor}"),
-                None => "conversations?limit=100".to_owned(),
+            let query = ListQuery {
+                before: before.take(),
+                limit: Some(100),
             };
-            let page: api::ConversationPage = self.http.get(&path).await?;
+            let page: ConversationPage = self
+                .http
+                .call(&ops::LIST_CONVERSATIONS, &[], &query)
+                .await?;
             for c in page.conversations {
                 out.push(Conversation {
-                    id: parse_id(&c.id)?,
+                    id: c.id.0,
                     confirmed: c.confirmed,
                     unread: c.unread,
                     link_requested: c.link_requested,
@@ -297,10 +318,16 @@ impl Member {
     }
 
     async fn key(&self, conversation: &ConversationId) -> Result<ConversationKey, ClientError> {
-        let view: api::ConversationView = self
+        let id = conversation.to_string();
+        let answer: ConversationAnswer = self
             .http
-            .get(&format!("conversations/{conversation}"))
+            .call(&ops::GET_CONVERSATION, &[("id", &id)], &())
             .await?;
+        let ConversationAnswer::Member(view) = answer else {
+            return Err(ClientError::Protocol(
+                "the server showed the member a guest's view".into(),
+            ));
+        };
         Ok(ConversationKey::open_sealed(
             &self.identity,
             conversation,
@@ -317,12 +344,10 @@ impl Member {
         let key = self.key(conversation).await?;
         let messages = fetch_all(&self.http, &key, conversation).await?;
         if let Some(last) = messages.last() {
-            let _: Empty = self
+            let id = conversation.to_string();
+            let () = self
                 .http
-                .post(
-                    &format!("conversations/{conversation}/read"),
-                    &json!({ "seq": last.seq }),
-                )
+                .call(&ops::MARK_READ, &[("id", &id)], &ReadMark { seq: last.seq })
                 .await?;
         }
         Ok(messages)
@@ -335,15 +360,26 @@ impl Member {
     ) -> (LinkKey, GrantInput) {
         let link = LinkKey::generate(&mut OsRng);
         let grant = GrantInput {
-            grant_id: link.grant_id().expose_base64url().to_string(),
+            grant_id: GrantId(link.grant_id()),
             wrapped_key: B64(link.wrap(&mut OsRng, conversation, key).as_bytes().to_vec()),
         };
         (link, grant)
     }
 
-    fn full_link(&self, link: &LinkKey) -> Zeroizing<String> {
-        let base = self.server.0.as_str().trim_end_matches('/');
-        Zeroizing::new(format!("{base}/open#{}", link.expose_fragment().as_str()))
+    /// Where a new link goes: to the server to e-mail it, or back to the
+    /// caller as the full address to hand over.
+    fn deliver(
+        &self,
+        link: LinkKey,
+        delivery: Delivery,
+    ) -> (Option<LinkFragment>, Option<Zeroizing<String>>) {
+        if delivery == Delivery::Email {
+            (Some(LinkFragment(link)), None)
+        } else {
+            let base = self.server.url.as_str().trim_end_matches('/');
+            let full = format!("{base}/open#{}", link.expose_fragment().as_str());
+            (None, Some(Zeroizing::new(full)))
+        }
     }
 
     /// Sends a message, with a new link for the guest as `delivery` says.
@@ -368,31 +404,28 @@ impl Member {
                 introduction: None,
             },
         )?;
-        let mut grant = None;
-        let mut fragment = None;
-        let mut own_link = None;
-        if delivery != Delivery::None {
-            let (link, input) = self.new_grant(&key, conversation);
-            grant = Some(input);
-            if delivery == Delivery::Email {
-                fragment = Some(link.expose_fragment());
-            } else {
-                own_link = Some(self.full_link(&link));
+        let (grant, link, own_link) = match delivery {
+            Delivery::None => (None, None, None),
+            Delivery::Email | Delivery::Myself => {
+                let (link, grant) = self.new_grant(&key, conversation);
+                let (fragment, own_link) = self.deliver(link, delivery);
+                (Some(grant), fragment, own_link)
             }
-        }
-        let request = api::PostMessage {
-            message_id: message_id.to_string(),
+        };
+        let request = PostMessage {
+            message_id: message_id.into(),
             ciphertext: B64(ciphertext),
             grant,
-            link: fragment.as_ref().map(|f| f.as_str()),
+            link,
         };
-        let posted: api::PostedView = self
+        let id = conversation.to_string();
+        let posted: PostedView = self
             .http
-            .post(&format!("conversations/{conversation}/messages"), &request)
+            .call(&ops::POST_MESSAGE, &[("id", &id)], &request)
             .await?;
         Ok(Sent {
             seq: posted.seq,
-            notification: Notification::parse(&posted.notification)?,
+            notification: posted.notification.into(),
             link: own_link,
         })
     }
@@ -404,8 +437,8 @@ impl Member {
         conversation: &ConversationId,
         delivery: Delivery,
     ) -> Result<Option<Zeroizing<String>>, ClientError> {
-        let (link, _) = self.add_link(conversation, delivery, false).await?;
-        Ok((delivery != Delivery::Email).then(|| self.full_link(&link)))
+        let (own_link, _) = self.add_link(conversation, delivery, false).await?;
+        Ok(own_link)
     }
 
     async fn add_link(
@@ -413,20 +446,22 @@ impl Member {
         conversation: &ConversationId,
         delivery: Delivery,
         answers_request: bool,
-    ) -> Result<(LinkKey, Notification), ClientError> {
+    ) -> Result<(Option<Zeroizing<String>>, Notification), ClientError> {
         let key = self.key(conversation).await?;
         let (link, grant) = self.new_grant(&key, conversation);
-        let fragment = (delivery == Delivery::Email).then(|| link.expose_fragment());
-        let request = api::AddGrant {
-            grant,
-            link: fragment.as_ref().map(|f| f.as_str()),
+        let (fragment, own_link) = self.deliver(link, delivery);
+        let request = AddGrant {
+            grant_id: grant.grant_id,
+            wrapped_key: grant.wrapped_key,
+            link: fragment,
             answers_request,
         };
-        let added: api::GrantAdded = self
+        let id = conversation.to_string();
+        let added: GrantAdded = self
             .http
-            .post(&format!("conversations/{conversation}/grants"), &request)
+            .call(&ops::ADD_GRANT, &[("id", &id)], &request)
             .await?;
-        Ok((link, Notification::parse(&added.notification)?))
+        Ok((own_link, added.notification.into()))
     }
 
     /// Answers every pending "send me a new link" request with an e-mailed
@@ -449,8 +484,9 @@ impl Member {
 
     /// Destroys a conversation.
     pub async fn delete(&self, conversation: &ConversationId) -> Result<(), ClientError> {
+        let id = conversation.to_string();
         self.http
-            .delete(&format!("conversations/{conversation}"))
+            .call(&ops::DELETE_CONVERSATION, &[("id", &id)], &())
             .await
     }
 
@@ -465,28 +501,35 @@ impl Member {
     ) -> Result<(), ClientError> {
         authenticate(&self.http, &self.handle, current_password).await?;
         let (registration, request) = ClientRegistration::start(&mut OsRng, new_password)?;
-        let started: api::OpaqueResponse = self
+        let started: OpaqueResponse = self
             .http
-            .post("me/password/start", &json!({ "request": B64(request) }))
+            .call(
+                &ops::PASSWORD_START,
+                &[],
+                &PasswordStart {
+                    request: B64(request),
+                },
+            )
             .await?;
         let (upload, export_key) =
             registration.finish(&mut OsRng, new_password, &started.response.0)?;
         let sealed = KeyEncryptionKey::from_export_key(&export_key)
             .seal_identity(&mut OsRng, &self.identity);
-        let _: Empty = self
-            .http
-            .post(
-                "me/password/finish",
-                &json!({ "upload": B64(upload), "sealed_identity": B64(sealed.as_bytes().to_vec()) }),
+        self.http
+            .call(
+                &ops::PASSWORD_FINISH,
+                &[],
+                &PasswordFinish {
+                    upload: B64(upload),
+                    sealed_identity: B64(sealed.as_bytes().to_vec()),
+                },
             )
-            .await?;
-        Ok(())
+            .await
     }
 
     /// Ends the session.
     pub async fn logout(self) -> Result<(), ClientError> {
-        let _: Empty = self.http.post("session/logout", &json!({})).await?;
-        Ok(())
+        self.http.call(&ops::LOGOUT, &[], &()).await
     }
 }
 
@@ -495,26 +538,31 @@ impl Member {
 /// [`ClientError::LoginFailed`].
 async fn authenticate(
     http: &Http,
-    handle: &str,
+    handle: &Handle,
     password: &[u8],
-) -> Result<(api::MemberView, latchkey_core::opaque::ExportKey), ClientError> {
+) -> Result<(MemberView, latchkey_core::opaque::ExportKey), ClientError> {
     let (login, request) = ClientLogin::start(&mut OsRng, password)?;
-    let started: api::LoginStarted = http
-        .post(
-            "session/login/start",
-            &json!({ "handle": handle, "request": B64(request) }),
+    let started: LoginStarted = http
+        .call(
+            &ops::LOGIN_START,
+            &[],
+            &LoginStart {
+                handle: handle.clone(),
+                request: B64(request),
+            },
         )
         .await?;
     let finish = login
         .finish(&mut OsRng, password, &started.response.0)
         .map_err(|_| ClientError::LoginFailed)?;
-    let view: api::MemberView = http
-        .post(
-            "session/login/finish",
-            &json!({
-                "login_id": started.login_id,
-                "finalization": B64(finish.finalization),
-            }),
+    let view: MemberView = http
+        .call(
+            &ops::LOGIN_FINISH,
+            &[],
+            &LoginFinish {
+                login_id: started.login_id,
+                finalization: B64(finish.finalization),
+            },
         )
         .await
         .map_err(|e| match e.code() {
@@ -524,23 +572,21 @@ async fn authenticate(
     Ok((view, finish.export_key))
 }
 
-pub(crate) fn parse_id(text: &str) -> Result<ConversationId, ClientError> {
-    text.parse()
-        .map_err(|_| ClientError::Protocol("the server sent a malformed conversation id".into()))
-}
-
 pub(crate) async fn fetch_all(
     http: &Http,
     key: &ConversationKey,
     conversation: &ConversationId,
 ) -> Result<Vec<ReceivedMessage>, ClientError> {
+    let id = conversation.to_string();
     let mut out = Vec::new();
     let mut after = 0;
     loop {
-        let page: api::MessagePage = http
-            .get(&format!(
-                "conversations/{conversation}/messages?after={after}&limit=200"
-            ))
+        let query = MessagesQuery {
+            after: Some(after),
+            limit: Some(200),
+        };
+        let page: MessagePage = http
+            .call(&ops::LIST_MESSAGES, &[("id", &id)], &query)
             .await?;
         out.extend(decrypt_all(key, conversation, page.messages)?);
         match page.next_after {
