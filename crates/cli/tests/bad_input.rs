@@ -73,7 +73,7 @@ impl Api {
     ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
         let mut request = self
             .http
-            .request(method, format!("{}/api/v1{path}", self.base))
+            .request(method.clone(), format!("{}/api/v1{path}", self.base))
             .body(body);
         if let Some(ct) = content_type {
             request = request.header("content-type", ct);
@@ -85,6 +85,7 @@ impl Api {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.unwrap();
+        support::contract::check_raw(method.as_str(), path, status.as_u16(), &bytes);
         let value = if bytes.is_empty() {
             Value::Null
         } else {
@@ -798,4 +799,85 @@ async fn behind_tls_cookies_are_host_only_and_secure_and_hsts_is_sent() {
         link.starts_with("https://chat.example.test/open#k1."),
         "{link}"
     );
+}
+
+/// The contract check is no rubber stamp: what the document does not
+/// describe is refused, what it does is accepted.
+#[test]
+fn the_contract_check_refuses_what_the_document_does_not_describe() {
+    use latchkey_api::endpoints::{GET_ME, LOGOUT, PEEK_GRANT, REQUEST_LINK};
+    let contract = support::contract::contract();
+    let me = json!({
+        "handle": "bob", "display_name": "Bob", "identity_public": b64(&[1; 32]),
+        "fingerprint": "ABCD-EFGH-JKMN-PQRS", "sealed_identity": b64(&[2; 73]),
+    });
+    let bytes = |v: &Value| serde_json::to_vec(v).unwrap();
+    contract.check(&GET_ME, 200, &bytes(&me)).unwrap();
+    let mut missing = me.clone();
+    missing.as_object_mut().unwrap().remove("sealed_identity");
+    let mut extra = me.clone();
+    extra["admin"] = json!(true);
+    let mut malformed = me.clone();
+    malformed["identity_public"] = json!("not base64url!");
+    for (what, body) in [
+        ("missing", missing),
+        ("extra", extra),
+        ("malformed", malformed),
+    ] {
+        let problem = contract.check(&GET_ME, 200, &bytes(&body)).unwrap_err();
+        assert!(problem.contains("schema"), "{what}: {problem}");
+    }
+    assert!(contract
+        .check(&GET_ME, 201, &bytes(&me))
+        .unwrap_err()
+        .contains("not documented"));
+    let error = |code: &str| bytes(&json!({"error": code, "message": "Something was wrong."}));
+    contract
+        .check(&PEEK_GRANT, 410, &error("link_used"))
+        .unwrap();
+    let problem = contract
+        .check(&PEEK_GRANT, 410, &error("link_gone"))
+        .unwrap_err();
+    assert!(
+        problem.contains("\"link_gone\" is not documented"),
+        "{problem}"
+    );
+    // A code the API has, but not for this operation and status.
+    let problem = contract
+        .check(&REQUEST_LINK, 404, &error("unknown_member"))
+        .unwrap_err();
+    assert!(problem.contains("not documented"), "{problem}");
+    let problem = contract
+        .check(&PEEK_GRANT, 404, &error("unknown_conversation"))
+        .unwrap_err();
+    assert!(problem.contains("not documented"), "{problem}");
+    let problem = contract
+        .check(&PEEK_GRANT, 410, &bytes(&json!({"error": "link_used"})))
+        .unwrap_err();
+    assert!(problem.contains("schema"), "{problem}");
+    contract.check(&LOGOUT, 204, b"").unwrap();
+    assert!(contract.check(&LOGOUT, 204, b"{}").is_err());
+
+    // Raw requests find their operation by path template.
+    use support::contract::check_raw;
+    let messages = format!("/conversations/{}/messages?after=0", "0f".repeat(16));
+    let page = bytes(&json!({"messages": [], "next_after": null}));
+    check_raw("GET", &messages, 200, &page);
+    check_raw("GET", "/no/such/thing", 404, &error("no_route"));
+    check_raw("PUT", "/grants/redeem", 405, &error("method_not_allowed"));
+    for (method, path, status, body) in [
+        (
+            "GET",
+            messages.as_str(),
+            200,
+            bytes(&json!({"next_after": null})),
+        ),
+        ("GET", messages.as_str(), 404, error("unknown_link")),
+        ("POST", messages.as_str(), 200, page.clone()),
+        ("GET", "/no/such/thing", 404, error("not_found")),
+        ("PUT", "/grants/redeem", 404, error("no_route")),
+    ] {
+        let refused = std::panic::catch_unwind(|| check_raw(method, path, status, &body));
+        assert!(refused.is_err(), "{method} {path} {status} passed");
+    }
 }

@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 use latchkey_client::ServerUrl;
 use serde::Deserialize;
 
+pub mod contract;
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 pub fn free_port() -> u16 {
@@ -460,7 +462,11 @@ impl Server {
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         let base = line.split_whitespace().last().expect("address").to_owned();
-        self.url = ServerUrl::parse(&base).expect("server URL");
+        // Every answer the client gets is checked against the OpenAPI
+        // document.
+        self.url = ServerUrl::parse(&base)
+            .expect("server URL")
+            .with_observer(contract::observer());
         self.base = base;
         self.child = Some(child);
     }
