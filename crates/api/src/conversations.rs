@@ -63,6 +63,7 @@ bodies! {
     pub struct ConversationPage {
         pub conversations: Vec<ConversationView>,
         /// Pass as `before` for the next page; `null` on the last page.
+        #[cfg_attr(feature = "openapi", schema(required = true))]
         pub next_before: Option<String>,
     }
 
@@ -89,6 +90,7 @@ bodies! {
     pub struct MessagePage {
         pub messages: Vec<MessageView>,
         /// Pass as `after` for the next page; `null` on the last page.
+        #[cfg_attr(feature = "openapi", schema(required = true))]
         pub next_after: Option<i64>,
     }
 
