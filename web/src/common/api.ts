@@ -1,9 +1,15 @@
 // The JSON API (/api/v1). Errors arrive as {error, message}; a request
-// that never reached the server becomes the code "offline".
+// that never reached the server becomes the code "offline". The request and
+// response types are generated from the Rust contract crate (api-types.ts):
+// every call names both, so the compiler checks what is sent and read.
+import type { ErrorCode, MessagePage, MessageView } from './api-types';
+
+export type * from './api-types';
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
+    /** The server's `ErrorCode`, or one of the page's and the core's own. */
     readonly code: string,
     message: string,
   ) {
@@ -33,7 +39,7 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
     data = null;
   }
   if (!response.ok) {
-    const e = data as { error?: string; message?: string } | null;
+    const e = data as { error?: ErrorCode; message?: string } | null;
     throw new ApiError(
       response.status,
       e?.error ?? 'unexpected',
@@ -43,9 +49,13 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   return data as T;
 }
 
+/**
+ * `Res` is the answer's type (`null` for 204); `Req`, the body's, must be
+ * named: left out, it is `never` and no body fits.
+ */
 export const api = {
-  get: <T>(path: string) => call<T>('GET', path),
-  post: <T>(path: string, body: unknown) => call<T>('POST', path, body),
+  get: <Res>(path: string) => call<Res>('GET', path),
+  post: <Res, Req = never>(path: string, body: NoInfer<Req>) => call<Res>('POST', path, body),
   del: (path: string) => call<null>('DELETE', path),
 };
 
@@ -64,33 +74,12 @@ export function fromB64(text: string): Uint8Array {
   return out;
 }
 
-/** What the server tells about a member. */
-export interface PublicMember {
-  handle: string;
-  display_name: string;
-  identity_public: string;
-  fingerprint: string;
-}
-
-export interface MessageView {
-  seq: number;
-  message_id: string;
-  sender: 'member' | 'guest';
-  ciphertext: string;
-  created_at: number;
-}
-
-export interface MessagePage {
-  messages: MessageView[];
-  next_after: number | null;
-}
-
 /** Every message of a conversation, page by page. */
 export async function allMessages(conversationId: string): Promise<MessageView[]> {
   const out: MessageView[] = [];
   let cursor: number | null = 0;
   while (cursor !== null) {
-    const page: MessagePage = await api.get(
+    const page: MessagePage = await api.get<MessagePage>(
       `/conversations/${conversationId}/messages?after=${cursor}&limit=200`,
     );
     out.push(...page.messages);

@@ -3,7 +3,7 @@
 // message (with the guest's address and name inside, for the member only)
 // and makes the first link; the server e-mails that link to the guest.
 import { Conversation, fingerprint } from 'latchkey-wasm-guest';
-import { api, ApiError, fromB64, toB64, type PublicMember } from '../common/api';
+import { api, ApiError, fromB64, toB64, type PublicMember, type StartConversation, type Started } from '../common/api';
 import { el, field, show, statusLine } from '../common/dom';
 import { describe, retryBlock } from '../common/ui';
 
@@ -54,7 +54,7 @@ export async function contactPage(handle: string): Promise<void> {
   // Kept while the form is unchanged, so that a retry after a lost answer
   // repeats the same conversation (the server refuses a second copy) instead
   // of starting another one.
-  let prepared: { inputs: string; body: unknown } | null = null;
+  let prepared: { inputs: string; body: StartConversation } | null = null;
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const body = text.value;
@@ -90,7 +90,7 @@ export async function contactPage(handle: string): Promise<void> {
     send.disabled = true;
     sendStatus.textContent = 'Encrypting and sending…';
     api
-      .post(`/members/${handle}/conversations`, prepared.body)
+      .post<Started, StartConversation>(`/members/${handle}/conversations`, prepared.body)
       .catch((e: unknown) => {
         // The first try arrived after all: it is the same conversation.
         if (e instanceof ApiError && e.code === 'conversation_exists') return null;

@@ -1,7 +1,7 @@
 // An open conversation, as its guest sees it: the messages, decrypted
 // here, a reply box, sign-out and deletion.
 import { fingerprint, type Conversation } from 'latchkey-wasm-guest';
-import { allMessages, api, ApiError, fromB64, toB64, type PublicMember } from '../common/api';
+import { allMessages, api, ApiError, fromB64, toB64, type PostMessage, type PostedView, type PublicMember } from '../common/api';
 import { describe, retryBlock } from '../common/ui';
 import { el, field, show, statusLine, when } from '../common/dom';
 import { forgetLink } from './link-store';
@@ -90,7 +90,7 @@ export async function conversationView(
     send.disabled = true;
     replyStatus.textContent = 'Sending…';
     api
-      .post<{ seq: number }>(`/conversations/${conversationId}/messages`, {
+      .post<PostedView, PostMessage>(`/conversations/${conversationId}/messages`, {
         message_id: sending.messageId,
         ciphertext: sending.ciphertext,
       })
@@ -115,7 +115,7 @@ export async function conversationView(
   signOut.addEventListener('click', () => {
     signOut.disabled = true;
     api
-      .post('/session/logout', {})
+      .post<null, Record<string, never>>('/session/logout', {})
       .then(() => {
         forgetLink();
         show(

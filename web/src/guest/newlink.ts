@@ -1,6 +1,6 @@
 // "Send me a new link": the answer is the same whether or not the address
 // has a conversation here, so the form reveals nothing about anyone.
-import { api } from '../common/api';
+import { api, type LinkRequest, type LinkRequested } from '../common/api';
 import { el, field, statusLine } from '../common/dom';
 import { describe } from '../common/ui';
 
@@ -21,7 +21,7 @@ export function newLinkForm(handle?: string): HTMLFormElement {
     send.disabled = true;
     status.textContent = 'Sending…';
     api
-      .post<{ message: string }>('/link-requests', handle ? { email: email.value, handle } : { email: email.value })
+      .post<LinkRequested, LinkRequest>('/link-requests', handle ? { email: email.value, handle } : { email: email.value })
       .then((answer) => {
         status.textContent = answer.message;
       })

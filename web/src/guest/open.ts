@@ -7,7 +7,7 @@
 // redeems the link, so a mail scanner that fetches or even renders the page
 // does not use it up.
 import { fingerprint, Link } from 'latchkey-wasm-guest';
-import { api, ApiError, fromB64, type PublicMember } from '../common/api';
+import { api, ApiError, fromB64, type GrantRef, type Peeked, type PublicMember, type RedeemedView } from '../common/api';
 import { el, show, statusLine } from '../common/dom';
 import { retryBlock } from '../common/ui';
 import { conversationView } from './conversation';
@@ -51,7 +51,7 @@ export async function openPage(fromAddress: string): Promise<void> {
   status.textContent = 'Checking the link…';
   let member: PublicMember;
   try {
-    member = (await api.post<{ member: PublicMember }>('/grants/peek', { grant_id: link.grantId() })).member;
+    member = (await api.post<Peeked, GrantRef>('/grants/peek', { grant_id: link.grantId() })).member;
   } catch (e) {
     return failed(e, fragment);
   }
@@ -79,7 +79,7 @@ export async function openPage(fromAddress: string): Promise<void> {
 
 async function redeem(link: Link, fragment: string): Promise<void> {
   try {
-    const redeemed = await api.post<{ conversation_id: string; wrapped_key: string; member: PublicMember }>(
+    const redeemed = await api.post<RedeemedView, GrantRef>(
       '/grants/redeem',
       { grant_id: link.grantId() },
     );

@@ -3,13 +3,9 @@
 // an error {status, code, message}. The password crosses this boundary (the
 // page has the input field); the KEK and the private key never do.
 
-export interface MemberView {
-  handle: string;
-  display_name: string;
-  identity_public: string;
-  fingerprint: string;
-  sealed_identity: string;
-}
+import type { MemberView } from '../common/api-types';
+
+export type { MemberView };
 
 export interface WorkerStatus {
   unlocked: boolean;

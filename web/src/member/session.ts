@@ -34,7 +34,7 @@ export async function signOut(): Promise<boolean> {
   endWorker();
   sessionStorage.removeItem(HANDLE);
   try {
-    await api.post('/session/logout', {});
+    await api.post<null, Record<string, never>>('/session/logout', {});
     return true;
   } catch {
     return false;

@@ -1,7 +1,7 @@
 // /conversations/ID: one conversation, decrypted in the worker and shown as
 // text. A reply goes with a new link for the guest: e-mailed by the server
 // (default), or delivered by the member himself (the server never sees it).
-import { api } from '../../common/api';
+import { api, type ReadMark } from '../../common/api';
 import { el, field, show, statusLine, when } from '../../common/dom';
 import { rpc } from '../client';
 import type { SendResult, ShownMessage, Thread } from '../rpc';
@@ -181,6 +181,6 @@ export async function conversationPage(id: string): Promise<void> {
 
   // Read up to the last message shown.
   if (t.unread > 0 && t.lastSeq > 0) {
-    void api.post(`/conversations/${id}/read`, { seq: t.lastSeq }).catch(() => undefined);
+    void api.post<null, ReadMark>(`/conversations/${id}/read`, { seq: t.lastSeq }).catch(() => undefined);
   }
 }

@@ -1,13 +1,21 @@
 // The inbox, one conversation, and a reply: everything decrypted here and
 // handed to the page as text.
-import { allMessages, ApiError, api, toB64 } from '../../common/api';
+import {
+  allMessages,
+  ApiError,
+  api,
+  toB64,
+  type ConversationPage,
+  type ConversationView,
+  type PostMessage,
+  type PostedView,
+} from '../../common/api';
 import type { InboxPage, InboxRow, SendInput, SendResult, ShownMessage, Thread } from '../rpc';
 import { local } from './errors';
 import { fulfil, newGrant } from './grants';
 import { withHandlesSync } from './handles';
 import { claimed, decryptMessage, introOf, NO_INTRO, type Intro } from './intro';
 import { unlocked, type PendingReply, type UnlockedSession } from './session';
-import type { ConversationList, ConversationView } from './views';
 
 async function row(s: UnlockedSession, c: ConversationView): Promise<InboxRow> {
   const out: InboxRow = {
@@ -40,7 +48,7 @@ async function row(s: UnlockedSession, c: ConversationView): Promise<InboxRow> {
 export async function inbox(arg: { before: string | null }): Promise<InboxPage> {
   const s = unlocked();
   const query = arg.before ? `&before=${encodeURIComponent(arg.before)}` : '';
-  const page = await api.get<ConversationList>(`/conversations?limit=50${query}`);
+  const page = await api.get<ConversationPage>(`/conversations?limit=50${query}`);
   const rows = await Promise.all(page.conversations.map((c) => row(s, c)));
   return { rows, nextBefore: page.next_before };
 }
@@ -107,16 +115,16 @@ export async function send(arg: SendInput): Promise<SendResult> {
   const s = unlocked();
   const token = `${arg.id}\n${arg.delivery}\n${arg.body}`;
   const p = await encryptedReply(s, arg, token);
-  const body: Record<string, unknown> = {
+  const body: PostMessage = {
     message_id: p.messageId,
     ciphertext: p.ciphertext,
     grant: { grant_id: p.grantId, wrapped_key: p.wrapped },
   };
   // Only for "email": the server sees this link key (it must, to mail it).
   if (arg.delivery === 'email') body.link = p.fragment;
-  let posted: { seq: number; notification: SendResult['notification'] };
+  let posted: PostedView;
   try {
-    posted = await api.post(`/conversations/${arg.id}/messages`, body);
+    posted = await api.post<PostedView, PostMessage>(`/conversations/${arg.id}/messages`, body);
   } catch (e) {
     // Keep the bytes for a retry only where a retry can help.
     if (!(e instanceof ApiError && (e.status === 0 || e.status === 429 || e.status >= 500))) s.pending.delete(token);

@@ -2,10 +2,9 @@
 // carries one; a guest who asks for a new link gets one while the member
 // is signed in (the inbox, a conversation, or every minute).
 import type { Conversation } from 'latchkey-wasm-member';
-import { api, toB64 } from '../../common/api';
+import { api, toB64, type AddGrant, type ConversationPage, type ConversationView, type GrantAdded } from '../../common/api';
 import { withHandlesSync } from './handles';
 import { unlocked, type UnlockedSession } from './session';
-import type { ConversationView, ConversationList } from './views';
 
 /** A new grant as plain values. `fragment` is the link key (k1.…): it goes
  * to the server only when the server is to e-mail it. */
@@ -31,7 +30,7 @@ export function fulfil(s: UnlockedSession, c: ConversationView): Promise<boolean
     const grant = newGrant(s.conversationKey(c.id, c.sealed_key));
     // Only if the request is still pending: another tab or device may
     // have answered it already, and the guest should get one link.
-    const added = await api.post<{ notification: string }>(`/conversations/${c.id}/grants`, {
+    const added = await api.post<GrantAdded, AddGrant>(`/conversations/${c.id}/grants`, {
       grant_id: grant.grantId,
       wrapped_key: grant.wrapped,
       link: grant.fragment,
@@ -51,7 +50,7 @@ export async function fulfilAll(): Promise<number> {
   let sent = 0;
   for (let pages = 0; pages < 10; pages++) {
     const query: string = before ? `&before=${encodeURIComponent(before)}` : '';
-    const page: ConversationList = await api.get(`/conversations?limit=200${query}`);
+    const page = await api.get<ConversationPage>(`/conversations?limit=200${query}`);
     for (const c of page.conversations) {
       if (!c.link_requested) continue;
       try {

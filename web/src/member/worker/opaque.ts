@@ -3,15 +3,14 @@
 // the worker, off the page's thread. Every object these create belongs to
 // the caller's scope, the KEK included.
 import { Login, Registration, type Kek } from 'latchkey-wasm-member';
-import { ApiError, api, fromB64, toB64 } from '../../common/api';
-import type { MemberView } from '../rpc';
+import { ApiError, api, fromB64, toB64, type LoginFinish, type LoginStart, type LoginStarted, type MemberView } from '../../common/api';
 import { local, loginFailed } from './errors';
 import type { HandleScope } from './handles';
 
 /** Signs in with OPAQUE; returns the member's view and the password's KEK. */
 export async function login(scope: HandleScope, handle: string, password: string): Promise<{ member: MemberView; kek: Kek }> {
   const attempt = scope.own(Login.start(password));
-  const started = await api.post<{ login_id: string; response: string }>('/session/login/start', {
+  const started = await api.post<LoginStarted, LoginStart>('/session/login/start', {
     handle,
     request: toB64(attempt.request),
   });
@@ -28,7 +27,7 @@ export async function login(scope: HandleScope, handle: string, password: string
     throw loginFailed();
   }
   try {
-    const member = await api.post<MemberView>('/session/login/finish', {
+    const member = await api.post<MemberView, LoginFinish>('/session/login/finish', {
       login_id: started.login_id,
       finalization: toB64(finalization),
     });

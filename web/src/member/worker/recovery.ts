@@ -1,7 +1,16 @@
 // Recovery keys: a new one (at sign-up and in the settings) and a lost
 // password replaced with one.
 import { Recovery } from 'latchkey-wasm-member';
-import { ApiError, api, call, fromB64, toB64 } from '../../common/api';
+import {
+  ApiError,
+  api,
+  call,
+  fromB64,
+  toB64,
+  type RecoverFinish,
+  type RecoverStart,
+  type RecoverStarted,
+} from '../../common/api';
 import type { MemberView } from '../rpc';
 import { local } from './errors';
 import { withHandles } from './handles';
@@ -39,7 +48,7 @@ export async function recover(arg: { handle: string; recoveryKey: string; next: 
     }
     const proof = toB64(recovery.proof());
     const { answer, upload, kek } = await registerPassword(scope, arg.next, (request) =>
-      api.post<{ response: string; identity_public: string; recovery_sealed_identity: string }>('/members/recover/start', {
+      api.post<RecoverStarted, RecoverStart>('/members/recover/start', {
         handle,
         recovery_proof: proof,
         request,
@@ -55,7 +64,7 @@ export async function recover(arg: { handle: string; recoveryKey: string; next: 
     } catch (e) {
       throw local(e);
     }
-    await api.post('/members/recover/finish', {
+    await api.post<null, RecoverFinish>('/members/recover/finish', {
       handle,
       recovery_proof: proof,
       upload: toB64(upload),

@@ -1,6 +1,6 @@
 // Settings that need the unlocked key: a new password seals the same
 // private key under the new password's KEK.
-import { api, toB64 } from '../../common/api';
+import { api, toB64, type OpaqueResponse, type PasswordFinish, type PasswordStart } from '../../common/api';
 import { local } from './errors';
 import { withHandles } from './handles';
 import { registerPassword, reauthenticate } from './opaque';
@@ -11,7 +11,7 @@ export async function changePassword(arg: { current: string; next: string }): Pr
   return withHandles(async (scope) => {
     await reauthenticate(scope, s.handle, s.identity.publicKey, arg.current);
     const { upload, kek } = await registerPassword(scope, arg.next, (request) =>
-      api.post<{ response: string }>('/me/password/start', { request }),
+      api.post<OpaqueResponse, PasswordStart>('/me/password/start', { request }),
     );
     let sealed: Uint8Array;
     try {
@@ -19,7 +19,7 @@ export async function changePassword(arg: { current: string; next: string }): Pr
     } catch (e) {
       throw local(e);
     }
-    await api.post('/me/password/finish', { upload: toB64(upload), sealed_identity: toB64(sealed) });
+    await api.post<null, PasswordFinish>('/me/password/finish', { upload: toB64(upload), sealed_identity: toB64(sealed) });
     return null;
   });
 }

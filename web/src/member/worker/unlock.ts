@@ -1,7 +1,7 @@
 // Sign-up and sign-in: both end with the member's identity unlocked in
 // this worker's session, which owns it from then on.
 import { Identity } from 'latchkey-wasm-member';
-import { api, fromB64, toB64 } from '../../common/api';
+import { api, fromB64, toB64, type OpaqueResponse, type RegisterFinish, type RegisterStart } from '../../common/api';
 import type { MemberView, SignUpInput, SignUpResult } from '../rpc';
 import { local } from './errors';
 import { withHandles } from './handles';
@@ -24,24 +24,29 @@ export function signIn(arg: { handle: string; password: string }): Promise<Membe
 
 export function signUp(arg: SignUpInput): Promise<SignUpResult> {
   const handle = arg.handle.trim().toLowerCase();
-  const code = arg.code.trim() || null;
+  // Absent, not null, when none was given.
+  const code = arg.code.trim() || undefined;
   return withHandles(async (scope) => {
     const { upload, kek } = await registerPassword(scope, arg.password, (request) =>
-      api.post<{ response: string }>('/members/register/start', { handle, request, registration_code: code }),
+      api.post<OpaqueResponse, RegisterStart>('/members/register/start', {
+        handle,
+        request,
+        ...(code === undefined ? {} : { registration_code: code }),
+      }),
     );
     const identity = scope.own(Identity.generate());
     const sealed = kek.sealIdentity(identity);
     // Sign-up always makes a recovery key: without it a lost password
     // would lose every message.
     const recovery = newRecoveryKey(scope, identity);
-    const member = await api.post<MemberView>('/members/register/finish', {
+    const member = await api.post<MemberView, RegisterFinish>('/members/register/finish', {
       handle,
       display_name: arg.displayName.trim(),
       email: arg.email.trim(),
       upload: toB64(upload),
       identity_public: toB64(identity.publicKey),
       sealed_identity: toB64(sealed),
-      registration_code: code,
+      ...(code === undefined ? {} : { registration_code: code }),
       recovery_sealed_identity: toB64(recovery.sealed),
       recovery_proof: toB64(recovery.proof),
     });
