@@ -12,6 +12,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn main() -> Result<(), Box<dyn Error>> {
+    // sqlx::migrate! notices an edited migration but not a new file.
+    println!("cargo:rerun-if-changed=migrations");
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let dist = manifest.join("../../web/dist");
     println!("cargo:rerun-if-changed={}", dist.display());
@@ -47,147 +49,40 @@ fn main() -> Result<(), Box<dyn Error>> {
 /// The keys of the `member` object of web/routes.json, checked to be
 /// patterns axum accepts: `/`, then segments that are literal or `{name}`.
 fn member_routes(text: &str) -> Result<Vec<String>, Box<dyn Error>> {
-    let mut json = Json { text, at: 0 };
-    let Value::Object(top) = json.value()? else {
-        return Err("web/routes.json: expected an object".into());
-    };
-    json.end()?;
-    let Some((_, Value::Object(member))) = top.into_iter().find(|(k, _)| k == "member") else {
-        return Err("web/routes.json: no \"member\" object".into());
-    };
+    let top: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("web/routes.json: {e}"))?;
+    let member = top
+        .get("member")
+        .and_then(serde_json::Value::as_object)
+        .ok_or("web/routes.json: no \"member\" object")?;
     let mut paths = Vec::new();
-    for (path, _) in member {
-        let segments_ok = path.strip_prefix('/').is_some_and(|rest| {
-            rest.is_empty()
-                || rest.split('/').all(|s| {
-                    let name = s.strip_prefix('{').and_then(|n| n.strip_suffix('}'));
-                    match name {
-                        Some(n) => {
-                            !n.is_empty()
-                                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                        }
-                        None => {
-                            !s.is_empty()
-                                && s.chars()
-                                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-                        }
-                    }
-                })
-        });
-        if !segments_ok || paths.contains(&path) {
-            return Err(format!(
-                "web/routes.json: {path:?} is not a page address, or is listed twice"
-            )
-            .into());
+    for path in member.keys() {
+        if !is_page_pattern(path) {
+            return Err(format!("web/routes.json: {path:?} is not a page address").into());
         }
-        paths.push(path);
+        paths.push(path.clone());
     }
     Ok(paths)
 }
 
-/// JSON as routes.json uses it: objects, arrays and strings. A tiny reader
-/// because this crate has no build-time JSON dependency, and this file is
-/// ours and small; anything else in it is an error, not a guess.
-enum Value {
-    Object(Vec<(String, Value)>),
-    Array,
-    Text,
-}
-
-struct Json<'a> {
-    text: &'a str,
-    at: usize,
-}
-
-impl Json<'_> {
-    fn rest(&self) -> &str {
-        self.text.get(self.at..).unwrap_or_default()
-    }
-
-    fn skip_space(&mut self) {
-        let rest = self.rest();
-        self.at += rest.len() - rest.trim_start().len();
-    }
-
-    fn peek(&mut self) -> Option<char> {
-        self.skip_space();
-        self.rest().chars().next()
-    }
-
-    fn expect(&mut self, c: char) -> Result<(), Box<dyn Error>> {
-        if self.peek() == Some(c) {
-            self.at += c.len_utf8();
-            Ok(())
-        } else {
-            Err(format!("web/routes.json: expected {c:?} at byte {}", self.at).into())
-        }
-    }
-
-    fn end(&mut self) -> Result<(), Box<dyn Error>> {
-        match self.peek() {
-            None => Ok(()),
-            Some(_) => Err(format!("web/routes.json: unexpected text at byte {}", self.at).into()),
-        }
-    }
-
-    fn value(&mut self) -> Result<Value, Box<dyn Error>> {
-        match self.peek() {
-            Some('{') => {
-                self.expect('{')?;
-                let mut members = Vec::new();
-                if self.peek() != Some('}') {
-                    loop {
-                        let key = self.string()?;
-                        self.expect(':')?;
-                        members.push((key, self.value()?));
-                        if self.peek() != Some(',') {
-                            break;
-                        }
-                        self.expect(',')?;
+/// `/`, then segments that are literal (`a-z`, digits, `-_.`) or `{name}`.
+fn is_page_pattern(path: &str) -> bool {
+    path.strip_prefix('/').is_some_and(|rest| {
+        rest.is_empty()
+            || rest.split('/').all(|s| {
+                match s.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+                    Some(name) => {
+                        !name.is_empty()
+                            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    }
+                    None => {
+                        !s.is_empty()
+                            && s.chars()
+                                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
                     }
                 }
-                self.expect('}')?;
-                Ok(Value::Object(members))
-            }
-            Some('[') => {
-                self.expect('[')?;
-                if self.peek() != Some(']') {
-                    loop {
-                        self.value()?;
-                        if self.peek() != Some(',') {
-                            break;
-                        }
-                        self.expect(',')?;
-                    }
-                }
-                self.expect(']')?;
-                Ok(Value::Array)
-            }
-            _ => self.string().map(|_| Value::Text),
-        }
-    }
-
-    fn string(&mut self) -> Result<String, Box<dyn Error>> {
-        self.expect('"')?;
-        let mut out = String::new();
-        let text = self.text;
-        let mut chars = text.get(self.at..).unwrap_or_default().char_indices();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '"' => {
-                    self.at += i + 1;
-                    return Ok(out);
-                }
-                '\\' => match chars.next() {
-                    Some((_, e @ ('"' | '\\' | '/'))) => out.push(e),
-                    Some((_, 'n')) => out.push('\n'),
-                    _ => break,
-                },
-                c => out.push(c),
-            }
-        }
-        Err(format!("web/routes.json: a string at byte {} is not closed or has an escape this reader does not know", self.at).into())
-    }
+            })
+    })
 }
 
 fn collect(
