@@ -1,0 +1,119 @@
+//! The built-in defaults: [`Config::default`], the production profile, and
+//! [`Config::dev_defaults`], the development profile.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{
+    Config, LimitConfig, LinkConfig, LogConfig, MailConfig, MailTransportKind, OutboxConfig,
+    RateLimitConfig, SecretString, SessionConfig, SmtpConfig, SmtpSecurity,
+};
+
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(60 * 60);
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `n` days.
+pub(super) const fn days(n: u64) -> Duration {
+    Duration::from_secs(n * 24 * 60 * 60)
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            public_url: String::new(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: SecretString::new("sqlite://latchkey-data/latchkey.db?mode=rwc"),
+            secrets_file: PathBuf::from("latchkey-secrets.key"),
+            dev: false,
+            log: LogConfig {
+                filter: "info".into(),
+                json: false,
+            },
+            mail: MailConfig {
+                transport: MailTransportKind::Smtp,
+                from: "latchkey <latchkey@localhost>".into(),
+                smtp: SmtpConfig {
+                    host: "127.0.0.1".into(),
+                    port: 25,
+                    security: SmtpSecurity::Starttls,
+                    username: None,
+                    password: None,
+                    timeout: Duration::from_secs(20),
+                },
+            },
+            links: LinkConfig {
+                ttl: days(7),
+                grace: 10 * MINUTE,
+                coalesce: DAY,
+            },
+            sessions: SessionConfig {
+                guest_idle: 30 * MINUTE,
+                guest_absolute: 12 * HOUR,
+                member_idle: days(7),
+                member_absolute: days(30),
+            },
+            retention: days(365),
+            limits: LimitConfig {
+                max_body_bytes: 256 * 1024,
+                max_ciphertext_bytes: 128 * 1024,
+                max_page_size: 200,
+            },
+            rate_limits: RateLimitConfig {
+                contact_per_ip_per_hour: 20,
+                contact_per_address_per_hour: 5,
+                link_request_per_ip_per_hour: 20,
+                link_request_per_address_per_hour: 3,
+                login_per_ip_per_minute: 30,
+                redeem_per_ip_per_minute: 30,
+                posts_per_session_per_minute: 120,
+            },
+            outbox: OutboxConfig {
+                lease: MINUTE,
+                poll: Duration::from_millis(500),
+                max_backoff: HOUR,
+                sweep: Duration::from_secs(30),
+            },
+            client_ip_header: None,
+            registration_code: None,
+        }
+    }
+}
+
+impl Config {
+    /// The development profile: dev mode, dev mailbox, and data and keys in
+    /// `./latchkey-dev/` (keys beside the data folder, not in it).
+    pub fn dev_defaults() -> Config {
+        let defaults = Config::default();
+        Config {
+            dev: true,
+            mail: MailConfig {
+                transport: MailTransportKind::Dev,
+                ..defaults.mail
+            },
+            secrets_file: PathBuf::from("latchkey-dev/secrets.key"),
+            database_url: SecretString::new("sqlite://latchkey-dev/data/latchkey.db?mode=rwc"),
+            ..Config::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{Config, MailTransportKind};
+    use crate::config::test_support::{env, load_env};
+
+    #[test]
+    fn defaults_are_valid_without_dev_mail() {
+        let config = load_env(&[]).unwrap();
+        assert_eq!(config.links.ttl, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(config.links.grace, Duration::from_secs(600));
+        assert_eq!(config.outbox.poll, Duration::from_millis(500));
+        let dev = Config::load_from(Config::dev_defaults(), None, env(&[])).unwrap();
+        assert!(dev.dev);
+        assert_eq!(dev.mail.transport, MailTransportKind::Dev);
+    }
+}

@@ -1,0 +1,296 @@
+//! Configuration: built-in defaults, then an optional TOML file, then
+//! `LATCHKEY_*` environment variables (`__` separates sections, so
+//! `LATCHKEY_MAIL__SMTP__HOST` sets `mail.smtp.host`). A variable ending in
+//! `_FILE` names a file whose contents become the value, for secrets kept out
+//! of the environment (`LATCHKEY_MAIL__SMTP__PASSWORD_FILE`).
+//!
+//! Unknown keys are errors, not warnings: a mistyped setting that is silently
+//! ignored is worse than a server that refuses to start. The variables of
+//! the command-line client ([`cli_vars`]) share the `LATCHKEY_` prefix and
+//! are skipped by name, so that one shell can run both.
+//!
+//! Durations take a unit (`30s`, `10m`, `12h`, `7d`, `500ms`, or combined:
+//! `1h30m`); a bare number counts in the unit the setting's name ends with
+//! (`links.ttl_secs = 604800`, `outbox.poll_ms = 500`).
+//!
+//! Nothing here is `Serialize`: the secrets are not, so the defaults reach
+//! the layering as a list of settings (`Config::settings`) instead.
+//!
+//! This file holds the shape: [`Config`], its sections and [`ConfigError`].
+//! Beside it: `defaults` (the production and development profiles),
+//! `settings` (the flat list of settings), `load` (the layering),
+//! `suggest` ("did you mean"), `duration` (the duration syntax), `validate`
+//! (the checks across values) and `secret` ([`SecretString`]).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub mod cli_vars;
+mod defaults;
+mod duration;
+mod load;
+mod secret;
+mod settings;
+mod suggest;
+#[cfg(test)]
+mod test_support;
+mod validate;
+
+pub use secret::SecretString;
+
+/// The whole configuration. Passed by value to whoever needs a part of it;
+/// nothing reads it from a global.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The address guests and members use, e.g. `https://chat.example.org`.
+    /// Links in e-mails start with it; cookie-authenticated writes must come
+    /// from its origin. Empty: `http://` and the bound address (for local
+    /// use and tests on port 0).
+    pub public_url: String,
+    /// Where the HTTP server listens. Port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// `sqlite://PATH?mode=rwc` (default) or `postgres://USER@HOST/DB`. May
+    /// carry a database password, so it prints as `***`.
+    pub database_url: SecretString,
+    /// The secrets file written by `latchkey init`. Never inside the
+    /// database's folder.
+    pub secrets_file: PathBuf,
+    /// Development mode: creates a missing secrets file, keeps mail in a
+    /// `/dev/mail` page and prints links to the console. Never in production.
+    pub dev: bool,
+    /// Log filter (tracing `EnvFilter` syntax) and format.
+    pub log: LogConfig,
+    /// How e-mail leaves the server.
+    pub mail: MailConfig,
+    /// Link life times.
+    pub links: LinkConfig,
+    /// Session life times.
+    pub sessions: SessionConfig,
+    /// Idle conversations older than this are deleted (zero keeps them
+    /// forever). Setting `retention_secs`.
+    #[serde(rename = "retention_secs", deserialize_with = "duration::secs")]
+    pub retention: Duration,
+    /// Size limits.
+    pub limits: LimitConfig,
+    /// Per-client and per-address request budgets.
+    pub rate_limits: RateLimitConfig,
+    /// The notification worker.
+    pub outbox: OutboxConfig,
+    /// Header carrying the client address when behind a reverse proxy (e.g.
+    /// `x-forwarded-for`; its last entry, the one the proxy added, is used).
+    /// Unset: the peer address.
+    pub client_ip_header: Option<String>,
+    /// When set, registering as a member needs this code (the operator
+    /// hands it to the people who may become members). Unset: anyone may
+    /// register.
+    pub registration_code: Option<SecretString>,
+}
+
+/// Logging.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// E.g. `info` or `latchkey_server=debug,info`.
+    pub filter: String,
+    /// One JSON object per line instead of human-readable text.
+    pub json: bool,
+}
+
+/// Mail transport.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    /// `dev` keeps mail in memory (dev mode only); `smtp` sends it.
+    pub transport: MailTransportKind,
+    /// The `From:` address.
+    pub from: String,
+    /// SMTP relay settings (used when `transport = "smtp"`).
+    pub smtp: SmtpConfig,
+}
+
+/// Which transport delivers mail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransportKind {
+    /// In memory, shown at `/dev/mail`; links printed to the console.
+    Dev,
+    /// A real SMTP relay.
+    Smtp,
+}
+
+impl MailTransportKind {
+    /// The name in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailTransportKind::Dev => "dev",
+            MailTransportKind::Smtp => "smtp",
+        }
+    }
+}
+
+/// SMTP relay settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Relay host name.
+    pub host: String,
+    /// Relay port.
+    pub port: u16,
+    /// `none` (plain, loopback only), `starttls` or `tls`.
+    pub security: SmtpSecurity,
+    /// User name, if the relay wants one.
+    pub username: Option<String>,
+    /// Password (better: `LATCHKEY_MAIL__SMTP__PASSWORD_FILE`).
+    pub password: Option<SecretString>,
+    /// A send attempt is abandoned after this long. Setting `timeout_secs`.
+    #[serde(rename = "timeout_secs", deserialize_with = "duration::secs")]
+    pub timeout: Duration,
+}
+
+/// Transport security towards the SMTP relay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain text. Only sensible for a relay on loopback.
+    None,
+    /// Plain connection upgraded with STARTTLS (required, not opportunistic).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+impl SmtpSecurity {
+    /// The name in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpSecurity::None => "none",
+            SmtpSecurity::Starttls => "starttls",
+            SmtpSecurity::Tls => "tls",
+        }
+    }
+}
+
+/// Link life times. The settings keep their `_secs` names; each takes a
+/// duration with a unit too.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkConfig {
+    /// An unredeemed link dies after this long (`ttl_secs`).
+    #[serde(rename = "ttl_secs", deserialize_with = "duration::secs")]
+    pub ttl: Duration,
+    /// After the first redeem the link still works this long, for reloads
+    /// (`grace_secs`).
+    #[serde(rename = "grace_secs", deserialize_with = "duration::secs")]
+    pub grace: Duration,
+    /// While an e-mailed link is unredeemed and younger than this, a new
+    /// message sends no second e-mail: the earlier link shows everything.
+    /// Zero turns coalescing off (`coalesce_secs`).
+    #[serde(rename = "coalesce_secs", deserialize_with = "duration::secs")]
+    pub coalesce: Duration,
+}
+
+/// Session life times.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// A guest session ends after this long without a request.
+    #[serde(rename = "guest_idle_secs", deserialize_with = "duration::secs")]
+    pub guest_idle: Duration,
+    /// A guest session ends this long after it began, whatever happens.
+    #[serde(rename = "guest_absolute_secs", deserialize_with = "duration::secs")]
+    pub guest_absolute: Duration,
+    /// A member session ends after this long without a request.
+    #[serde(rename = "member_idle_secs", deserialize_with = "duration::secs")]
+    pub member_idle: Duration,
+    /// A member session ends this long after it began.
+    #[serde(rename = "member_absolute_secs", deserialize_with = "duration::secs")]
+    pub member_absolute: Duration,
+}
+
+/// Size limits.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitConfig {
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest message ciphertext, in bytes.
+    pub max_ciphertext_bytes: usize,
+    /// Most items in one page of a list.
+    pub max_page_size: u32,
+}
+
+/// Request budgets (per app instance).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// New conversations per client address per hour.
+    pub contact_per_ip_per_hour: u32,
+    /// New conversations per guest e-mail address per hour.
+    pub contact_per_address_per_hour: u32,
+    /// "Send me a new link" requests per client address per hour.
+    pub link_request_per_ip_per_hour: u32,
+    /// "Send me a new link" requests per guest address per hour.
+    pub link_request_per_address_per_hour: u32,
+    /// Login and registration attempts per client address per minute.
+    pub login_per_ip_per_minute: u32,
+    /// Link redemptions per client address per minute.
+    pub redeem_per_ip_per_minute: u32,
+    /// Messages per session (member or guest) per minute.
+    pub posts_per_session_per_minute: u32,
+}
+
+/// The notification worker.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// A claimed row is another worker's to retry after this long. Must
+    /// exceed the SMTP timeout, or a slow send could be sent twice.
+    #[serde(rename = "lease_secs", deserialize_with = "duration::secs")]
+    pub lease: Duration,
+    /// How often an idle worker looks for work (`poll_ms`: a bare number
+    /// counts milliseconds).
+    #[serde(rename = "poll_ms", deserialize_with = "duration::millis")]
+    pub poll: Duration,
+    /// Longest wait between two attempts at one e-mail.
+    #[serde(rename = "max_backoff_secs", deserialize_with = "duration::secs")]
+    pub max_backoff: Duration,
+    /// How often expired links, sessions and idle conversations are swept.
+    #[serde(rename = "sweep_secs", deserialize_with = "duration::secs")]
+    pub sweep: Duration,
+}
+
+/// A configuration that cannot be used. The messages name the variable, or
+/// the key and the file, that is wrong; never a value of a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A `LATCHKEY_…` variable or a key in the file that is no setting.
+    #[error("configuration: {0}")]
+    Unknown(String),
+    /// The file, the environment or a `*_FILE` variable could not be read or
+    /// did not fit the schema.
+    #[error("configuration: {0}")]
+    Load(String),
+    /// The values are readable but contradict each other.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// `scheme://host[:port]` of [`Config::public_url`], as browsers send it
+    /// in `Origin`.
+    pub fn public_origin(&self) -> String {
+        url::Url::parse(&self.public_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default()
+    }
+
+    /// Whether cookies get the `Secure` attribute: always, except for a
+    /// plain-HTTP public address in dev mode.
+    pub fn secure_cookies(&self) -> bool {
+        !(self.dev && self.public_url.starts_with("http://"))
+    }
+}
