@@ -345,3 +345,22 @@ mod tests {
         assert_eq!(format!("{round:?}"), "MailPayload(***)");
     }
 }
+
+#[cfg(test)]
+mod address_tests {
+    use latchkey_api::Email;
+
+    proptest::proptest! {
+        /// The contract's rule is the whole check on the way in; the mail
+        /// library parses the address again when it sends, and must never
+        /// refuse one the rule let in.
+        #[test]
+        fn every_address_the_contract_accepts_is_a_recipient(
+            text in "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,8}(\\.[A-Za-z0-9_-]{1,4}){0,2}@[A-Za-z0-9-]{1,8}(\\.[A-Za-z0-9-]{1,6}){1,3}"
+        ) {
+            if let Ok(email) = Email::parse(&text) {
+                proptest::prop_assert!(email.as_str().parse::<lettre::Address>().is_ok(), "{}", text);
+            }
+        }
+    }
+}

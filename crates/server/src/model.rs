@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use latchkey_api::{DisplayName, Handle};
 use latchkey_core::{ConversationId, MessageId, OsRng, RngCore, Role};
 
 /// A point in time: milliseconds since the Unix epoch, as stored.
@@ -120,9 +121,9 @@ pub struct Member {
     /// Internal id.
     pub id: MemberId,
     /// Public, unique, lower-case.
-    pub handle: String,
+    pub handle: Handle,
     /// Shown to guests.
-    pub display_name: String,
+    pub display_name: DisplayName,
     /// E-mail address, sealed with the member-email key (context: the id's
     /// hex text).
     pub email_sealed: Vec<u8>,
@@ -425,8 +426,8 @@ mod tests {
     fn debug_hides_secrets() {
         let member = Member {
             id: MemberId::generate(),
-            handle: "ann".into(),
-            display_name: "Ann".into(),
+            handle: Handle::parse("ann").unwrap(),
+            display_name: DisplayName::parse("Ann").unwrap(),
             email_sealed: vec![1; 40],
             password_file: vec![0xab; 40],
             identity_public: vec![3; 32],

@@ -27,6 +27,11 @@ use sqlx::{AnyPool, Connection};
 
 // ------------------------------------------------------------ same text
 
+/// A handle the test knows to be valid.
+fn handle(text: &str) -> latchkey_api::Handle {
+    latchkey_api::Handle::parse(text).unwrap()
+}
+
 fn migrations_dir(database: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("migrations")
@@ -441,15 +446,23 @@ async fn migrates_forward(db: Db) {
     let ann = MemberId::parse(ANN).unwrap();
     let conversation: ConversationId = CONVERSATION.parse().unwrap();
 
-    let member = store.member_by_handle("ann").await.unwrap().unwrap();
+    let member = store
+        .member_by_handle(&handle("ann"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(member.id, ann);
     assert_eq!(member.created_at, Timestamp::from_ms(NOW));
     assert_eq!(member.recovery.unwrap().verifier, vec![6; 32]);
-    let bob = store.member_by_handle("bob").await.unwrap().unwrap();
+    let bob = store
+        .member_by_handle(&handle("bob"))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(bob.recovery.is_none());
     assert_eq!(
         store.member_by_id(&ann).await.unwrap().unwrap().handle,
-        "ann"
+        handle("ann")
     );
 
     let inbox = store.conversations_of(&ann, None, 10).await.unwrap();
@@ -772,7 +785,11 @@ async fn unknown_values_are_errors(db: Db) {
         "sessions",
         "member_id",
     );
-    is_corrupt(store.member_by_handle("bob").await, "members", "id");
+    is_corrupt(
+        store.member_by_handle(&handle("bob")).await,
+        "members",
+        "id",
+    );
 
     let pool = db.pool().await;
     sqlx::query("UPDATE conversations SET confirmed = 2")

@@ -12,7 +12,7 @@ export type B64 = string;
 export type Handle = string;
 
 /**
- * An e-mail address: one '@', a dot in the domain, no spaces or angle brackets, at most 254 characters.
+ * An e-mail address: dot-separated atoms of a-z, 0-9 and !#$%&'*+/=?^_`{|}~- before the '@'; two or more DNS labels after it (an internationalised domain in its xn-- form); at most 254 characters.
  */
 export type Email = string;
 

@@ -72,8 +72,8 @@ pub async fn register_finish(
             input.email.as_str().as_bytes(),
         ),
         id,
-        handle: input.handle.as_str().to_owned(),
-        display_name: input.display_name.as_str().to_owned(),
+        handle: input.handle,
+        display_name: input.display_name,
         password_file: file.as_bytes().to_vec(),
         identity_public: input.identity_public.0,
         sealed_identity: input.sealed_identity.0,
@@ -104,7 +104,7 @@ pub async fn login_start(
     request: &[u8],
 ) -> Result<LoginChallenge, DomainError> {
     ctx.spend(ctx.login_budget(), &client.bytes())?;
-    let member = ctx.store.member_by_handle(handle.as_str()).await?;
+    let member = ctx.store.member_by_handle(handle).await?;
     let file = member
         .as_ref()
         .map(|m| PasswordFile::from_bytes(m.password_file.clone()))
@@ -162,6 +162,8 @@ pub async fn login_finish(
     server_login
         .finish(finalization)
         .map_err(|_| login_failed())?;
+    // The attempt stored the canonical handle it was started with.
+    let handle = Handle::parse(&handle).map_err(|_| login_failed())?;
     let member = ctx
         .store
         .member_by_handle(&handle)
@@ -186,7 +188,7 @@ pub async fn rename(
     member: MemberId,
     name: &DisplayName,
 ) -> Result<Member, DomainError> {
-    ctx.store.set_display_name(&member, name.as_str()).await?;
+    ctx.store.set_display_name(&member, name).await?;
     me(ctx, member).await
 }
 
@@ -199,7 +201,7 @@ pub async fn password_start(
 ) -> Result<Vec<u8>, DomainError> {
     require_recent_sign_in(session)?;
     let member = me(ctx, member).await?;
-    registration_response(ctx, request, &member.handle)
+    registration_response(ctx, request, member.handle.as_str())
 }
 
 /// Step 2 of a password change: the new password file and the private key
@@ -229,7 +231,7 @@ pub async fn password_finish(
 /// The member with this handle, for his contact page.
 pub async fn public_member(ctx: &Context, handle: &Handle) -> Result<Member, DomainError> {
     ctx.store
-        .member_by_handle(handle.as_str())
+        .member_by_handle(handle)
         .await?
         .ok_or_else(|| DomainError::new(ErrorCode::UnknownMember, "No member has this handle."))
 }

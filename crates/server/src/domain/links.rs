@@ -139,11 +139,7 @@ pub async fn request(
     // An unknown member: nothing to mark, and the same answer.
     let member: Option<Option<MemberId>> = match handle {
         None => Some(None),
-        Some(h) => ctx
-            .store
-            .member_by_handle(h.as_str())
-            .await?
-            .map(|m| Some(m.id)),
+        Some(h) => ctx.store.member_by_handle(h).await?.map(|m| Some(m.id)),
     };
     if let Some(member) = member {
         ctx.store

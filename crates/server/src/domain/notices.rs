@@ -34,7 +34,7 @@ pub(crate) fn guest_link(
         ctx,
         &MailPayload::GuestLink {
             to: to.to_owned(),
-            member_name: member.display_name.clone(),
+            member_name: member.display_name.as_str().to_owned(),
             fragment: link.expose_fragment().to_string(),
             reason,
         },

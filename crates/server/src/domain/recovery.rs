@@ -59,7 +59,7 @@ async fn member_by_proof(
     handle: &Handle,
     proof: &[u8],
 ) -> Result<(Member, MemberRecovery), DomainError> {
-    let member = ctx.store.member_by_handle(handle.as_str()).await?;
+    let member = ctx.store.member_by_handle(handle).await?;
     let given = Sha256::digest(proof).to_vec();
     match member {
         Some(mut m) => match m.recovery.take() {
@@ -93,7 +93,7 @@ pub async fn start(
     ctx.spend(ctx.login_budget(), &client.bytes())?;
     let (member, recovery) = member_by_proof(ctx, handle, proof).await?;
     Ok(RecoveryStarted {
-        response: registration_response(ctx, request, &member.handle)?,
+        response: registration_response(ctx, request, member.handle.as_str())?,
         identity_public: member.identity_public,
         recovery_sealed_identity: recovery.sealed_identity,
     })

@@ -23,8 +23,8 @@ fn stored<T>(parsed: Result<T, api::FieldError>) -> Result<T, ApiError> {
 /// What a member sees of himself.
 pub fn member(member: &Member) -> Result<api::MemberView, ApiError> {
     Ok(api::MemberView {
-        handle: stored(api::Handle::parse(&member.handle))?,
-        display_name: stored(api::DisplayName::parse(&member.display_name))?,
+        handle: member.handle.clone(),
+        display_name: member.display_name.clone(),
         identity_public: api::B64(member.identity_public.clone()),
         fingerprint: fingerprint(&member.identity_public),
         sealed_identity: api::B64(member.sealed_identity.clone()),
@@ -34,8 +34,8 @@ pub fn member(member: &Member) -> Result<api::MemberView, ApiError> {
 /// What anyone may see of a member.
 pub fn public_member(member: &Member) -> Result<api::PublicMember, ApiError> {
     Ok(api::PublicMember {
-        handle: stored(api::Handle::parse(&member.handle))?,
-        display_name: stored(api::DisplayName::parse(&member.display_name))?,
+        handle: member.handle.clone(),
+        display_name: member.display_name.clone(),
         identity_public: api::B64(member.identity_public.clone()),
         fingerprint: fingerprint(&member.identity_public),
     })

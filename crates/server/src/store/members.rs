@@ -2,6 +2,8 @@
 
 use sqlx::any::AnyRow;
 
+use latchkey_api::{DisplayName, Handle};
+
 use super::decode::Columns;
 use super::{Store, StoreError, Unique};
 use crate::model::{Member, MemberId, MemberRecovery, Timestamp};
@@ -29,8 +31,10 @@ fn member(row: &AnyRow) -> Result<Member, StoreError> {
     };
     Ok(Member {
         id: c.member_id("id")?,
-        handle: c.text("handle")?,
-        display_name: c.text("display_name")?,
+        handle: Handle::parse(&c.text("handle")?)
+            .map_err(|_| c.corrupt("handle", "breaks the handle rule"))?,
+        display_name: DisplayName::parse(&c.text("display_name")?)
+            .map_err(|_| c.corrupt("display_name", "breaks the display-name rule"))?,
         email_sealed: c.bytes("email_sealed")?,
         password_file: c.bytes("password_file")?,
         identity_public: c.bytes("identity_public")?,
@@ -56,8 +60,8 @@ impl Store {
              recovery_verifier) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(member.id.to_hex())
-        .bind(&member.handle)
-        .bind(&member.display_name)
+        .bind(member.handle.as_str())
+        .bind(member.display_name.as_str())
         .bind(&member.email_sealed)
         .bind(&member.password_file)
         .bind(&member.identity_public)
@@ -72,9 +76,9 @@ impl Store {
     }
 
     /// The member with this handle.
-    pub async fn member_by_handle(&self, handle: &str) -> Result<Option<Member>, StoreError> {
+    pub async fn member_by_handle(&self, handle: &Handle) -> Result<Option<Member>, StoreError> {
         sqlx::query(&format!("SELECT {COLUMNS} FROM members WHERE handle = $1"))
-            .bind(handle)
+            .bind(handle.as_str())
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
@@ -97,10 +101,10 @@ impl Store {
     pub async fn set_display_name(
         &self,
         id: &MemberId,
-        display_name: &str,
+        display_name: &DisplayName,
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE members SET display_name = $1 WHERE id = $2")
-            .bind(display_name)
+            .bind(display_name.as_str())
             .bind(id.to_hex())
             .execute(&self.pool)
             .await?;
