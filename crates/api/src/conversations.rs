@@ -16,7 +16,7 @@ bodies! {
     pub struct GrantInput {
         pub grant_id: GrantId,
         /// The conversation key wrapped under the link's wrap key (73 bytes).
-        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{97}[AQgw]$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{95}[AQgw]$"))]
         pub wrapped_key: B64,
     }
 
@@ -27,7 +27,7 @@ bodies! {
         /// 16 random bytes made by the guest's browser.
         pub conversation_id: ConversationId,
         /// The conversation key HPKE-sealed to the member's identity key (81 bytes).
-        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{108}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{106}$"))]
         pub sealed_key: B64,
         pub message: MessageInput,
         pub grant: GrantInput,
@@ -129,7 +129,7 @@ bodies! {
     pub struct AddGrant {
         pub grant_id: GrantId,
         /// The conversation key wrapped under the link's wrap key (73 bytes).
-        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{97}[AQgw]$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{95}[AQgw]$"))]
         pub wrapped_key: B64,
         /// The link for the server to e-mail; absent when the member delivers it himself.
         #[serde(default, skip_serializing_if = "Option::is_none")]

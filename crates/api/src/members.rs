@@ -9,7 +9,7 @@ bodies! {
     pub struct RegisterStart {
         pub handle: Handle,
         /// OPAQUE registration request (33 bytes).
-        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{44}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{42}$"))]
         pub request: B64,
         /// Needed when the operator set `registration_code`; otherwise omit it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,18 +34,18 @@ bodies! {
         /// The member's address, for notices. Stored sealed; never shown to guests.
         pub email: Email,
         /// OPAQUE registration upload (193 bytes): the password file.
-        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{257}[AQgw]$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{255}[AQgw]$"))]
         pub upload: B64,
         /// The member's X25519 identity public key (32 bytes, canonical).
         #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"))]
         pub identity_public: B64,
         /// The identity private key sealed under the member's key-encryption key (73 bytes).
-        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{97}[AQgw]$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{95}[AQgw]$"))]
         pub sealed_identity: B64,
         /// The private key sealed under the recovery key's KEK; with `recovery_proof`, or neither.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "typescript", ts(optional))]
-        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^[A-Za-z0-9_-]{97}[AQgw]$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{95}[AQgw]$"))]
         pub recovery_sealed_identity: Option<B64>,
         /// `RecoveryKey::proof()` (32 bytes); the server stores its SHA-256.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,7 +80,7 @@ bodies! {
     pub struct LoginStart {
         pub handle: Handle,
         /// OPAQUE login request, KE1 (97 bytes).
-        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{129}[AQgw]$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{127}[AQgw]$"))]
         pub request: B64,
     }
 
@@ -97,7 +97,7 @@ bodies! {
         /// From step 1.
         pub login_id: LoginId,
         /// OPAQUE login finalization, KE3 (65 bytes).
-        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{86}[AEIMQUYcgkosw048]$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{84}[AEIMQUYcgkosw048]$"))]
         pub finalization: B64,
     }
 
@@ -109,17 +109,17 @@ bodies! {
     /// Step 1 of a password change.
     pub struct PasswordStart {
         /// OPAQUE registration request for the new password (33 bytes).
-        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{44}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{42}$"))]
         pub request: B64,
     }
 
     /// Step 2 of a password change.
     pub struct PasswordFinish {
         /// OPAQUE registration upload for the new password (193 bytes).
-        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{257}[AQgw]$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{255}[AQgw]$"))]
         pub upload: B64,
         /// The same private key, re-sealed under the new key-encryption key (73 bytes).
-        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{97}[AQgw]$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{95}[AQgw]$"))]
         pub sealed_identity: B64,
     }
 
@@ -130,7 +130,7 @@ bodies! {
         #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"))]
         pub recovery_proof: B64,
         /// OPAQUE registration request for the new password.
-        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{44}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{42}$"))]
         pub request: B64,
     }
 
@@ -151,17 +151,17 @@ bodies! {
         #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"))]
         pub recovery_proof: B64,
         /// OPAQUE registration upload.
-        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{257}[AQgw]$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{255}[AQgw]$"))]
         pub upload: B64,
         /// The same private key, sealed under the new password's KEK.
-        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{97}[AQgw]$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{95}[AQgw]$"))]
         pub sealed_identity: B64,
     }
 
     /// A new recovery key (the old one stops working).
     pub struct NewRecovery {
         /// The private key sealed under the new recovery key's KEK.
-        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{97}[AQgw]$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{95}[AQgw]$"))]
         pub recovery_sealed_identity: B64,
         /// The new recovery key's proof (32 bytes).
         #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"))]

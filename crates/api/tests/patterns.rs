@@ -90,3 +90,64 @@ fn a_canonical_grant_id_matches_and_a_noncanonical_one_does_not() {
     assert!(pattern("GrantId").is_match(&canonical) && accepts::<GrantId>(&canonical));
     assert!(!pattern("GrantId").is_match(&noncanonical) && !accepts::<GrantId>(&noncanonical));
 }
+
+/// Blobs the core really makes match the document's field patterns (size
+/// and version byte), so the document is not a guess about the protocol.
+#[test]
+fn real_blobs_match_their_field_patterns() {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    use latchkey_core::opaque::{ClientLogin, ClientRegistration};
+    use latchkey_core::{
+        ConversationKey, IdentitySecret, KeyEncryptionKey, LinkKey, OsRng, RecoveryKey,
+    };
+
+    let doc = document();
+    let field = |schema: &str, name: &str| {
+        let text = doc["components"]["schemas"][schema]["properties"][name]["pattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{schema}.{name} has no pattern"));
+        Regex::new(text).unwrap()
+    };
+    let check = |schema: &str, name: &str, bytes: &[u8]| {
+        let text = Base64UrlUnpadded::encode_string(bytes);
+        assert!(
+            field(schema, name).is_match(&text),
+            "{schema}.{name}: {text}"
+        );
+        let mut other = bytes.to_vec();
+        other[0] ^= 0x80;
+        let text = Base64UrlUnpadded::encode_string(&other);
+        assert!(
+            !field(schema, name).is_match(&text)
+                || name == "identity_public"
+                || name == "recovery_proof",
+            "{schema}.{name} takes another first byte: {text}"
+        );
+    };
+    let (_, request) = ClientRegistration::start(&mut OsRng, b"password").unwrap();
+    check("RegisterStart", "request", &request);
+    check("PasswordStart", "request", &request);
+    let (_, ke1) = ClientLogin::start(&mut OsRng, b"password").unwrap();
+    check("LoginStart", "request", &ke1);
+    let identity = IdentitySecret::generate(&mut OsRng);
+    check(
+        "RegisterFinish",
+        "identity_public",
+        identity.public().as_bytes(),
+    );
+    let recovery = RecoveryKey::generate(&mut OsRng);
+    let sealed =
+        KeyEncryptionKey::from_recovery_key(&recovery).seal_identity(&mut OsRng, &identity);
+    check("RegisterFinish", "sealed_identity", sealed.as_bytes());
+    check("NewRecovery", "recovery_sealed_identity", sealed.as_bytes());
+    check("NewRecovery", "recovery_proof", &*recovery.proof());
+    let conversation = latchkey_core::ConversationId::generate(&mut OsRng);
+    let key = ConversationKey::generate(&mut OsRng);
+    let sealed_key = key
+        .seal_to_member(&mut OsRng, &identity.public(), &conversation)
+        .unwrap();
+    check("StartConversation", "sealed_key", sealed_key.as_bytes());
+    let wrapped = LinkKey::generate(&mut OsRng).wrap(&mut OsRng, &conversation, &key);
+    check("GrantInput", "wrapped_key", wrapped.as_bytes());
+    check("AddGrant", "wrapped_key", wrapped.as_bytes());
+}
