@@ -307,20 +307,9 @@ pub async fn post(
         (Participant::Member(_), None, None) => (None, None),
         (Participant::Member(_), Some(grant), link) => {
             let checked = grants::check(ctx, grant, link, GrantKind::Message, now)?;
-            let mail = match &checked.link {
-                Some(link) => {
-                    let member = member_of(ctx, &conversation).await?;
-                    let to = guest_address(ctx, &conversation)?;
-                    Some(notices::guest_link(
-                        ctx,
-                        &to,
-                        &member,
-                        link,
-                        LinkReason::NewMessage,
-                    ))
-                }
-                None => None,
-            };
+            let mail = checked
+                .mail(ctx, &conversation, LinkReason::NewMessage)
+                .await?;
             (Some(checked.grant), mail)
         }
     };

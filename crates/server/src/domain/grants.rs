@@ -5,8 +5,11 @@
 use latchkey_api::{ErrorCode, GrantInput, LinkFragment};
 use latchkey_core::{LinkKey, WrappedConversationKey};
 
+use super::access::member_of;
+use super::notices::{self, guest_address};
 use super::{ms, Context, DomainError};
-use crate::store::{GrantKind, NewGrant, Timestamp};
+use crate::mail::LinkReason;
+use crate::store::{Conversation, GrantKind, NewGrant, NewMail, Timestamp};
 
 /// A checked grant, and its link when it is to be e-mailed.
 pub(crate) struct CheckedGrant {
@@ -14,6 +17,24 @@ pub(crate) struct CheckedGrant {
     pub grant: NewGrant,
     /// The link key to e-mail; none when the member delivers it himself.
     pub link: Option<LinkKey>,
+}
+
+impl CheckedGrant {
+    /// The e-mail that takes this grant's link to the conversation's guest;
+    /// none when the member delivers the link himself.
+    pub(crate) async fn mail(
+        &self,
+        ctx: &Context,
+        conversation: &Conversation,
+        reason: LinkReason,
+    ) -> Result<Option<NewMail>, DomainError> {
+        let Some(link) = &self.link else {
+            return Ok(None);
+        };
+        let member = member_of(ctx, conversation).await?;
+        let to = guest_address(ctx, conversation)?;
+        Ok(Some(notices::guest_link(ctx, &to, &member, link, reason)))
+    }
 }
 
 /// Checks a grant and its optional link. An e-mailed grant is of

@@ -6,7 +6,6 @@ use latchkey_api::{AddGrant, Email, ErrorCode, GrantId, GrantInput, Handle, Noti
 use latchkey_core::ConversationId;
 
 use super::access::{conversation_for, member_of, Participant};
-use super::notices::{self, guest_address};
 use super::sessions::{self, SessionToken};
 use super::{grants, ms, Budget, ClientKey, Context, DomainError, HOUR};
 use crate::mail::LinkReason;
@@ -171,20 +170,9 @@ pub async fn add(
         GrantKind::Requested,
         now,
     )?;
-    let mail = match &checked.link {
-        Some(link) => {
-            let member = member_of(ctx, &conversation).await?;
-            let to = guest_address(ctx, &conversation)?;
-            Some(notices::guest_link(
-                ctx,
-                &to,
-                &member,
-                link,
-                LinkReason::Requested,
-            ))
-        }
-        None => None,
-    };
+    let mail = checked
+        .mail(ctx, &conversation, LinkReason::Requested)
+        .await?;
     let stored = ctx
         .store
         .add_grant(
