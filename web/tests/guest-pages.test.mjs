@@ -232,7 +232,7 @@ test('pages answer with the production security headers; only they are compresse
     assert.equal(response.status, 200, path);
     assert.equal(
       response.headers.get('content-security-policy'),
-      "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+      "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     );
     assert.equal(response.headers.get('referrer-policy'), 'no-referrer');
     assert.equal(response.headers.get('x-content-type-options'), 'nosniff');

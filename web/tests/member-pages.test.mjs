@@ -17,7 +17,7 @@ const require = createRequire(import.meta.url);
 const AXE = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts/screenshots');
 const CSP =
-  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const HANDLE = 'dora';
 const PASSWORD = 'first member passphrase';
 const NEW_PASSWORD = 'second member passphrase';

@@ -750,7 +750,7 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
         let h = response.headers();
         assert_eq!(
             h["content-security-policy"],
-            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
         );
         assert_eq!(h["referrer-policy"], "no-referrer");
         assert_eq!(h["x-content-type-options"], "nosniff");

@@ -8,7 +8,7 @@ import { extname, join, normalize, resolve } from 'node:path';
 const ROOT = resolve(import.meta.dirname, '../../..');
 export const CSP =
   "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; " +
-  "base-uri 'none'; frame-ancestors 'none'";
+  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8', '.json': 'application/json',

@@ -158,7 +158,7 @@ pub fn router(state: AppState) -> Router {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
                 "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; \
-                 base-uri 'none'; frame-ancestors 'none'",
+                 base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
             ),
         ))
         .layer(SetResponseHeaderLayer::overriding(

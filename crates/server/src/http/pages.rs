@@ -2,7 +2,7 @@
 //! home page and (dev mode) the mailbox.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 
@@ -73,11 +73,31 @@ pub(super) async fn home(State(state): State<AppState>) -> Html<String> {
     ))
 }
 
+/// Whether a `Host` header names this machine: `localhost`, `127.0.0.1`
+/// (or any 127/8 address) or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split_once(']').map_or(rest, |(inside, _)| inside),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// `/dev/mail` (dev mode only): every e-mail the server sent, newest first.
-pub(super) async fn dev_mail(State(state): State<AppState>) -> Response {
+/// It shows live links, so it answers only under a loopback `Host` (a page
+/// elsewhere that rebinds its own name to 127.0.0.1 gets a 404, not the
+/// links) and is never cached.
+pub(super) async fn dev_mail(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(mailbox) = &state.dev_mailbox else {
         return not_found_page().await;
     };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if !host.is_some_and(is_loopback_host) {
+        return not_found_page().await;
+    }
     let mut body = String::from("<p>Development mode: these e-mails were not sent anywhere.</p>");
     let mails = mailbox.all();
     if mails.is_empty() {
@@ -91,7 +111,11 @@ pub(super) async fn dev_mail(State(state): State<AppState>) -> Response {
             linkify(&html_escape(&mail.text)),
         ));
     }
-    Html(page("Dev mailbox", &body)).into_response()
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Html(page("Dev mailbox", &body)),
+    )
+        .into_response()
 }
 
 fn page(title: &str, body: &str) -> String {
@@ -116,4 +140,34 @@ fn linkify(escaped: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn only_loopback_hosts_see_the_dev_mailbox() {
+        for host in [
+            "localhost",
+            "LOCALHOST:8080",
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "127.1.2.3:1",
+            "[::1]",
+            "[::1]:8080",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:8080",
+            "localhost.evil.example",
+            "10.0.0.1",
+            "[2001:db8::1]:80",
+            "",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
 }
