@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{
-    Config, LimitConfig, LinkConfig, LogConfig, MailConfig, MailTransportKind, OutboxConfig,
-    RateLimitConfig, SecretString, SessionConfig, SmtpConfig, SmtpSecurity,
+    Config, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig, MailTransportKind,
+    OutboxConfig, RateLimitConfig, SecretString, SessionConfig, SmtpConfig, SmtpSecurity,
 };
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -42,6 +42,13 @@ impl Default for Config {
                     password: None,
                     timeout: Duration::from_secs(20),
                 },
+                // Far above a real day: coalescing already sends a guest
+                // one link until he uses it, and a member one notice until
+                // he reads. These stop a member (or a flood of first
+                // contacts) turning the server into a mail cannon.
+                per_conversation_per_day: 40,
+                per_member_per_day: 200,
+                per_recipient_per_day: 40,
             },
             links: LinkConfig {
                 ttl: days(7),
@@ -76,6 +83,8 @@ impl Default for Config {
                 sweep: Duration::from_secs(30),
             },
             client_ip_header: None,
+            trusted_proxies: IpNetwork::private_ranges(),
+            trusted_proxy_hops: 1,
             registration_code: None,
         }
     }

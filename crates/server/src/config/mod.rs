@@ -32,6 +32,7 @@ pub mod cli_vars;
 mod defaults;
 mod duration;
 mod load;
+mod network;
 mod secret;
 mod settings;
 mod suggest;
@@ -39,6 +40,7 @@ mod suggest;
 mod test_support;
 mod validate;
 
+pub use network::IpNetwork;
 pub use secret::SecretString;
 
 /// The whole configuration. Passed by value to whoever needs a part of it;
@@ -80,10 +82,21 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     /// The notification worker.
     pub outbox: OutboxConfig,
-    /// Header carrying the client address when behind a reverse proxy (e.g.
-    /// `x-forwarded-for`; its last entry, the one the proxy added, is used).
-    /// Unset: the peer address.
+    /// Header carrying the client address when behind a reverse proxy:
+    /// `x-forwarded-for` (or `x-real-ip`, any header of comma-separated
+    /// addresses) or `forwarded` (RFC 7239, its `for=` parameters). Unset:
+    /// the peer address, and no header is believed.
     pub client_ip_header: Option<String>,
+    /// The networks of the reverse proxies (`10.0.0.0/8`, `fd00::/8`, an
+    /// address alone). The header is believed only from a peer inside one,
+    /// and is walked from the right only through addresses inside one.
+    /// Default: loopback and the private ranges.
+    #[serde(deserialize_with = "network::list")]
+    pub trusted_proxies: Vec<IpNetwork>,
+    /// How many proxies stand in front of the server, counting the one
+    /// that connects to it: the client is at most this many entries from the
+    /// header's right end. Default 1.
+    pub trusted_proxy_hops: u32,
     /// When set, registering as a member needs this code (the operator
     /// hands it to the people who may become members). Unset: anyone may
     /// register.
@@ -110,6 +123,16 @@ pub struct MailConfig {
     pub from: String,
     /// SMTP relay settings (used when `transport = "smtp"`).
     pub smtp: SmtpConfig,
+    /// Mails per conversation per day (its guest's links and its member's
+    /// notices). 0: no cap.
+    pub per_conversation_per_day: u32,
+    /// Links per member per day that his messages and his client have
+    /// e-mailed to his guests. 0: no cap.
+    pub per_member_per_day: u32,
+    /// Mails per recipient per day: one guest address (over all its
+    /// conversations, first contacts included), or one member's notices.
+    /// 0: no cap.
+    pub per_recipient_per_day: u32,
 }
 
 /// Which transport delivers mail.

@@ -8,8 +8,8 @@ use figment::value::Value;
 
 use super::duration::Unit;
 use super::{
-    Config, LimitConfig, LinkConfig, LogConfig, MailConfig, OutboxConfig, RateLimitConfig,
-    SecretString, SessionConfig, SmtpConfig,
+    Config, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig, OutboxConfig,
+    RateLimitConfig, SecretString, SessionConfig, SmtpConfig,
 };
 
 /// How a setting's text from the environment becomes a value.
@@ -41,6 +41,17 @@ impl Setting {
             key,
             kind: Kind::Text,
             default: value.map(Value::from),
+        }
+    }
+
+    /// A list of networks. From the environment it is text, the networks
+    /// separated by commas; the setting's reader splits it.
+    fn networks(key: &'static str, value: &[IpNetwork]) -> Setting {
+        let items: Vec<String> = value.iter().map(IpNetwork::to_string).collect();
+        Setting {
+            key,
+            kind: Kind::Text,
+            default: Some(Value::from(items)),
         }
     }
 
@@ -108,6 +119,9 @@ impl Config {
                             password,
                             timeout,
                         },
+                    per_conversation_per_day,
+                    per_member_per_day,
+                    per_recipient_per_day,
                 },
             links:
                 LinkConfig {
@@ -147,6 +161,8 @@ impl Config {
                     sweep,
                 },
             client_ip_header,
+            trusted_proxies,
+            trusted_proxy_hops,
             registration_code,
         } = self;
         let secs = |key, value: &Duration| Setting::duration(key, Unit::Secs, *value);
@@ -169,6 +185,9 @@ impl Config {
                 password.as_ref().map(SecretString::expose),
             ),
             secs("mail.smtp.timeout_secs", timeout),
+            Setting::number("mail.per_conversation_per_day", *per_conversation_per_day),
+            Setting::number("mail.per_member_per_day", *per_member_per_day),
+            Setting::number("mail.per_recipient_per_day", *per_recipient_per_day),
             secs("links.ttl_secs", ttl),
             secs("links.grace_secs", grace),
             secs("links.coalesce_secs", coalesce),
@@ -213,6 +232,8 @@ impl Config {
             secs("outbox.max_backoff_secs", max_backoff),
             secs("outbox.sweep_secs", sweep),
             Setting::optional_text("client_ip_header", client_ip_header.as_deref()),
+            Setting::networks("trusted_proxies", trusted_proxies),
+            Setting::number("trusted_proxy_hops", *trusted_proxy_hops),
             Setting::optional_text(
                 "registration_code",
                 registration_code.as_ref().map(SecretString::expose),

@@ -90,6 +90,37 @@ impl Config {
                 "limits.max_ciphertext_bytes must be smaller than limits.max_body_bytes".into(),
             ));
         }
+        self.validate_client_ip()?;
+        Ok(())
+    }
+
+    /// `trusted_proxies` is checked entry by entry as it is read (a network
+    /// that does not parse names the setting there); these are the rules
+    /// across the three settings.
+    fn validate_client_ip(&self) -> Result<(), ConfigError> {
+        if !(1..=16).contains(&self.trusted_proxy_hops) {
+            return Err(ConfigError::Invalid(format!(
+                "trusted_proxy_hops is {}; it counts the reverse proxies in front of the \
+                 server (the one that connects to it is 1) and must be between 1 and 16",
+                self.trusted_proxy_hops
+            )));
+        }
+        let Some(header) = &self.client_ip_header else {
+            return Ok(());
+        };
+        if axum::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "client_ip_header {header:?} is not a header name (e.g. x-forwarded-for or \
+                 forwarded)"
+            )));
+        }
+        if self.trusted_proxies.is_empty() {
+            return Err(ConfigError::Invalid(
+                "client_ip_header is set but trusted_proxies is empty, so the header would \
+                 never be believed: list the network your reverse proxy connects from"
+                    .into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -97,7 +128,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::Config;
-    use crate::config::test_support::{env, load_env};
+    use crate::config::test_support::{env, load_env, load_file};
 
     #[test]
     fn contradictions_are_refused() {
@@ -123,5 +154,62 @@ mod tests {
         );
         let err = load_env(&[("LATCHKEY_OUTBOX__LEASE_SECS", "20s")]).unwrap_err();
         assert!(err.to_string().contains("outbox.lease_secs"), "{err}");
+    }
+
+    #[test]
+    fn proxy_settings_are_read_and_their_mistakes_named() {
+        let config = load_env(&[]).unwrap();
+        assert_eq!(config.client_ip_header, None);
+        assert_eq!(config.trusted_proxy_hops, 1);
+        assert!(config
+            .trusted_proxies
+            .iter()
+            .any(|n| n.to_string() == "127.0.0.0/8"));
+        let config = load_env(&[
+            ("LATCHKEY_CLIENT_IP_HEADER", "X-Forwarded-For"),
+            (
+                "LATCHKEY_TRUSTED_PROXIES",
+                "10.0.0.0/8, fd00::/8 192.0.2.10",
+            ),
+            ("LATCHKEY_TRUSTED_PROXY_HOPS", "2"),
+        ])
+        .unwrap();
+        let networks: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(networks, ["10.0.0.0/8", "fd00::/8", "192.0.2.10/32"]);
+        assert_eq!(config.trusted_proxy_hops, 2);
+        let config =
+            load_file("client_ip_header = \"forwarded\"\ntrusted_proxies = [\"172.16.0.0/12\"]\n")
+                .unwrap();
+        assert_eq!(config.trusted_proxies.len(), 1);
+
+        // A network that does not parse names the setting and the entry.
+        let err = load_env(&[("LATCHKEY_TRUSTED_PROXIES", "10.0.0.0/8,10.1.2.3/8")]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("LATCHKEY_TRUSTED_PROXIES"), "{text}");
+        assert!(
+            text.contains("10.1.2.3/8") && text.contains("10.0.0.0/8"),
+            "{text}"
+        );
+        let err = load_file("trusted_proxies = [\"10.0.0.0/33\"]\n").unwrap_err();
+        assert!(err.to_string().contains("`trusted_proxies` in "), "{err}");
+        let err = load_env(&[("LATCHKEY_TRUSTED_PROXY_HOPS", "0")]).unwrap_err();
+        assert!(err.to_string().contains("trusted_proxy_hops"), "{err}");
+        let err = load_env(&[("LATCHKEY_CLIENT_IP_HEADER", "x forwarded")]).unwrap_err();
+        assert!(err.to_string().contains("not a header name"), "{err}");
+        let err = load_env(&[
+            ("LATCHKEY_CLIENT_IP_HEADER", "x-forwarded-for"),
+            ("LATCHKEY_TRUSTED_PROXIES", ""),
+        ])
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("trusted_proxies is empty"),
+            "{err}"
+        );
+        // Without the header the list is unused, and may be empty.
+        assert!(load_env(&[("LATCHKEY_TRUSTED_PROXIES", "")]).is_ok());
     }
 }

@@ -1,21 +1,19 @@
 //! Request extractors whose rejections speak our error format, and the
-//! sessions and client address a request carries.
-
-use std::net::{IpAddr, SocketAddr};
+//! sessions a request carries. The client's address is in `client_ip`.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use latchkey_api::{tagged_field_error, ErrorCode};
 use serde::de::DeserializeOwned;
 
+pub use super::client_ip::ClientIp;
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::access::Participant;
 use crate::domain::sessions::{self, token_hash, SessionKind};
-use crate::domain::ClientKey;
 use crate::store::{MemberId, Session, SessionOwner};
 
 /// A serde error as an answer: a field that broke its rule (its message
@@ -286,66 +284,5 @@ impl FromRequestParts<AppState> for SessionCookies {
             check_origin(parts, state)?;
         }
         Ok(SessionCookies { token_hashes })
-    }
-}
-
-/// The client's address, as the key of its request budgets.
-#[derive(Clone, Copy, Debug)]
-pub struct ClientIp(pub ClientKey);
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(name) = &state.ctx.config.client_ip_header {
-            // The last entry is the one our own proxy appended; the earlier
-            // ones are whatever the client chose to send.
-            let forwarded = parts
-                .headers
-                .get(name.as_str())
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse().ok());
-            if let Some(ip) = forwarded {
-                return Ok(ClientIp::budget_key(ip));
-            }
-        }
-        parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| ClientIp::budget_key(addr.ip()))
-            .ok_or_else(|| ApiError::internal(&"no peer address on the request"))
-    }
-}
-
-impl ClientIp {
-    /// One budget per IPv4 address, and per IPv6 /64: one subscriber
-    /// usually holds a whole /64.
-    fn budget_key(ip: IpAddr) -> ClientIp {
-        let ip = match ip {
-            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
-                let mut octets = v6.octets();
-                for b in octets.iter_mut().skip(8) {
-                    *b = 0;
-                }
-                IpAddr::from(octets)
-            }
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        ClientIp(ClientKey(ip))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ipv6_clients_share_a_budget_per_64() {
-        let key = |text: &str| ClientIp::budget_key(text.parse().unwrap()).0 .0;
-        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::9"));
-        assert_ne!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:3::1"));
-        assert_eq!(key("::ffff:192.0.2.7").to_string(), "192.0.2.7");
     }
 }

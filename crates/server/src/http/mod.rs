@@ -4,6 +4,7 @@
 //! contract's operation table, so the router cannot serve an operation the
 //! document lacks, nor miss one it has.
 
+mod client_ip;
 mod conversations;
 mod error;
 mod extract;
