@@ -257,6 +257,11 @@ mod tests {
         let defaults = Config {
             registration_code: Some(SecretString::new("0042")),
             client_ip_header: Some("x-forwarded-for".into()),
+            trusted_proxies: ["192.0.2.0/24", "2001:db8::/32"]
+                .iter()
+                .map(|n| n.parse().unwrap())
+                .collect(),
+            trusted_proxy_hops: 3,
             links: LinkConfig {
                 grace: Duration::from_secs(61),
                 ..base.links
