@@ -65,7 +65,7 @@ impl FromRequestParts<AppState> for ClientIp {
 impl ClientIp {
     /// One budget per IPv4 address, and per IPv6 /64: one subscriber
     /// usually holds a whole /64.
-    pub(super) fn budget_key(ip: IpAddr) -> ClientIp {
+    fn budget_key(ip: IpAddr) -> ClientIp {
         let ip = match ip {
             IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
                 let mut octets = v6.octets();
@@ -470,6 +470,24 @@ mod tests {
             client(&["for=\"_x, for=203.0.113.7"]),
             Ok(ip("203.0.113.7"))
         );
+    }
+
+    #[test]
+    fn the_configured_name_is_matched_whatever_its_case() {
+        let config = |header: &str| Config {
+            client_ip_header: Some(header.to_owned()),
+            ..Config::default()
+        };
+        let proxied = headers("x-forwarded-for", &["198.51.100.1, 203.0.113.7"]);
+        let config_xff = config("X-Forwarded-For");
+        let xff = Forwarding::of(&config_xff).unwrap();
+        assert_eq!(xff.client(&proxied, ip("127.0.0.1")), Ok(ip("203.0.113.7")));
+        let config_fwd = config("Forwarded");
+        let fwd = Forwarding::of(&config_fwd).unwrap();
+        assert_eq!(fwd.syntax, Syntax::Forwarded);
+        let standard = headers("forwarded", &["for=203.0.113.7"]);
+        assert_eq!(fwd.client(&standard, ip("::1")), Ok(ip("203.0.113.7")));
+        assert!(Forwarding::of(&Config::default()).is_none());
     }
 
     #[test]
