@@ -12,7 +12,7 @@ use crate::config::{Config, ConfigError};
 use crate::domain::Context;
 use crate::http::{router, AppState};
 use crate::mail::{MailError, Mailer};
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{Limits, RateLimiter};
 use crate::secrets::{self, SecretsError, ServerKeys};
 use crate::store::{Store, StoreError};
 use crate::worker::Worker;
@@ -78,7 +78,11 @@ impl App {
                 store: store.clone(),
                 keys: keys.clone(),
                 config: config.clone(),
-                limiter: Arc::new(RateLimiter::default()),
+                limiter: Arc::new(RateLimiter::for_store(
+                    Limits::default(),
+                    &store,
+                    keys.clone(),
+                )),
             },
         };
         let worker = Worker::new(store, keys, mailer, config);

@@ -28,7 +28,7 @@ use std::time::Duration;
 pub use error::DomainError;
 
 use crate::config::Config;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{BudgetKey, ClientBudgetKey, RateLimiter};
 use crate::secrets::ServerKeys;
 use crate::store::Store;
 
@@ -58,10 +58,18 @@ pub(crate) const MINUTE: Duration = Duration::from_secs(60);
 pub(crate) const HOUR: Duration = Duration::from_secs(3600);
 
 impl Context {
-    /// Counts one request against `budget` for `key`; over it is 429.
-    pub(crate) fn spend(&self, budget: Budget, key: &[u8]) -> Result<(), DomainError> {
+    /// Counts one request against `budget` for `key` (a client's
+    /// [`ClientKey::bytes`], or bytes such as a blind index); over it is
+    /// 429. Call it only with parsed input, so a malformed request spends
+    /// nothing and plants no key. On PostgreSQL this waits for one
+    /// statement: the budget is every instance's.
+    pub(crate) fn spend<'k>(
+        &self,
+        budget: Budget,
+        key: impl Into<BudgetKey<'k>>,
+    ) -> Result<(), DomainError> {
         self.limiter
-            .check(budget.name, key, budget.limit, budget.period)
+            .check(budget.name, key.into(), budget.limit, budget.period)
             .map_err(DomainError::rate_limited)
     }
 
@@ -95,7 +103,9 @@ pub(crate) fn ms(duration: Duration) -> i64 {
 pub struct ClientKey(pub std::net::IpAddr);
 
 impl ClientKey {
-    fn bytes(&self) -> Vec<u8> {
-        self.0.to_string().into_bytes()
+    /// What [`Context::spend`] counts for this client: its address, and
+    /// its network (IPv4 /24, IPv6 /48) against the network's budget.
+    fn bytes(&self) -> ClientBudgetKey {
+        ClientBudgetKey(self.0)
     }
 }

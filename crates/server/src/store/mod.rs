@@ -14,6 +14,7 @@
 //! with CHECK constraints (migration 0004), so such a value can only come
 //! from outside the server.
 
+mod budgets;
 mod conversations;
 mod decode;
 mod grants;
@@ -33,6 +34,7 @@ pub use crate::model::{
     NewConversation, NewGrant, NewMail, NewMessage, Posted, Redeemed, Session, SessionOwner,
     SpentReason, StoredMessage, Timestamp,
 };
+pub use budgets::BudgetCount;
 pub use sweep::Swept;
 
 /// Which unique value a write collided with.
