@@ -79,7 +79,11 @@ impl App {
                 keys: keys.clone(),
                 config: config.clone(),
                 limiter: Arc::new(RateLimiter::for_store(
-                    Limits::default(),
+                    Limits {
+                        max_keys_per_bucket: config.rate_limits.max_keys_per_bucket,
+                        ipv4_24_multiple: config.rate_limits.ipv4_24_multiple,
+                        ipv6_48_multiple: config.rate_limits.ipv6_48_multiple,
+                    },
                     &store,
                     keys.clone(),
                 )),

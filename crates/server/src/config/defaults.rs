@@ -75,6 +75,9 @@ impl Default for Config {
                 login_per_ip_per_minute: 30,
                 redeem_per_ip_per_minute: 30,
                 posts_per_session_per_minute: 120,
+                ipv4_24_multiple: 16,
+                ipv6_48_multiple: 8,
+                max_keys_per_bucket: 50_000,
             },
             outbox: OutboxConfig {
                 lease: MINUTE,

@@ -246,7 +246,7 @@ pub struct LimitConfig {
     pub max_page_size: u32,
 }
 
-/// Request budgets (per app instance).
+/// Request budgets (shared by the instances on PostgreSQL).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitConfig {
@@ -264,6 +264,15 @@ pub struct RateLimitConfig {
     pub redeem_per_ip_per_minute: u32,
     /// Messages per session (member or guest) per minute.
     pub posts_per_session_per_minute: u32,
+    /// An IPv4 /24 may spend this many times one address's budget, over
+    /// all its addresses (0: no network budget).
+    pub ipv4_24_multiple: u32,
+    /// An IPv6 /48 may spend this many times one /64's budget, over all
+    /// its /64s (0: no network budget).
+    pub ipv6_48_multiple: u32,
+    /// Windows each budget keeps in memory (SQLite; on PostgreSQL the
+    /// fallback); when full, the oldest is forgotten, never a key refused.
+    pub max_keys_per_bucket: usize,
 }
 
 /// The notification worker.

@@ -152,6 +152,9 @@ impl Config {
                     login_per_ip_per_minute,
                     redeem_per_ip_per_minute,
                     posts_per_session_per_minute,
+                    ipv4_24_multiple,
+                    ipv6_48_multiple,
+                    max_keys_per_bucket,
                 },
             outbox:
                 OutboxConfig {
@@ -227,6 +230,9 @@ impl Config {
                 "rate_limits.posts_per_session_per_minute",
                 *posts_per_session_per_minute,
             ),
+            Setting::number("rate_limits.ipv4_24_multiple", *ipv4_24_multiple),
+            Setting::number("rate_limits.ipv6_48_multiple", *ipv6_48_multiple),
+            Setting::size("rate_limits.max_keys_per_bucket", *max_keys_per_bucket),
             secs("outbox.lease_secs", lease),
             Setting::duration("outbox.poll_ms", Unit::Millis, *poll),
             secs("outbox.max_backoff_secs", max_backoff),
