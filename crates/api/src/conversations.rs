@@ -143,7 +143,7 @@ bodies! {
 
     /// What became of a link made outside a message.
     pub struct GrantAdded {
-        /// `queued` with a link, else `none`.
+        /// `queued` with a link; `coalesced` when an earlier e-mailed link is still unused (and no request is answered); `capped` over a daily mail cap; else `none`.
         pub notification: Notification,
     }
 
@@ -181,12 +181,14 @@ wire_enums! {
         Guest,
     }
 
-    /// What became of the e-mail a post or a new link could cause: `queued` (an e-mail is queued: the guest's link, or the member's notice); `coalesced` (no e-mail, an earlier one still covers this message; for a member's message with an e-mailed link, the new grant is not stored either); `none` (none asked for: no grant, a grant the member delivers himself, or a repeated post).
+    /// What became of the e-mail a post or a new link could cause: `queued` (an e-mail is queued: the guest's link, or the member's notice); `coalesced` (no e-mail, an earlier one still covers this message; for an e-mailed link, the new grant is not stored either); `capped` (no e-mail: this conversation, this member or this recipient has had the server's most e-mails for the day; the message and grant are stored all the same, the grant as one the member delivers himself); `none` (none asked for: no grant, a grant the member delivers himself, or a repeated post).
     pub enum Notification {
         /// An e-mail is queued.
         Queued,
         /// No e-mail: an earlier one still covers this message.
         Coalesced,
+        /// No e-mail: a daily mail cap is reached; everything else is stored.
+        Capped,
         /// No e-mail asked for.
         None,
     }

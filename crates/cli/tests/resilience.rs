@@ -25,6 +25,10 @@ fn burst_settings() -> Settings {
             // Every member message e-mails a link, so every one is a mail
             // that must not be lost.
             ("LATCHKEY_LINKS__COALESCE_SECS".into(), "0".into()),
+            // ...and the daily mail caps off, for the same reason.
+            ("LATCHKEY_MAIL__PER_CONVERSATION_PER_DAY".into(), "0".into()),
+            ("LATCHKEY_MAIL__PER_MEMBER_PER_DAY".into(), "0".into()),
+            ("LATCHKEY_MAIL__PER_RECIPIENT_PER_DAY".into(), "0".into()),
             ("LATCHKEY_OUTBOX__MAX_BACKOFF_SECS".into(), "2".into()),
             // A mail leased by a killed worker waits out its lease before
             // another worker retries it: keep that short here.

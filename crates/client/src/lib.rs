@@ -30,6 +30,9 @@ pub enum Notification {
     Queued,
     /// No e-mail: an earlier, still unused one covers this message.
     Coalesced,
+    /// No e-mail: the server's daily mail cap for this conversation, member
+    /// or recipient is reached. The message (and grant) are stored.
+    Capped,
     /// None was asked for (no link, a hand-delivered link, a repeated post).
     None,
 }
@@ -39,6 +42,9 @@ impl std::fmt::Display for Notification {
         f.write_str(match self {
             Notification::Queued => "e-mail queued",
             Notification::Coalesced => "no e-mail: the guest's earlier link is still unused",
+            Notification::Capped => {
+                "no e-mail: the server's daily e-mail limit is reached (the message is stored)"
+            }
             Notification::None => "no e-mail",
         })
     }
@@ -49,6 +55,7 @@ impl From<latchkey_api::Notification> for Notification {
         match wire {
             latchkey_api::Notification::Queued => Notification::Queued,
             latchkey_api::Notification::Coalesced => Notification::Coalesced,
+            latchkey_api::Notification::Capped => Notification::Capped,
             latchkey_api::Notification::None => Notification::None,
         }
     }

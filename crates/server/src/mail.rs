@@ -83,9 +83,12 @@ impl MailPayload {
                 reason,
             } => {
                 let link = format!("{base}/open#{fragment}");
+                let full_name = clean_name(member_name);
+                let short_name = subject_name(member_name);
+                let member_name = &full_name;
                 let (subject, opening) = match reason {
                     LinkReason::FirstContact => (
-                        format!("Your message to {member_name}"),
+                        format!("Your message to {short_name}"),
                         format!(
                             "Your message to {member_name} was delivered. When you open this \
                              link you confirm your address, and you can read the conversation \
@@ -93,11 +96,11 @@ impl MailPayload {
                         ),
                     ),
                     LinkReason::NewMessage => (
-                        format!("New message from {member_name}"),
+                        format!("New message from {short_name}"),
                         format!("{member_name} wrote to you. Open the link to read it and reply."),
                     ),
                     LinkReason::Requested => (
-                        format!("Your new link to {member_name}"),
+                        format!("Your new link to {short_name}"),
                         format!(
                             "You asked for a new link to your conversation with {member_name}."
                         ),
@@ -148,6 +151,65 @@ impl MailPayload {
     pub fn from_bytes(bytes: &[u8]) -> Option<MailPayload> {
         serde_json::from_slice(bytes).ok()
     }
+}
+
+/// The longest member name a Subject line carries, in characters.
+pub const SUBJECT_NAME_CHARS: usize = 40;
+
+/// A member-chosen name as a mail shows it: what the contract refuses
+/// (control and text-direction characters) is refused at input already;
+/// invisible formatting characters (zero-width, soft hyphen, BOM, other
+/// format controls) are dropped here too, so a name cannot hide text or
+/// look like another, and runs of white space become one space.
+fn clean_name(name: &str) -> String {
+    let kept: String = name
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .filter(|c| !c.is_control() && !is_invisible_format(*c))
+        .collect();
+    kept.split(' ')
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Format characters (Unicode category Cf) and other invisible ones that a
+/// name has no use for: they reorder, join or hide text.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
+}
+
+/// The member's name as a Subject line carries it: cleaned, and at most
+/// [`SUBJECT_NAME_CHARS`] characters (the last an ellipsis when cut), so a
+/// member cannot write his own subject line into a guest's inbox. An empty
+/// result (nothing visible) reads "a member".
+pub(crate) fn subject_name(name: &str) -> String {
+    let clean = clean_name(name);
+    if clean.is_empty() {
+        return "a member".into();
+    }
+    if clean.chars().count() <= SUBJECT_NAME_CHARS {
+        return clean;
+    }
+    let cut: String = clean.chars().take(SUBJECT_NAME_CHARS - 1).collect();
+    format!("{}…", cut.trim_end())
 }
 
 /// Text made safe inside HTML (element content or a quoted attribute).
@@ -343,6 +405,65 @@ mod tests {
         let round = MailPayload::from_bytes(&payload.to_bytes()).unwrap();
         assert!(matches!(round, MailPayload::GuestLink { .. }));
         assert_eq!(format!("{round:?}"), "MailPayload(***)");
+    }
+
+    fn subject_for(name: &str, reason: LinkReason) -> String {
+        MailPayload::GuestLink {
+            to: "ann@example.org".into(),
+            member_name: name.into(),
+            fragment: "k1.AAAA".into(),
+            reason,
+        }
+        .render("https://chat.example.org")
+        .subject
+    }
+
+    #[test]
+    fn the_subject_carries_at_most_a_cleaned_short_name() {
+        // A name the contract allows (80 characters) that tries to be the
+        // subject line itself.
+        let long = "URGENT account suspended, verify now at evil.example or lose it all";
+        assert!(long.chars().count() <= 80);
+        for reason in [
+            LinkReason::FirstContact,
+            LinkReason::NewMessage,
+            LinkReason::Requested,
+        ] {
+            let subject = subject_for(long, reason);
+            let prefix_len = match reason {
+                LinkReason::FirstContact => "Your message to ".len(),
+                LinkReason::NewMessage => "New message from ".len(),
+                LinkReason::Requested => "Your new link to ".len(),
+            };
+            let name: String = subject.chars().skip(prefix_len).collect();
+            assert_eq!(name.chars().count(), SUBJECT_NAME_CHARS, "{subject}");
+            assert!(name.ends_with('…'), "{subject}");
+            assert!(!subject.contains("lose it all"), "{subject}");
+        }
+        // Short names stay as they are.
+        assert_eq!(
+            subject_for("Bob", LinkReason::NewMessage),
+            "New message from Bob"
+        );
+        assert_eq!(
+            subject_for(&"é".repeat(40), LinkReason::NewMessage),
+            format!("New message from {}", "é".repeat(40))
+        );
+        // Invisible characters and white-space runs go; bidi and control
+        // characters too, should one ever get past the contract.
+        assert_eq!(
+            subject_for(
+                "B\u{200B}o\u{FEFF}b \t  \u{202E}Smith\u{0007}",
+                LinkReason::NewMessage
+            ),
+            "New message from Bob Smith"
+        );
+        assert_eq!(
+            subject_for("\u{200B}\u{2060}", LinkReason::NewMessage),
+            "New message from a member"
+        );
+        // No line break can reach the header.
+        assert!(!subject_for("Bob\r\nBcc: x@example.org", LinkReason::Requested).contains('\n'));
     }
 }
 

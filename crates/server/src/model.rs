@@ -338,6 +338,57 @@ pub struct NewMail {
     pub id: String,
     /// Sealed payload (recipient, kind, link).
     pub payload_sealed: Vec<u8>,
+    /// The budgets it spends; over any of them it is not queued.
+    pub budgets: Vec<MailBudget>,
+    /// How far back a budget counts (milliseconds).
+    pub window_ms: i64,
+}
+
+/// Which kind of key a mail budget is counted per.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailScope {
+    /// One conversation: its links and its member's notices.
+    Conversation,
+    /// One member: the links his messages and his client send.
+    Member,
+    /// One recipient: a guest's address (its blind index), or a member's
+    /// own notices.
+    Recipient,
+}
+
+impl MailScope {
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailScope::Conversation => "conversation",
+            MailScope::Member => "member",
+            MailScope::Recipient => "recipient",
+        }
+    }
+}
+
+/// One budget a mail spends: at most `limit` mails per key and window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailBudget {
+    /// What the key stands for.
+    pub scope: MailScope,
+    /// A keyed hash (or blind index): never an address or id in clear.
+    pub key_hash: [u8; 32],
+    /// Mails per window; 0 turns this budget off.
+    pub limit: u32,
+}
+
+/// What became of the e-mail a change asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailOutcome {
+    /// Queued in the outbox.
+    Queued,
+    /// Not queued: an earlier, unused link covers it (the grant is dropped).
+    Coalesced,
+    /// Not queued: a mail budget is spent (what it announced is stored).
+    Capped,
+    /// No mail asked for, or nothing was stored.
+    Nothing,
 }
 
 /// A mail this worker holds the lease for.
@@ -383,6 +434,8 @@ pub struct Posted {
     pub duplicate: bool,
     /// An e-mail was queued.
     pub mail_queued: bool,
+    /// An e-mail was asked for but a mail budget is spent.
+    pub mail_capped: bool,
 }
 
 #[cfg(test)]

@@ -433,9 +433,9 @@ grant?: GrantInput,
 link?: LinkFragment, };
 
 /**
- * What became of the e-mail a post or a new link could cause: `queued` (an e-mail is queued: the guest's link, or the member's notice); `coalesced` (no e-mail, an earlier one still covers this message; for a member's message with an e-mailed link, the new grant is not stored either); `none` (none asked for: no grant, a grant the member delivers himself, or a repeated post).
+ * What became of the e-mail a post or a new link could cause: `queued` (an e-mail is queued: the guest's link, or the member's notice); `coalesced` (no e-mail, an earlier one still covers this message; for an e-mailed link, the new grant is not stored either); `capped` (no e-mail: this conversation, this member or this recipient has had the server's most e-mails for the day; the message and grant are stored all the same, the grant as one the member delivers himself); `none` (none asked for: no grant, a grant the member delivers himself, or a repeated post).
  */
-export type Notification = "queued" | "coalesced" | "none";
+export type Notification = "queued" | "coalesced" | "capped" | "none";
 
 /**
  * The message was stored (or was already).
@@ -477,7 +477,7 @@ answers_request?: boolean, };
  */
 export type GrantAdded = { 
 /**
- * `queued` with a link, else `none`.
+ * `queued` with a link; `coalesced` when an earlier e-mailed link is still unused (and no request is answered); `capped` over a daily mail cap; else `none`.
  */
 notification: Notification, };
 

@@ -83,7 +83,7 @@ export interface SendInput {
 export interface SendResult {
   seq: number;
   sentAt: number;
-  notification: 'queued' | 'coalesced' | 'none';
+  notification: 'queued' | 'coalesced' | 'capped' | 'none';
   /** Only for "self": the link fragment (k1.…) to hand over. */
   fragment: string | null;
 }

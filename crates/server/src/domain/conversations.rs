@@ -89,15 +89,23 @@ pub async fn start(
             to.as_bytes(),
         ),
         guest_email_index: index.to_vec(),
-        mail: notices::guest_link(ctx, to, &member, &link, LinkReason::FirstContact),
+        mail: notices::guest_link(ctx, to, &member, &id, &link, LinkReason::FirstContact),
         id,
         member_id: member.id,
         sealed_key: input.sealed_key.0,
         message,
         grant: checked.grant,
     };
-    ctx.store.start_conversation(&new, now).await?;
-    tracing::info!(conversation = %new.id, "conversation started");
+    let mailed = ctx.store.start_conversation(&new, now).await?;
+    if mailed {
+        tracing::info!(conversation = %new.id, "conversation started");
+    } else {
+        // The guest's link is not sent: this address, or this
+        // conversation, has had its day's mail. The answer stays the same
+        // (the contract's `Started` has no room for it); he can ask for a
+        // new link later.
+        tracing::warn!(conversation = %new.id, "conversation started; link mail capped");
+    }
     Ok(id)
 }
 
@@ -290,7 +298,10 @@ pub async fn post(
     let (grant, mail) = match (who, input.grant, input.link) {
         (Participant::Guest(_), None, None) => {
             let member = member_of(ctx, &conversation).await?;
-            (None, Some(notices::member_notice(ctx, &member)?))
+            (
+                None,
+                Some(notices::member_notice(ctx, &member, &conversation.id)?),
+            )
         }
         (Participant::Guest(_), _, _) => {
             return Err(DomainError::new(
@@ -326,6 +337,9 @@ pub async fn post(
         .await?;
     let notification = if posted.mail_queued {
         Notification::Queued
+    } else if posted.mail_capped {
+        tracing::warn!(conversation = %conversation.id, "message stored; its mail capped");
+        Notification::Capped
     } else if mail.is_some() && !posted.duplicate {
         Notification::Coalesced
     } else {

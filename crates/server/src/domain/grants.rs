@@ -33,7 +33,14 @@ impl CheckedGrant {
         };
         let member = member_of(ctx, conversation).await?;
         let to = guest_address(ctx, conversation)?;
-        Ok(Some(notices::guest_link(ctx, &to, &member, link, reason)))
+        Ok(Some(notices::guest_link(
+            ctx,
+            &to,
+            &member,
+            &conversation.id,
+            link,
+            reason,
+        )))
     }
 }
 

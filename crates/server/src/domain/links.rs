@@ -9,6 +9,7 @@ use super::access::{conversation_for, member_of, Participant};
 use super::sessions::{self, SessionToken};
 use super::{grants, ms, Budget, ClientKey, Context, DomainError, HOUR};
 use crate::mail::LinkReason;
+use crate::model::MailOutcome;
 use crate::store::{
     GrantKind, GrantState, Member, MemberId, Redeemed, SessionOwner, SpentReason, Timestamp,
 };
@@ -173,7 +174,7 @@ pub async fn add(
     let mail = checked
         .mail(ctx, &conversation, LinkReason::Requested)
         .await?;
-    let stored = ctx
+    let outcome = ctx
         .store
         .add_grant(
             &conversation.id,
@@ -181,11 +182,16 @@ pub async fn add(
             mail.as_ref(),
             now,
             input.answers_request,
+            ms(ctx.config.links.coalesce),
         )
         .await?;
-    Ok(if stored && mail.is_some() {
-        Notification::Queued
-    } else {
-        Notification::None
+    Ok(match outcome {
+        MailOutcome::Queued => Notification::Queued,
+        MailOutcome::Coalesced => Notification::Coalesced,
+        MailOutcome::Capped => {
+            tracing::warn!(conversation = %conversation.id, "link stored; its mail capped");
+            Notification::Capped
+        }
+        MailOutcome::Nothing => Notification::None,
     })
 }

@@ -2,16 +2,24 @@
 //! (the one moment the server holds a link key) and the member's
 //! content-free notice. Sealed with the outbox key under the row's id, so a
 //! payload cannot be replayed under another row.
+//!
+//! Each mail names the daily budgets it spends (per conversation, per
+//! member, per recipient); the store counts them in the transaction that
+//! queues it.
 
-use latchkey_core::{LinkKey, OsRng};
+use latchkey_core::{ConversationId, LinkKey, OsRng};
 
-use super::{Context, DomainError};
+use super::{ms, Context, DomainError};
 use crate::mail::{LinkReason, MailPayload};
+use crate::model::{MailBudget, MailScope};
 use crate::random::random_hex;
-use crate::store::{Conversation, Member, NewMail};
+use crate::store::{Conversation, Member, MemberId, NewMail};
 
-/// Seals a payload into a new outbox row.
-fn seal(ctx: &Context, payload: &MailPayload) -> NewMail {
+/// How far back the mail budgets count.
+const BUDGET_WINDOW: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// Seals a payload into a new outbox row spending `budgets`.
+fn seal(ctx: &Context, payload: &MailPayload, budgets: Vec<MailBudget>) -> NewMail {
     let id = random_hex();
     NewMail {
         payload_sealed: ctx
@@ -19,17 +27,61 @@ fn seal(ctx: &Context, payload: &MailPayload) -> NewMail {
             .outbox
             .seal(&mut OsRng, id.as_bytes(), &payload.to_bytes()),
         id,
+        budgets,
+        window_ms: ms(BUDGET_WINDOW),
     }
 }
 
-/// The guest's link e-mail, to `to` (his address as he typed it).
+/// A budget keyed by an HMAC (the blind-index key) of `what`, never `what`
+/// itself: the log outlives a deleted conversation, and without the secrets
+/// file its rows must link to nothing. No address has a space in it, so
+/// these keys never meet a guest's blind index.
+fn keyed(ctx: &Context, scope: MailScope, what: &str, limit: u32) -> MailBudget {
+    MailBudget {
+        scope,
+        key_hash: ctx.keys.blind_index.email(&format!("mail budget {what}")),
+        limit,
+    }
+}
+
+fn conversation_budget(ctx: &Context, id: &ConversationId) -> MailBudget {
+    keyed(
+        ctx,
+        MailScope::Conversation,
+        &format!("conversation {id}"),
+        ctx.config.mail.per_conversation_per_day,
+    )
+}
+
+/// The guest's link e-mail, to `to` (his address as he typed it), in
+/// `conversation`. A first contact is the guest's doing, not the member's,
+/// so it spends no member budget; every link spends the address's budget
+/// (its blind index: all conversations with the address count together).
 pub(crate) fn guest_link(
     ctx: &Context,
     to: &str,
     member: &Member,
+    conversation: &ConversationId,
     link: &LinkKey,
     reason: LinkReason,
 ) -> NewMail {
+    let mail = &ctx.config.mail;
+    let mut budgets = vec![
+        conversation_budget(ctx, conversation),
+        MailBudget {
+            scope: MailScope::Recipient,
+            key_hash: ctx.keys.blind_index.email(to),
+            limit: mail.per_recipient_per_day,
+        },
+    ];
+    if !matches!(reason, LinkReason::FirstContact) {
+        budgets.push(keyed(
+            ctx,
+            MailScope::Member,
+            &format!("member {}", member.id.to_hex()),
+            mail.per_member_per_day,
+        ));
+    }
     seal(
         ctx,
         &MailPayload::GuestLink {
@@ -38,11 +90,26 @@ pub(crate) fn guest_link(
             fragment: link.expose_fragment().to_string(),
             reason,
         },
+        budgets,
     )
 }
 
-/// The member's notice that his guest wrote.
-pub(crate) fn member_notice(ctx: &Context, member: &Member) -> Result<NewMail, DomainError> {
+/// The budget of a member's notices, as their recipient.
+fn notice_budget(ctx: &Context, member: &MemberId) -> MailBudget {
+    keyed(
+        ctx,
+        MailScope::Recipient,
+        &format!("member notices {}", member.to_hex()),
+        ctx.config.mail.per_recipient_per_day,
+    )
+}
+
+/// The member's notice that his guest wrote in `conversation`.
+pub(crate) fn member_notice(
+    ctx: &Context,
+    member: &Member,
+    conversation: &ConversationId,
+) -> Result<NewMail, DomainError> {
     let to = ctx
         .keys
         .member_email
@@ -54,6 +121,10 @@ pub(crate) fn member_notice(ctx: &Context, member: &Member) -> Result<NewMail, D
         &MailPayload::MemberNotice {
             to: String::from_utf8_lossy(&to).into_owned(),
         },
+        vec![
+            conversation_budget(ctx, conversation),
+            notice_budget(ctx, &member.id),
+        ],
     ))
 }
 

@@ -6,11 +6,11 @@ use sqlx::any::AnyRow;
 
 use super::decode::Columns;
 use super::grants::insert_grant;
-use super::outbox::insert_mail;
+use super::outbox::queue_mail;
 use super::{flag, Store, StoreError, Unique};
 use crate::model::{
-    Conversation, GrantKind, InboxEntry, MemberId, NewConversation, NewGrant, NewMail, NewMessage,
-    Posted, StoredMessage, Timestamp,
+    Conversation, GrantKind, InboxEntry, MailOutcome, MemberId, NewConversation, NewGrant, NewMail,
+    NewMessage, Posted, StoredMessage, Timestamp,
 };
 
 const COLUMNS: &str = "id, member_id, sealed_key, guest_email_sealed, confirmed, last_seq, \
@@ -59,12 +59,13 @@ fn stored_message(row: &AnyRow) -> Result<StoredMessage, StoreError> {
 
 impl Store {
     /// Stores a guest's first contact: conversation, first message, first
-    /// grant and the e-mail with his link.
+    /// grant and the e-mail with his link. Returns whether the e-mail was
+    /// queued: over a mail budget everything else is stored all the same.
     pub async fn start_conversation(
         &self,
         new: &NewConversation,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO conversations (id, member_id, sealed_key, guest_email_sealed, \
@@ -81,10 +82,10 @@ impl Store {
         .await
         .map_err(StoreError::conflict_as(Unique::Conversation))?;
         insert_message(&mut tx, &new.id, 1, &new.message, now).await?;
-        insert_grant(&mut tx, &new.id, &new.grant, now).await?;
-        insert_mail(&mut tx, Some(&new.id), &new.mail, now).await?;
+        let queued = queue_mail(&mut tx, self.dialect, Some(&new.id), &new.mail, now).await?;
+        insert_grant(&mut tx, &new.id, &as_mailed(&new.grant, queued), now).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(queued)
     }
 
     /// The conversation with this id.
@@ -237,6 +238,7 @@ impl Store {
                     seq,
                     duplicate: true,
                     mail_queued: false,
+                    mail_capped: false,
                 })
             } else {
                 Err(StoreError::Conflict(Unique::MessageId))
@@ -257,32 +259,27 @@ impl Store {
             seq,
             duplicate: false,
             mail_queued: false,
+            mail_capped: false,
         };
         let cutoff = now.minus_ms(coalesce_ms);
         if let Some(grant) = grant {
-            // The first-contact link does not count: its e-mail says only
-            // that the guest's message arrived, not that a reply waits.
-            let coalesced = grant.emailed && coalesce_ms > 0 && {
-                let pending: Option<(i64,)> = sqlx::query_as(
-                    "SELECT 1 FROM grants WHERE conversation_id = $1 AND emailed = $4 \
-                     AND kind <> $5 AND redeemed_at IS NULL \
-                     AND expires_at > $2 AND created_at > $3 LIMIT 1",
-                )
-                .bind(&id)
-                .bind(now.as_ms())
-                .bind(cutoff.as_ms())
-                .bind(flag(true))
-                .bind(GrantKind::FirstContact.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-                pending.is_some()
-            };
+            let coalesced = grant.emailed
+                && coalesce_ms > 0
+                && unused_link_since(&mut tx, conversation_id, now, cutoff).await?;
             if !coalesced {
-                insert_grant(&mut tx, conversation_id, grant, now).await?;
+                let mut queued = false;
                 if let (true, Some(mail)) = (grant.emailed, mail) {
-                    insert_mail(&mut tx, Some(conversation_id), mail, now).await?;
-                    posted.mail_queued = true;
+                    queued =
+                        queue_mail(&mut tx, self.dialect, Some(conversation_id), mail, now).await?;
+                    posted.mail_queued = queued;
+                    posted.mail_capped = !queued;
                 }
+                let stored = if grant.emailed {
+                    as_mailed(grant, queued)
+                } else {
+                    grant.clone()
+                };
+                insert_grant(&mut tx, conversation_id, &stored, now).await?;
             }
             if grant.emailed {
                 // A fresh link answers a pending new-link request, whether
@@ -305,8 +302,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if claimed.rows_affected() == 1 {
-                insert_mail(&mut tx, Some(conversation_id), mail, now).await?;
-                posted.mail_queued = true;
+                // Over a budget the claim stays: he is told again once he
+                // reads or the coalescing window passes, as if it had gone.
+                let queued =
+                    queue_mail(&mut tx, self.dialect, Some(conversation_id), mail, now).await?;
+                posted.mail_queued = queued;
+                posted.mail_capped = !queued;
             }
         }
         tx.commit().await?;
@@ -378,9 +379,18 @@ impl Store {
     /// the member's client, or a link to deliver by hand), with its e-mail if
     /// any, and clears a pending request.
     ///
-    /// With `only_if_requested`, nothing happens (and `false` comes back)
+    /// With `only_if_requested`, nothing happens ([`MailOutcome::Nothing`])
     /// unless a request is pending: two clients answering the same request
     /// send one link, not two.
+    ///
+    /// An e-mailed link that answers no request is coalesced as a message's
+    /// link is (dropped, with its mail, while an earlier e-mailed link is
+    /// unused and younger than `coalesce_ms`): otherwise this call, which
+    /// needs no message, would mail the guest as often as it is made. A
+    /// link answering a pending request is not: the guest asked for it (his
+    /// earlier mail may be lost), and his requests have their own budget.
+    /// Over a mail budget the grant is stored without its mail, as one not
+    /// e-mailed (the member's client still holds the link).
     pub async fn add_grant(
         &self,
         conversation_id: &ConversationId,
@@ -388,7 +398,8 @@ impl Store {
         mail: Option<&NewMail>,
         now: Timestamp,
         only_if_requested: bool,
-    ) -> Result<bool, StoreError> {
+        coalesce_ms: i64,
+    ) -> Result<MailOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
         let answered = sqlx::query(
             "UPDATE conversations SET link_requested_at = NULL \
@@ -402,15 +413,62 @@ impl Store {
             // The caller checked the conversation exists: nothing pending
             // (or it was deleted meanwhile; either way nothing to send).
             tx.rollback().await?;
-            return Ok(false);
+            return Ok(MailOutcome::Nothing);
         }
-        insert_grant(&mut tx, conversation_id, grant, now).await?;
-        if let Some(mail) = mail {
-            insert_mail(&mut tx, Some(conversation_id), mail, now).await?;
+        let Some(mail) = mail.filter(|_| grant.emailed) else {
+            insert_grant(&mut tx, conversation_id, grant, now).await?;
+            tx.commit().await?;
+            return Ok(MailOutcome::Nothing);
+        };
+        if !only_if_requested
+            && coalesce_ms > 0
+            && unused_link_since(&mut tx, conversation_id, now, now.minus_ms(coalesce_ms)).await?
+        {
+            tx.commit().await?;
+            return Ok(MailOutcome::Coalesced);
         }
+        let queued = queue_mail(&mut tx, self.dialect, Some(conversation_id), mail, now).await?;
+        insert_grant(&mut tx, conversation_id, &as_mailed(grant, queued), now).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(if queued {
+            MailOutcome::Queued
+        } else {
+            MailOutcome::Capped
+        })
     }
+}
+
+/// An e-mailed grant as stored: over a mail budget it was not e-mailed, and
+/// must not count as a pending link that coalesces the next one.
+fn as_mailed(grant: &NewGrant, queued: bool) -> NewGrant {
+    NewGrant {
+        emailed: grant.emailed && queued,
+        ..grant.clone()
+    }
+}
+
+/// Whether an e-mailed link younger than `since` is still unused and
+/// unexpired. The first-contact link does not count: its e-mail says only
+/// that the guest's message arrived, not that a reply waits.
+async fn unused_link_since(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    conversation_id: &ConversationId,
+    now: Timestamp,
+    since: Timestamp,
+) -> Result<bool, StoreError> {
+    let pending: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM grants WHERE conversation_id = $1 AND emailed = $4 \
+         AND kind <> $5 AND redeemed_at IS NULL \
+         AND expires_at > $2 AND created_at > $3 LIMIT 1",
+    )
+    .bind(conversation_id.to_string())
+    .bind(now.as_ms())
+    .bind(since.as_ms())
+    .bind(flag(true))
+    .bind(GrantKind::FirstContact.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(pending.is_some())
 }
 
 async fn insert_message(

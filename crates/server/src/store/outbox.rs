@@ -6,10 +6,72 @@
 use latchkey_core::ConversationId;
 
 use super::decode::Columns;
-use super::{Store, StoreError};
-use crate::model::{ClaimedMail, NewMail, Timestamp};
+use super::{Dialect, Store, StoreError};
+use crate::model::{ClaimedMail, MailBudget, NewMail, Timestamp};
 
-pub(super) async fn insert_mail(
+/// Queues a mail if every budget it spends has room, and logs it against
+/// each; returns whether it was queued. Runs inside the caller's business
+/// transaction, so every instance sharing the database counts the same
+/// rows, and a mail over a budget leaves what it announced stored.
+pub(super) async fn queue_mail(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    dialect: Dialect,
+    conversation_id: Option<&ConversationId>,
+    mail: &NewMail,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let mut budgets: Vec<&MailBudget> = mail.budgets.iter().filter(|b| b.limit > 0).collect();
+    if dialect == Dialect::Postgres {
+        // Under READ COMMITTED two transactions could both count the last
+        // free place and both take it. A transaction-scoped advisory lock
+        // per key serialises them; taken in one order everywhere, so two
+        // mails sharing keys cannot deadlock. (SQLite needs none: every
+        // caller's first statement writes, which takes the one write lock.)
+        budgets.sort_by_key(|b| lock_id(b));
+        for budget in &budgets {
+            sqlx::query("SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock($1)) AS l")
+                .bind(lock_id(budget))
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    let since = now.minus_ms(mail.window_ms);
+    for budget in &budgets {
+        let (sent,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM mail_log WHERE scope = $1 AND key_hash = $2 AND sent_at > $3",
+        )
+        .bind(budget.scope.as_str())
+        .bind(budget.key_hash.as_slice())
+        .bind(since.as_ms())
+        .fetch_one(&mut **tx)
+        .await?;
+        if sent >= i64::from(budget.limit) {
+            return Ok(false);
+        }
+    }
+    for budget in &budgets {
+        sqlx::query(
+            "INSERT INTO mail_log (scope, key_hash, sent_at, forget_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(budget.scope.as_str())
+        .bind(budget.key_hash.as_slice())
+        .bind(now.as_ms())
+        .bind(now.plus_ms(mail.window_ms).as_ms())
+        .execute(&mut **tx)
+        .await?;
+    }
+    insert_mail(tx, conversation_id, mail, now).await?;
+    Ok(true)
+}
+
+/// The advisory-lock number of a budget's key: its first eight bytes, the
+/// scope mixed in (the hash is uniform, so collisions only serialise).
+fn lock_id(budget: &MailBudget) -> i64 {
+    let [a, b, c, d, e, f, g, h, ..] = budget.key_hash;
+    i64::from_be_bytes([a, b, c, d, e, f, g, h]) ^ budget.scope as i64
+}
+
+async fn insert_mail(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     conversation_id: Option<&ConversationId>,
     mail: &NewMail,

@@ -1,5 +1,6 @@
 //! Periodic clean-up: dead grants, sessions and login attempts, forgotten
-//! spent-grant hashes, and conversations idle past the retention time.
+//! spent-grant hashes, mail-log rows past their window, and conversations
+//! idle past the retention time.
 
 use super::decode::Columns;
 use super::grants::destroy_grant;
@@ -57,6 +58,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM login_attempts WHERE expires_at <= $1")
+            .bind(now.as_ms())
+            .execute(&mut *tx)
+            .await?;
+        // Mail counted in no budget any more: what a thief could learn from
+        // the log (when someone got mail) is kept no longer than it is used.
+        sqlx::query("DELETE FROM mail_log WHERE forget_at <= $1")
             .bind(now.as_ms())
             .execute(&mut *tx)
             .await?;

@@ -45,6 +45,7 @@ function sentText(r: SendResult, t: Thread): string {
   if (r.fragment) return `Sent. Deliver the link below to ${guest} yourself.`;
   if (r.notification === 'queued') return `Sent. ${guest} gets an e-mail with a link to read it.`;
   if (r.notification === 'coalesced') return `Sent. ${guest} still has an unused link from earlier that opens this message too, so no new e-mail goes out.`;
+  if (r.notification === 'capped') return `Sent, but no e-mail goes out: the server's daily e-mail limit for this guest or conversation is reached. The message is stored; ${guest} reads it with a later link.`;
   return 'Sent.';
 }
 
