@@ -99,7 +99,7 @@ impl Store {
     }
 
     /// Deletes the windows that have ended (part of the sweep).
-    pub async fn sweep_budgets(&self, now: Timestamp) -> Result<(), StoreError> {
+    pub(super) async fn sweep_budgets(&self, now: Timestamp) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM budgets WHERE expires_at <= $1")
             .bind(now.as_ms())
             .execute(&self.pool)

@@ -68,6 +68,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        // Ended budget windows (outside the transaction: instances keep
+        // upserting into this table, and its rows need no company).
+        self.sweep_budgets(now).await?;
         if retention_ms > 0 {
             let cutoff = now.minus_ms(retention_ms);
             let idle = sqlx::query("SELECT id FROM conversations WHERE last_activity_at <= $1")
