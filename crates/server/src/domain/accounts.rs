@@ -44,7 +44,7 @@ pub async fn register_start(
     handle: &Handle,
     request: &[u8],
 ) -> Result<Vec<u8>, DomainError> {
-    ctx.spend(ctx.login_budget(), &client.bytes())?;
+    ctx.spend(ctx.login_budget(), &client.bytes()).await?;
     check_registration_code(ctx, registration_code)?;
     registration_response(ctx, request, handle.as_str())
 }
@@ -56,7 +56,7 @@ pub async fn register_finish(
     client: ClientKey,
     input: RegisterFinish,
 ) -> Result<(Member, SessionToken), DomainError> {
-    ctx.spend(ctx.login_budget(), &client.bytes())?;
+    ctx.spend(ctx.login_budget(), &client.bytes()).await?;
     check_registration_code(ctx, input.registration_code.as_deref())?;
     let file = password_file(&input.upload.0)?;
     IdentityPublic::from_slice(&input.identity_public.0)
@@ -103,7 +103,7 @@ pub async fn login_start(
     handle: &Handle,
     request: &[u8],
 ) -> Result<LoginChallenge, DomainError> {
-    ctx.spend(ctx.login_budget(), &client.bytes())?;
+    ctx.spend(ctx.login_budget(), &client.bytes()).await?;
     let member = ctx.store.member_by_handle(handle).await?;
     let file = member
         .as_ref()

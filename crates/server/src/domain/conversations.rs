@@ -53,7 +53,8 @@ pub async fn start(
             period: HOUR,
         },
         &client.bytes(),
-    )?;
+    )
+    .await?;
     let member = accounts::public_member(ctx, handle).await?;
     let index = ctx.keys.blind_index.email(input.guest_email.as_str());
     ctx.spend(
@@ -63,7 +64,8 @@ pub async fn start(
             period: HOUR,
         },
         &index,
-    )?;
+    )
+    .await?;
     SealedConversationKey::from_bytes(input.sealed_key.0.clone())
         .map_err(|e| DomainError::new(ErrorCode::InvalidSealedKey, e.to_string()))?;
     let message = check_message(ctx, input.message, Role::Guest)?;
@@ -279,7 +281,8 @@ pub async fn post(
             period: MINUTE,
         },
         &session.token_hash,
-    )?;
+    )
+    .await?;
     let who = Participant::from(session);
     let conversation = conversation_for(ctx, who, id).await?;
     let sender = match who {

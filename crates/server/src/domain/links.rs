@@ -48,7 +48,7 @@ pub async fn peek(
     client: ClientKey,
     grant: &GrantId,
 ) -> Result<Member, DomainError> {
-    ctx.spend(ctx.redeem_budget(), &client.bytes())?;
+    ctx.spend(ctx.redeem_budget(), &client.bytes()).await?;
     let state = ctx
         .store
         .peek_grant(
@@ -82,7 +82,7 @@ pub async fn redeem(
     client: ClientKey,
     grant: &GrantId,
 ) -> Result<Opened, DomainError> {
-    ctx.spend(ctx.redeem_budget(), &client.bytes())?;
+    ctx.spend(ctx.redeem_budget(), &client.bytes()).await?;
     let links = &ctx.config.links;
     let state = ctx
         .store
@@ -126,7 +126,8 @@ pub async fn request(
             period: HOUR,
         },
         &client.bytes(),
-    )?;
+    )
+    .await?;
     let index = ctx.keys.blind_index.email(email.as_str());
     ctx.spend(
         Budget {
@@ -135,7 +136,8 @@ pub async fn request(
             period: HOUR,
         },
         &index,
-    )?;
+    )
+    .await?;
     // An unknown member: nothing to mark, and the same answer.
     let member: Option<Option<MemberId>> = match handle {
         None => Some(None),

@@ -61,15 +61,16 @@ impl Context {
     /// Counts one request against `budget` for `key` (a client's
     /// [`ClientKey::bytes`], or bytes such as a blind index); over it is
     /// 429. Call it only with parsed input, so a malformed request spends
-    /// nothing and plants no key. On PostgreSQL this waits for one
-    /// statement: the budget is every instance's.
-    pub(crate) fn spend<'k>(
+    /// nothing and plants no key. On PostgreSQL this is one statement: the
+    /// budget is every instance's.
+    pub(crate) async fn spend<'k>(
         &self,
         budget: Budget,
         key: impl Into<BudgetKey<'k>>,
     ) -> Result<(), DomainError> {
         self.limiter
             .check(budget.name, key.into(), budget.limit, budget.period)
+            .await
             .map_err(DomainError::rate_limited)
     }
 

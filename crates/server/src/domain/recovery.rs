@@ -90,7 +90,7 @@ pub async fn start(
     proof: &[u8],
     request: &[u8],
 ) -> Result<RecoveryStarted, DomainError> {
-    ctx.spend(ctx.login_budget(), &client.bytes())?;
+    ctx.spend(ctx.login_budget(), &client.bytes()).await?;
     let (member, recovery) = member_by_proof(ctx, handle, proof).await?;
     Ok(RecoveryStarted {
         response: registration_response(ctx, request, member.handle.as_str())?,
@@ -109,7 +109,7 @@ pub async fn finish(
     upload: &[u8],
     sealed_identity: &[u8],
 ) -> Result<(), DomainError> {
-    ctx.spend(ctx.login_budget(), &client.bytes())?;
+    ctx.spend(ctx.login_budget(), &client.bytes()).await?;
     let (member, _) = member_by_proof(ctx, handle, proof).await?;
     let file = password_file(upload)?;
     check_sealed_identity(sealed_identity)?;

@@ -14,11 +14,8 @@
 mod local;
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::domain::ms;
 use crate::model::Timestamp;
@@ -119,8 +116,6 @@ pub struct RateLimiter {
 struct Shared {
     store: Store,
     keys: Arc<ServerKeys>,
-    /// Warn about falling back to memory once, not per request.
-    warned: AtomicBool,
 }
 
 impl RateLimiter {
@@ -141,7 +136,6 @@ impl RateLimiter {
             shared: store.shares_budgets().then(|| Shared {
                 store: store.clone(),
                 keys,
-                warned: AtomicBool::new(false),
             }),
             ..RateLimiter::in_memory(limits)
         }
@@ -150,7 +144,7 @@ impl RateLimiter {
     /// Counts one request against `limit` per `period` for `key` in
     /// `bucket` (and, for a client, against its network's budget).
     /// `Err(seconds)` says when to try again.
-    pub fn check(
+    pub async fn check(
         &self,
         bucket: &'static str,
         key: BudgetKey<'_>,
@@ -159,7 +153,7 @@ impl RateLimiter {
     ) -> Result<(), u64> {
         let counts = self.counts(bucket, key, limit);
         if let Some(shared) = &self.shared {
-            if let Some(answer) = shared.check(&counts, period) {
+            if let Some(answer) = shared.check(&counts, period).await {
                 return answer;
             }
         }
@@ -212,16 +206,10 @@ impl RateLimiter {
 }
 
 impl Shared {
-    /// The database's answer; `None` when it cannot be had here (no
-    /// multi-threaded runtime to wait in, or the database failed), and the
+    /// The database's answer; `None` when the database failed, and the
     /// caller counts in memory instead: a degraded budget beats none, and
     /// beats refusing everyone.
-    fn check(&self, counts: &[Count], period: Duration) -> Option<Result<(), u64>> {
-        let handle = Handle::try_current().ok()?;
-        if handle.runtime_flavor() != RuntimeFlavor::MultiThread {
-            self.warn_once("budgets counted in memory: no multi-threaded runtime to wait in");
-            return None;
-        }
+    async fn check(&self, counts: &[Count], period: Duration) -> Option<Result<(), u64>> {
         let period_ms = ms(period).max(1);
         let now = Timestamp::now();
         // Windows are aligned to the clock, so every instance names the
@@ -240,12 +228,7 @@ impl Shared {
                 limit: *limit,
             })
             .collect();
-        // `spend` is synchronous for the domain's sake; the wait for one
-        // statement happens off the executor's core, which block_in_place
-        // hands to another thread meanwhile.
-        let spent = tokio::task::block_in_place(|| {
-            handle.block_on(self.store.spend_budget(&rows, start, end))
-        });
+        let spent = self.store.spend_budget(&rows, start, end).await;
         match spent {
             Ok(true) => Some(Ok(())),
             Ok(false) => {
@@ -267,12 +250,6 @@ impl Shared {
         self.keys
             .blind_index
             .email(&format!("budget:{}:{hex}", stored_bucket(count)))
-    }
-
-    fn warn_once(&self, what: &str) {
-        if !self.warned.swap(true, Ordering::Relaxed) {
-            tracing::warn!("{what}");
-        }
     }
 }
 
@@ -305,41 +282,52 @@ mod tests {
     /// keeps, from many IPv4 networks, from the /64s of one /48 and from
     /// many /48s. Memory stays at its cap, a client never seen before is
     /// served, and a budget the flood did not touch keeps its windows.
-    #[test]
-    fn a_flood_of_250_000_keys_neither_fills_the_limiter_nor_locks_anyone_out() {
+    #[tokio::test]
+    async fn a_flood_of_250_000_keys_neither_fills_the_limiter_nor_locks_anyone_out() {
         let limits = Limits::default();
         let limiter = RateLimiter::in_memory(limits);
         let login = 30;
         // Someone used up his redeem budget before the flood.
         let victim = v4(198, 51, 100, 7);
         for _ in 0..login {
-            assert!(limiter.check("redeem-ip", victim, login, MINUTE).is_ok());
+            assert!(limiter
+                .check("redeem-ip", victim, login, MINUTE)
+                .await
+                .is_ok());
         }
-        assert!(limiter.check("redeem-ip", victim, login, MINUTE).is_err());
+        assert!(limiter
+            .check("redeem-ip", victim, login, MINUTE)
+            .await
+            .is_err());
 
         let mut planted = 0u32;
         // 100,000 IPv4 addresses over 400 /24s.
         for i in 0..100_000u32 {
             let [_, b, c, d] = i.to_be_bytes();
-            let _ = limiter.check("login-ip", v4(10, b, c, d), login, MINUTE);
+            let _ = limiter
+                .check("login-ip", v4(10, b, c, d), login, MINUTE)
+                .await;
             planted += 1;
         }
         // 65,536 /64s of one /48: the network's budget stops them after
         // 8 × 30, but each still reaches the per-/64 counter.
         for subnet in 0..=u16::MAX {
-            let _ = limiter.check("login-ip", v6([0x2001, 0xdb8, 1], subnet), login, MINUTE);
+            let _ = limiter
+                .check("login-ip", v6([0x2001, 0xdb8, 1], subnet), login, MINUTE)
+                .await;
             planted += 1;
         }
         // The flooded /48 is over its network budget, even from a /64 it
         // never used (until 50,000 newer /48 windows push it out below).
         assert!(limiter
             .check("login-ip", v6([0x2001, 0xdb8, 1], 0xffff), login, MINUTE)
+            .await
             .is_err());
         // 84,464 /48s, one /64 each.
         for i in 0..84_464u32 {
             let [_, _, hi, lo] = i.to_be_bytes();
             let net = [0x2001, 0x0db9 + u16::from(hi), u16::from(lo)];
-            let _ = limiter.check("login-ip", v6(net, 0), login, MINUTE);
+            let _ = limiter.check("login-ip", v6(net, 0), login, MINUTE).await;
             planted += 1;
         }
         assert_eq!(planted, 250_000);
@@ -356,18 +344,23 @@ mod tests {
         for _ in 0..login {
             assert!(limiter
                 .check("login-ip", v4(203, 0, 113, 5), login, MINUTE)
+                .await
                 .is_ok());
             assert!(limiter
                 .check("login-ip", v6([0x2a00, 0x1450, 0x4001], 7), login, MINUTE)
+                .await
                 .is_ok());
         }
         // And the flood in login-ip did not evict redeem-ip's windows.
-        assert!(limiter.check("redeem-ip", victim, login, MINUTE).is_err());
+        assert!(limiter
+            .check("redeem-ip", victim, login, MINUTE)
+            .await
+            .is_err());
         assert!(limiter.local.windows() <= 4 * limits.max_keys_per_bucket);
     }
 
-    #[test]
-    fn addresses_of_one_network_share_its_larger_budget() {
+    #[tokio::test]
+    async fn addresses_of_one_network_share_its_larger_budget() {
         let limiter = RateLimiter::in_memory(Limits {
             ipv4_24_multiple: 3,
             ..Limits::default()
@@ -375,31 +368,45 @@ mod tests {
         // Each address may spend 2; the /24 together 6.
         for d in 1..=3 {
             for _ in 0..2 {
-                assert!(limiter.check("b", v4(192, 0, 2, d), 2, MINUTE).is_ok());
+                assert!(limiter
+                    .check("b", v4(192, 0, 2, d), 2, MINUTE)
+                    .await
+                    .is_ok());
             }
         }
-        assert!(limiter.check("b", v4(192, 0, 2, 4), 2, MINUTE).is_err());
-        assert!(limiter.check("b", v4(192, 0, 3, 4), 2, MINUTE).is_ok());
+        assert!(limiter
+            .check("b", v4(192, 0, 2, 4), 2, MINUTE)
+            .await
+            .is_err());
+        assert!(limiter
+            .check("b", v4(192, 0, 3, 4), 2, MINUTE)
+            .await
+            .is_ok());
         // Byte keys have no network.
         for _ in 0..2 {
             assert!(limiter
                 .check("b", BudgetKey::Bytes(b"x"), 2, MINUTE)
+                .await
                 .is_ok());
         }
         assert!(limiter
             .check("b", BudgetKey::Bytes(b"x"), 2, MINUTE)
+            .await
             .is_err());
     }
 
-    #[test]
-    fn one_ipv6_64_is_one_client_and_a_mapped_ipv4_is_ipv4() {
+    #[tokio::test]
+    async fn one_ipv6_64_is_one_client_and_a_mapped_ipv4_is_ipv4() {
         let limiter = RateLimiter::in_memory(Limits::default());
         let a = BudgetKey::Client("2001:db8:1:2::1".parse().unwrap());
         let b = BudgetKey::Client("2001:db8:1:2:ffff::9".parse().unwrap());
-        assert!(limiter.check("b", a, 1, MINUTE).is_ok());
-        assert!(limiter.check("b", b, 1, MINUTE).is_err());
+        assert!(limiter.check("b", a, 1, MINUTE).await.is_ok());
+        assert!(limiter.check("b", b, 1, MINUTE).await.is_err());
         let mapped = BudgetKey::Client("::ffff:192.0.2.1".parse().unwrap());
-        assert!(limiter.check("c", v4(192, 0, 2, 1), 1, MINUTE).is_ok());
-        assert!(limiter.check("c", mapped, 1, MINUTE).is_err());
+        assert!(limiter
+            .check("c", v4(192, 0, 2, 1), 1, MINUTE)
+            .await
+            .is_ok());
+        assert!(limiter.check("c", mapped, 1, MINUTE).await.is_err());
     }
 }
