@@ -68,7 +68,7 @@ error_codes! {
     /// The sign-in is too old for this.
     ReauthenticationRequired = (403, "reauthentication_required", "this needs a sign-in less than five minutes old"),
     /// Registration needs the operator's code.
-    RegistrationClosed = (403, "registration_closed", "the site's registration code is missing or wrong"),
+    RegistrationClosed = (403, "registration_closed", "registration is closed here, or the site's registration code is missing or wrong"),
     /// The recovery key does not fit.
     RecoveryFailed = (403, "recovery_failed", "the recovery key does not belong to this handle (or the account has none)"),
     /// No such API endpoint.

@@ -287,6 +287,45 @@ async fn a_registration_code_closes_registration() {
     );
 }
 
+/// A public server (not dev mode, not loopback) with neither
+/// `registration` nor a code lets nobody register; `registration = "open"`
+/// opens it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_server_is_closed_to_registration_unless_opened() {
+    let db = Database::sqlite();
+    let mail = MailServer::start().await;
+    let public = |open: bool| {
+        let mut extra_env: Vec<(String, String)> = vec![
+            ("LATCHKEY_DEV".into(), "false".into()),
+            (
+                "LATCHKEY_PUBLIC_URL".into(),
+                "https://chat.example.test".into(),
+            ),
+        ];
+        if open {
+            extra_env.push(("LATCHKEY_REGISTRATION".into(), "open".into()));
+        }
+        Settings {
+            extra_env,
+            ..Settings::default()
+        }
+    };
+    let closed = Server::start(&db, &mail, &public(false)).await;
+    let refused = Member::register(&closed.url, "bob", "Bob", "b@member.test", b"pw")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.status(), refused.code()),
+        (Some(403), Some("registration_closed")),
+        "{refused}"
+    );
+    drop(closed);
+    let open = Server::start(&db, &mail, &public(true)).await;
+    Member::register(&open.url, "bob", "Bob", "b@member.test", b"pw")
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_password_is_replaced_with_the_recovery_key() {
     let db = Database::sqlite();

@@ -89,6 +89,7 @@ impl Default for Config {
             trusted_proxies: IpNetwork::private_ranges(),
             trusted_proxy_hops: 1,
             registration_code: None,
+            registration: None,
         }
     }
 }

@@ -98,9 +98,46 @@ pub struct Config {
     /// header's right end. Default 1.
     pub trusted_proxy_hops: u32,
     /// When set, registering as a member needs this code (the operator
-    /// hands it to the people who may become members). Unset: anyone may
-    /// register.
+    /// hands it to the people who may become members).
     pub registration_code: Option<SecretString>,
+    /// Who may register as a member: `open` (anyone), `closed` (nobody; the
+    /// site's backend or the operator adds members), or unset: with a
+    /// `registration_code`, those who have it; without one, anyone on a
+    /// dev-mode or loopback server and nobody on a public one, so that a
+    /// forgotten setting does not let strangers in (see
+    /// [`Config::registration_policy`]).
+    pub registration: Option<Registration>,
+}
+
+/// The `registration` setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    /// Anyone may register.
+    Open,
+    /// Nobody may register.
+    Closed,
+}
+
+impl Registration {
+    /// The word in the configuration.
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Registration::Open => "open",
+            Registration::Closed => "closed",
+        }
+    }
+}
+
+/// Who may register, as [`Config::registration_policy`] decides it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistrationPolicy {
+    /// Anyone.
+    Open,
+    /// Those who give the registration code.
+    Code,
+    /// Nobody.
+    Closed,
 }
 
 /// Logging.
@@ -318,6 +355,31 @@ impl Config {
         url::Url::parse(&self.public_url)
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_default()
+    }
+
+    /// Who may register. An explicit `registration` wins; otherwise a
+    /// configured code is needed; otherwise a server only this machine can
+    /// reach (dev mode, or a loopback `public_url`) is open and any other is
+    /// closed.
+    pub fn registration_policy(&self) -> RegistrationPolicy {
+        match (self.registration, &self.registration_code) {
+            (Some(Registration::Closed), _) => RegistrationPolicy::Closed,
+            (Some(Registration::Open), _) => RegistrationPolicy::Open,
+            (None, Some(_)) => RegistrationPolicy::Code,
+            (None, None) if self.dev || self.public_url_is_loopback() => RegistrationPolicy::Open,
+            (None, None) => RegistrationPolicy::Closed,
+        }
+    }
+
+    fn public_url_is_loopback(&self) -> bool {
+        url::Url::parse(&self.public_url)
+            .ok()
+            .and_then(|u| match u.host()? {
+                url::Host::Domain(name) => Some(name.eq_ignore_ascii_case("localhost")),
+                url::Host::Ipv4(ip) => Some(ip.is_loopback()),
+                url::Host::Ipv6(ip) => Some(ip.is_loopback()),
+            })
+            .unwrap_or(false)
     }
 
     /// Whether cookies get the `Secure` attribute: always, except for a

@@ -9,7 +9,7 @@ use figment::value::Value;
 use super::duration::Unit;
 use super::{
     Config, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig, OutboxConfig,
-    RateLimitConfig, SecretString, SessionConfig, SmtpConfig,
+    RateLimitConfig, Registration, SecretString, SessionConfig, SmtpConfig,
 };
 
 /// How a setting's text from the environment becomes a value.
@@ -167,6 +167,7 @@ impl Config {
             trusted_proxies,
             trusted_proxy_hops,
             registration_code,
+            registration,
         } = self;
         let secs = |key, value: &Duration| Setting::duration(key, Unit::Secs, *value);
         vec![
@@ -244,6 +245,7 @@ impl Config {
                 "registration_code",
                 registration_code.as_ref().map(SecretString::expose),
             ),
+            Setting::optional_text("registration", registration.map(Registration::as_str)),
         ]
     }
 }

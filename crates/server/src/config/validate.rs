@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::defaults::days;
-use super::{Config, ConfigError, MailTransportKind};
+use super::{Config, ConfigError, MailTransportKind, Registration};
 
 impl Config {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
@@ -91,6 +91,7 @@ impl Config {
             ));
         }
         self.validate_client_ip()?;
+        self.validate_registration()?;
         Ok(())
     }
 
@@ -118,6 +119,20 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "client_ip_header is set but trusted_proxies is empty, so the header would \
                  never be believed: list the network your reverse proxy connects from"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// An open registration would make a configured code pointless: say
+    /// so rather than ignore one of the two.
+    fn validate_registration(&self) -> Result<(), ConfigError> {
+        if self.registration == Some(Registration::Open) && self.registration_code.is_some() {
+            return Err(ConfigError::Invalid(
+                "registration = \"open\" and a registration_code contradict each other: \
+                 remove the code to let anyone register, or remove `registration` to ask \
+                 for the code"
                     .into(),
             ));
         }
@@ -211,5 +226,54 @@ mod tests {
         );
         // Without the header the list is unused, and may be empty.
         assert!(load_env(&[("LATCHKEY_TRUSTED_PROXIES", "")]).is_ok());
+    }
+
+    #[test]
+    fn registration_is_closed_on_a_public_server_unless_opened() {
+        use super::super::RegistrationPolicy;
+        let policy = |vars: &[(&str, &str)]| {
+            crate::config::Config::load_from(
+                Config::default(),
+                None,
+                vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+            )
+            .unwrap()
+            .registration_policy()
+        };
+        let public = ("LATCHKEY_PUBLIC_URL", "https://chat.example.org");
+        assert_eq!(policy(&[public]), RegistrationPolicy::Closed);
+        assert_eq!(
+            policy(&[("LATCHKEY_PUBLIC_URL", "http://127.0.0.1:8080")]),
+            RegistrationPolicy::Open
+        );
+        assert_eq!(
+            policy(&[public, ("LATCHKEY_REGISTRATION", "open")]),
+            RegistrationPolicy::Open
+        );
+        assert_eq!(
+            policy(&[public, ("LATCHKEY_REGISTRATION_CODE", "let-me-in")]),
+            RegistrationPolicy::Code
+        );
+        assert_eq!(
+            policy(&[
+                ("LATCHKEY_PUBLIC_URL", "http://localhost:8080"),
+                ("LATCHKEY_REGISTRATION", "closed")
+            ]),
+            RegistrationPolicy::Closed
+        );
+        let dev =
+            crate::config::Config::load_from(Config::dev_defaults(), None, Vec::new()).unwrap();
+        assert_eq!(dev.registration_policy(), RegistrationPolicy::Open);
+        let err = crate::config::Config::load_from(
+            Config::default(),
+            None,
+            [
+                ("LATCHKEY_REGISTRATION".to_owned(), "open".to_owned()),
+                ("LATCHKEY_REGISTRATION_CODE".to_owned(), "x".to_owned()),
+            ],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("contradict"), "{err}");
+        assert!(!err.to_string().contains("\"x\""), "{err}");
     }
 }

@@ -13,26 +13,36 @@ use super::passwords::{
 use super::recovery::checked_recovery;
 use super::sessions::{self, SessionToken};
 use super::{ClientKey, Context, DomainError};
+use crate::config::RegistrationPolicy;
 use crate::random::random_hex;
 use crate::store::{Member, MemberId, Session, SessionOwner, Timestamp};
 
 /// How long the server waits between the two login requests.
 const LOGIN_WINDOW_MS: i64 = 60_000;
 
-/// With a configured registration code, only those who have it register.
+/// Who may register is the configuration's policy: anyone, those with the
+/// operator's code, or nobody (a public server with neither setting).
 fn check_registration_code(ctx: &Context, given: Option<&str>) -> Result<(), DomainError> {
-    let Some(code) = &ctx.config.registration_code else {
-        return Ok(());
-    };
-    // Compared as digests: equal-length, and no early exit on the secret.
-    let digest = |text: &str| Sha256::digest(text.as_bytes());
-    if given.is_some_and(|g| digest(g) == digest(code.expose())) {
-        Ok(())
-    } else {
-        Err(DomainError::new(
+    match ctx.config.registration_policy() {
+        RegistrationPolicy::Open => Ok(()),
+        RegistrationPolicy::Closed => Err(DomainError::new(
             ErrorCode::RegistrationClosed,
-            "Registering here needs a registration code from the site's operator.",
-        ))
+            "Registration is closed here: the site's operator adds members.",
+        )),
+        RegistrationPolicy::Code => {
+            let code = ctx.config.registration_code.as_ref().map(|c| c.expose());
+            // Compared as digests: equal-length, and no early exit on the
+            // secret.
+            let digest = |text: &str| Sha256::digest(text.as_bytes());
+            if given.zip(code).is_some_and(|(g, c)| digest(g) == digest(c)) {
+                Ok(())
+            } else {
+                Err(DomainError::new(
+                    ErrorCode::RegistrationClosed,
+                    "Registering here needs a registration code from the site's operator.",
+                ))
+            }
+        }
     }
 }
 
