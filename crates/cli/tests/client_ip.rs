@@ -83,11 +83,19 @@ fn with_port(client: &str, i: usize) -> String {
 
 async fn start(extra_env: &[(&str, &str)]) -> (Database, Server) {
     let db = Database::sqlite();
-    let settings = Settings {
-        extra_env: extra_env
+    // These tests count the per-address budget; the per-handle one (every
+    // request here names the same handle) is lifted unless a test sets it.
+    let mut env: Vec<(String, String)> = vec![(
+        "LATCHKEY_RATE_LIMITS__LOGIN_PER_HANDLE_PER_MINUTE".into(),
+        "100000".into(),
+    )];
+    env.extend(
+        extra_env
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let settings = Settings {
+        extra_env: env,
         ..Settings::default()
     };
     let server = Server::start(&db, &NoMailServer(free_port()), &settings).await;
@@ -189,5 +197,27 @@ async fn a_header_from_a_peer_outside_trusted_proxies_is_ignored() {
     assert!(
         !log.contains("203.0.113."),
         "the log shows a forwarded address"
+    );
+}
+
+/// One handle's login budget is shared by every address: ten clients each
+/// well inside their own budget get ten tries at one handle in a minute,
+/// the eleventh is refused whoever sends it (the handle here is unknown: a
+/// known one answers the same).
+#[tokio::test]
+async fn a_handle_has_one_login_budget_whatever_the_address() {
+    let (_db, server) = start(&[
+        ("LATCHKEY_CLIENT_IP_HEADER", "x-forwarded-for"),
+        ("LATCHKEY_RATE_LIMITS__LOGIN_PER_HANDLE_PER_MINUTE", "10"),
+    ])
+    .await;
+    for i in 0..10 {
+        let client = format!("198.51.{i}.1");
+        assert_eq!(login_start(&server, &[client]).await, 200, "try {i}");
+    }
+    assert_eq!(
+        login_start(&server, &["192.0.2.200".to_owned()]).await,
+        429,
+        "an eleventh address still names the same handle"
     );
 }

@@ -41,7 +41,16 @@ async fn login_start(http: &reqwest::Client, base: &str) -> (u16, Option<String>
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_on_postgres_enforce_one_budget() {
     let db = Database::postgres().await;
-    let a = Server::start(&db, &NoMailServer(free_port()), &Settings::default()).await;
+    // The per-address budget is what this counts; the per-handle one
+    // (every request names one handle) is lifted above it.
+    let settings = Settings {
+        extra_env: vec![(
+            "LATCHKEY_RATE_LIMITS__LOGIN_PER_HANDLE_PER_MINUTE".into(),
+            "1000".into(),
+        )],
+        ..Settings::default()
+    };
+    let a = Server::start(&db, &NoMailServer(free_port()), &settings).await;
     let b = a.sibling();
     let http = reqwest::Client::new();
     let budget = 30;
@@ -69,8 +78,9 @@ async fn two_instances_on_postgres_enforce_one_budget() {
         assert!((1..=60).contains(&secs), "Retry-After {secs}");
     }
 
-    // One counter for the address and one for its /24, each a 32-byte
-    // keyed hash; the address itself is nowhere in the database.
+    // One counter for the address, one for its /24 and one for the handle,
+    // each a 32-byte keyed hash; the address itself is nowhere in the
+    // database. (The two refused requests spent nothing past the address.)
     let pool = db.pool().await;
     let rows: Vec<(String, Vec<u8>, i64)> =
         sqlx::query_as("SELECT bucket, key_hash, hits FROM budgets ORDER BY bucket")
@@ -83,7 +93,11 @@ async fn two_instances_on_postgres_enforce_one_budget() {
         .collect();
     assert_eq!(
         buckets,
-        [("login-ip", 32, 30), ("login-ip/net", 32, 30)],
+        [
+            ("login-handle", 32, 30),
+            ("login-ip", 32, 30),
+            ("login-ip/net", 32, 30)
+        ],
         "{rows:?}"
     );
     let dump = db.steal();

@@ -73,6 +73,7 @@ impl Default for Config {
                 link_request_per_ip_per_hour: 20,
                 link_request_per_address_per_hour: 3,
                 login_per_ip_per_minute: 30,
+                login_per_handle_per_minute: 10,
                 redeem_per_ip_per_minute: 30,
                 posts_per_session_per_minute: 120,
                 ipv4_24_multiple: 16,

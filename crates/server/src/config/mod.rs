@@ -297,6 +297,10 @@ pub struct RateLimitConfig {
     pub link_request_per_address_per_hour: u32,
     /// Login and registration attempts per client address per minute.
     pub login_per_ip_per_minute: u32,
+    /// Login attempts per handle per minute, from all addresses together
+    /// (whether or not a member has the handle, so the answer tells
+    /// nothing): a guesser spread over many addresses still gets few tries.
+    pub login_per_handle_per_minute: u32,
     /// Link redemptions per client address per minute.
     pub redeem_per_ip_per_minute: u32,
     /// Messages per session (member or guest) per minute.

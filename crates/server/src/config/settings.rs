@@ -150,6 +150,7 @@ impl Config {
                     link_request_per_ip_per_hour,
                     link_request_per_address_per_hour,
                     login_per_ip_per_minute,
+                    login_per_handle_per_minute,
                     redeem_per_ip_per_minute,
                     posts_per_session_per_minute,
                     ipv4_24_multiple,
@@ -222,6 +223,10 @@ impl Config {
             Setting::number(
                 "rate_limits.login_per_ip_per_minute",
                 *login_per_ip_per_minute,
+            ),
+            Setting::number(
+                "rate_limits.login_per_handle_per_minute",
+                *login_per_handle_per_minute,
             ),
             Setting::number(
                 "rate_limits.redeem_per_ip_per_minute",

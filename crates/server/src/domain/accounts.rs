@@ -12,7 +12,7 @@ use super::passwords::{
 };
 use super::recovery::checked_recovery;
 use super::sessions::{self, SessionToken};
-use super::{ClientKey, Context, DomainError};
+use super::{Budget, ClientKey, Context, DomainError, MINUTE};
 use crate::config::RegistrationPolicy;
 use crate::random::random_hex;
 use crate::store::{Member, MemberId, Session, SessionOwner, Timestamp};
@@ -114,6 +114,18 @@ pub async fn login_start(
     request: &[u8],
 ) -> Result<LoginChallenge, DomainError> {
     ctx.spend(ctx.login_budget(), &client.bytes()).await?;
+    // Per handle too, known or not (the same answer either way): many
+    // addresses guessing one member's password share this budget. Not
+    // spent by registration or recovery, which have their own checks.
+    ctx.spend(
+        Budget {
+            name: "login-handle",
+            limit: ctx.config.rate_limits.login_per_handle_per_minute,
+            period: MINUTE,
+        },
+        handle.as_str().as_bytes(),
+    )
+    .await?;
     let member = ctx.store.member_by_handle(handle).await?;
     let file = member
         .as_ref()
