@@ -74,6 +74,7 @@ impl App {
         let state = AppState {
             origin: Arc::from(config.public_origin()),
             dev_mailbox: mailer.dev_mailbox().cloned(),
+            ip_warnings: Arc::default(),
             ctx: Context {
                 store: store.clone(),
                 keys: keys.clone(),

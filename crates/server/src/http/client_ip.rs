@@ -54,7 +54,7 @@ impl FromRequestParts<AppState> for ClientIp {
         let ip = match rules.client(&parts.headers, peer) {
             Ok(ip) => ip,
             Err(fallback) => {
-                fallback.log(rules.header);
+                fallback.log(rules.header, &state.ip_warnings);
                 peer
             }
         };
@@ -109,24 +109,28 @@ enum Fallback {
     Unreadable,
 }
 
-/// Each kind of fallback is worth telling the operator about once: it
-/// usually means `trusted_proxies` or the proxy's own configuration is
-/// wrong. After that, debug only, since a client can cause it at will.
-static WARNED_UNTRUSTED: AtomicBool = AtomicBool::new(false);
-static WARNED_UNREADABLE: AtomicBool = AtomicBool::new(false);
+/// Each kind of fallback is worth telling the operator about once per
+/// app instance: it usually means `trusted_proxies` or the proxy's own
+/// configuration is wrong. After that, debug only, since a client can cause
+/// it at will. Kept in the app's state, not in a global.
+#[derive(Debug, Default)]
+pub struct FallbackWarnings {
+    untrusted: AtomicBool,
+    unreadable: AtomicBool,
+}
 
 impl Fallback {
     /// Neither the header's value nor any address: both are the client's.
-    fn log(self, header: &str) {
+    fn log(self, header: &str, warned: &FallbackWarnings) {
         let (flag, text) = match self {
             Fallback::UntrustedPeer => (
-                &WARNED_UNTRUSTED,
+                &warned.untrusted,
                 "a request carried the client_ip_header but its peer is outside \
                  trusted_proxies; the peer's address is its budget key (if your proxy is that \
                  peer, add its network to trusted_proxies)",
             ),
             Fallback::Unreadable => (
-                &WARNED_UNREADABLE,
+                &warned.unreadable,
                 "the client_ip_header has an entry that is no address where the client's \
                  address should be; the peer's address is its budget key",
             ),

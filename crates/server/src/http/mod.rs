@@ -41,6 +41,8 @@ pub struct AppState {
     pub origin: Arc<str>,
     /// The dev mailbox, in dev mode with the dev transport.
     pub dev_mailbox: Option<DevMailbox>,
+    /// Which client-address fallbacks were logged already.
+    pub ip_warnings: Arc<client_ip::FallbackWarnings>,
 }
 
 /// The routes of `/api/v1`, as (method, path) pairs: a test checks they are
