@@ -23,6 +23,8 @@
 //!   server never sees the password.
 //! - [`server`] (feature `server`): the server's own sealing and blind index,
 //!   keyed from one root secret.
+//! - [`epoch`] (feature `server`): the epoch keys that seal stored grants a
+//!   second time, erased on a schedule so old database copies open nothing.
 //!
 //! Every function that needs randomness takes it as an argument; pass
 //! [`OsRng`]. Every blob starts with a version byte. Every decryption failure is
@@ -33,6 +35,8 @@
 mod aead;
 mod conversation;
 mod encoding;
+#[cfg(feature = "server")]
+pub mod epoch;
 mod error;
 mod fingerprint;
 mod identity;

@@ -16,6 +16,7 @@ use rand_core::{CryptoRng, RngCore};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::epoch::EpochChain;
 use crate::message::Message as Plain;
 use crate::server::{FieldPurpose, RootSecret};
 use crate::{
@@ -34,6 +35,7 @@ pub const FILES: &[&str] = &[
     "plaintext",
     "kek",
     "server",
+    "epoch",
     "opaque",
 ];
 
@@ -189,6 +191,20 @@ fn run_case(c: &Value) -> Result<(), String> {
             expect_err(r.map(|_| ()).map_err(|e| e.code()), c)
         }
         "server.blind_index" => check_blind_index(c),
+        "epoch.chain" => check_epoch_chain(c),
+        "epoch.seal" => check_epoch_seal(c),
+        "epoch.open_error" => {
+            let chain =
+                EpochChain::from_file_bytes(&hex_of(c, "file")?).map_err(|e| e.to_string())?;
+            let key = chain
+                .key(u64_of(c, "epoch")?)
+                .ok_or("the chain does not reach the epoch")?;
+            let r = key.open_grant(
+                &arr(&hex_of(c, "grant_storage_hash")?)?,
+                &hex_of(c, "sealed")?,
+            );
+            expect_err(r.map(|_| ()).map_err(|e| e.code()), c)
+        }
         "opaque.flow" => check_opaque(c),
         other => Err(format!("unknown op {other}")),
     }
@@ -354,6 +370,61 @@ fn check_blind_index(c: &Value) -> Result<(), String> {
         str_of(c, "normalized")?,
     )?;
     eq("index", &key.email(email), &hex_of(c, "index")?)
+}
+
+fn u64_of(c: &Value, key: &str) -> Result<u64, String> {
+    c[key]
+        .as_u64()
+        .ok_or_else(|| format!("missing number {key}"))
+}
+
+/// A chain read from its file: the keys of later epochs, the file after
+/// forgetting, and that the forgotten epoch is gone.
+fn check_epoch_chain(c: &Value) -> Result<(), String> {
+    let mut chain = EpochChain::from_file_bytes(&hex_of(c, "file")?).map_err(|e| e.to_string())?;
+    let first = u64_of(c, "first")?;
+    if chain.first() != first {
+        return Err(format!("first: got {}, want {first}", chain.first()));
+    }
+    for key_case in c["keys"].as_array().ok_or("missing keys")? {
+        let epoch = u64_of(key_case, "epoch")?;
+        let key = chain
+            .key(epoch)
+            .ok_or("the chain does not reach the epoch")?;
+        eq(
+            "grant_key",
+            key.expose_grant_key_for_testkit(),
+            &hex_of(key_case, "grant_key")?,
+        )?;
+        eq("check", &key.check_value(), &hex_of(key_case, "check")?)?;
+    }
+    let forget_before = u64_of(c, "forget_before")?;
+    chain.forget_before(forget_before);
+    eq(
+        "file_after",
+        &chain.expose_file_bytes(),
+        &hex_of(c, "file_after")?,
+    )?;
+    match chain.key(forget_before - 1) {
+        None => Ok(()),
+        Some(_) => Err("a forgotten epoch still has a key".into()),
+    }
+}
+
+fn check_epoch_seal(c: &Value) -> Result<(), String> {
+    let chain = EpochChain::from_file_bytes(&hex_of(c, "file")?).map_err(|e| e.to_string())?;
+    let key = chain
+        .key(u64_of(c, "epoch")?)
+        .ok_or("the chain does not reach the epoch")?;
+    let hash: [u8; 32] = arr(&hex_of(c, "grant_storage_hash")?)?;
+    let wrapped =
+        WrappedConversationKey::from_bytes(hex_of(c, "wrapped")?).map_err(|e| e.to_string())?;
+    let mut rng = FixedRng::new(hex_of(c, "nonce")?);
+    let sealed = key.seal_grant(&mut rng, &hash, &wrapped);
+    rng.finish()?;
+    eq("sealed", &sealed, &hex_of(c, "sealed")?)?;
+    let opened = key.open_grant(&hash, &sealed).map_err(|e| e.to_string())?;
+    eq("opened", opened.as_bytes(), wrapped.as_bytes())
 }
 
 /// The whole OPAQUE exchange, every random draw from one ChaCha20 stream in
@@ -1171,6 +1242,87 @@ pub fn generate() -> Result<Vec<(&'static str, String)>, String> {
         "server",
         file(
             "Server-side helpers keyed from the root secret: sealed fields and the e-mail blind index.",
+            cases,
+        ),
+    )?;
+
+    // epoch
+    let mut cases = Vec::new();
+    let first = 493_000u64;
+    let chain_bytes = {
+        let mut file = vec![crate::PROTOCOL_VERSION];
+        file.extend_from_slice(&first.to_be_bytes());
+        file.extend_from_slice(&bytes("epoch chain", 32));
+        file
+    };
+    let chain = EpochChain::from_file_bytes(&chain_bytes).map_err(|e| e.to_string())?;
+    let mut keys = Vec::new();
+    for epoch in [first, first + 1, first + 5] {
+        let key = chain.key(epoch).ok_or("epoch out of reach")?;
+        keys.push(
+            json!({ "epoch": epoch, "grant_key": h(key.expose_grant_key_for_testkit()),
+                          "check": h(&key.check_value()) }),
+        );
+    }
+    let mut forgotten = EpochChain::from_file_bytes(&chain_bytes).map_err(|e| e.to_string())?;
+    forgotten.forget_before(first + 2);
+    cases.push(case(
+        "epoch.chain",
+        json!({ "file": h(&chain_bytes), "first": first, "keys": keys,
+                "forget_before": first + 2, "file_after": h(&forgotten.expose_file_bytes()) }),
+    ));
+    let epoch = first + 1;
+    let link = LinkKey(arr(&bytes("epoch link key", 32))?);
+    let conversation = ConversationId::from_bytes(arr(&bytes("epoch conversation", 16))?);
+    let ck = ConversationKey(arr(&bytes("epoch conversation key", 32))?);
+    let wrapped = link.wrap_with_nonce(&arr(&bytes("epoch wrap nonce", 24))?, &conversation, &ck);
+    let hash = link.grant_id().storage_hash();
+    let nonce: [u8; 24] = arr(&bytes("epoch seal nonce", 24))?;
+    let key = chain.key(epoch).ok_or("epoch out of reach")?;
+    let sealed = key.seal_grant_with_nonce(&nonce, &hash, &wrapped);
+    cases.push(case(
+        "epoch.seal",
+        json!({ "file": h(&chain_bytes), "epoch": epoch, "grant_storage_hash": h(&hash),
+                "wrapped": h(wrapped.as_bytes()), "nonce": h(&nonce), "sealed": h(&sealed) }),
+    ));
+    let other_hash = Sha256::digest(b"another grant");
+    for (e, grant_hash, s, error) in [
+        (
+            epoch + 1,
+            hash.to_vec(),
+            sealed.clone(),
+            "decryption_failed",
+        ),
+        (
+            epoch,
+            other_hash.to_vec(),
+            sealed.clone(),
+            "decryption_failed",
+        ),
+        (
+            epoch,
+            hash.to_vec(),
+            flip(sealed.clone(), 60),
+            "decryption_failed",
+        ),
+        (epoch, hash.to_vec(), sealed[..30].to_vec(), "malformed"),
+        (
+            epoch,
+            hash.to_vec(),
+            with_version(sealed.clone(), 2),
+            "unsupported_version",
+        ),
+    ] {
+        cases.push(case(
+            "epoch.open_error",
+            json!({ "file": h(&chain_bytes), "epoch": e, "grant_storage_hash": h(&grant_hash),
+                    "sealed": h(&s), "error": error }),
+        ));
+    }
+    push(
+        "epoch",
+        file(
+            "Epoch keys (server side): the one-way chain kept in the epoch file, and the second seal it puts on every stored grant's wrapped key.",
             cases,
         ),
     )?;
