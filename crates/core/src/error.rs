@@ -33,6 +33,9 @@ pub enum Error {
     /// Password registration or login did not complete (wrong password, or a
     /// corrupted message). Deliberately says no more.
     LoginFailed,
+    /// A proof of holding an identity key did not verify: another key,
+    /// handle or challenge, or altered bytes. Deliberately says no more.
+    IdentityProofFailed,
 }
 
 /// Why a link fragment (`k1.<43 base64url characters>`) was rejected.
@@ -62,6 +65,7 @@ impl Error {
             Error::Link(e) => e.code(),
             Error::InvalidRecoveryKey => "invalid_recovery_key",
             Error::LoginFailed => "login_failed",
+            Error::IdentityProofFailed => "identity_proof_failed",
         }
     }
 }
@@ -92,6 +96,7 @@ impl fmt::Display for Error {
                 "invalid recovery key: expected LKR1- followed by 32 letters and digits",
             ),
             Error::LoginFailed => f.write_str("password check failed"),
+            Error::IdentityProofFailed => f.write_str("identity key proof failed"),
         }
     }
 }

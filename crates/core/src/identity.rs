@@ -7,7 +7,7 @@ use hpke::{Deserializable, Kem, Serializable};
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
-use crate::{Error, Fingerprint};
+use crate::{Error, Fingerprint, IdentityChallengePublic, IdentityProof};
 
 pub(crate) type Suite = X25519HkdfSha256;
 
@@ -51,6 +51,19 @@ impl IdentitySecret {
     /// The matching public key.
     pub fn public(&self) -> IdentityPublic {
         IdentityPublic(Suite::sk_to_pk(&self.0).to_bytes().into())
+    }
+
+    /// Proves to the server that sent `challenge` that this is the private
+    /// half of the key registered under `handle` (the canonical, lower-case
+    /// handle the server checks); see [`crate::IdentityChallenge`]. Refuses
+    /// a low-order challenge, for which the proof would not depend on this
+    /// key (`malformed`).
+    pub fn prove(
+        &self,
+        challenge: &IdentityChallengePublic,
+        handle: &str,
+    ) -> Result<IdentityProof, Error> {
+        crate::identity_proof::prove(self, challenge, handle)
     }
 }
 
@@ -110,7 +123,7 @@ impl IdentityPublic {
 /// `u < p = 2^255 − 19`, read little-endian. The only values with the top bit
 /// clear that are not below p are p … 2^255 − 1: byte 31 = 0x7f, bytes 1–30 =
 /// 0xff and byte 0 ≥ 0xed.
-fn is_canonical_u(bytes: &[u8; 32]) -> bool {
+pub(crate) fn is_canonical_u(bytes: &[u8; 32]) -> bool {
     let [low, middle @ .., high] = bytes;
     if high & 0x80 != 0 {
         return false;

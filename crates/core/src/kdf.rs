@@ -14,6 +14,8 @@ pub(crate) const GRANT_WRAP: &str = "latchkey/v1/grant-wrap";
 pub(crate) const KEK_PASSWORD: &str = "latchkey/v1/kek/password";
 pub(crate) const KEK_RECOVERY: &str = "latchkey/v1/kek/recovery";
 pub(crate) const RECOVERY_PROOF: &str = "latchkey/v1/recovery-proof";
+/// HKDF info of the identity-proof key, and the AD label of its transcript.
+pub(crate) const IDENTITY_PROOF: &str = "latchkey/v1/identity-proof";
 
 /// Associated-data labels (see [`crate::encoding::associated_data`]).
 pub(crate) const AD_MESSAGE: &str = "latchkey/v1/message";

@@ -9,7 +9,9 @@
 //! The pieces, in the order a conversation uses them:
 //!
 //! - [`IdentitySecret`] / [`IdentityPublic`]: a member's X25519 key pair, with
-//!   a [`Fingerprint`] short enough to read aloud.
+//!   a [`Fingerprint`] short enough to read aloud; at registration the member
+//!   proves he holds the secret half ([`IdentitySecret::prove`] against the
+//!   server's [`IdentityChallenge`]).
 //! - [`ConversationKey`]: 32 random bytes per conversation. It reaches the
 //!   member sealed with HPKE ([`ConversationKey::seal_to_member`]) and the guest
 //!   wrapped under a one-time link ([`LinkKey::wrap`]).
@@ -40,6 +42,7 @@ pub mod epoch;
 mod error;
 mod fingerprint;
 mod identity;
+mod identity_proof;
 mod ids;
 mod kdf;
 mod keyprotect;
@@ -57,6 +60,7 @@ pub use conversation::{check_message_ciphertext, ConversationKey, SealedConversa
 pub use error::{Error, LinkError};
 pub use fingerprint::Fingerprint;
 pub use identity::{IdentityPublic, IdentitySecret};
+pub use identity_proof::{IdentityChallenge, IdentityChallengePublic, IdentityProof};
 pub use ids::{ConversationId, MessageId, Role};
 pub use keyprotect::{KeyEncryptionKey, RecoveryKey, SealedIdentity};
 pub use link::{GrantId, LinkKey, WrappedConversationKey};

@@ -55,6 +55,9 @@ pub enum FieldPurpose {
     MemberEmail,
     /// OPAQUE login state kept between the two login requests.
     LoginState,
+    /// A registration's identity challenge, sealed into the token the
+    /// client carries from the first registration request to the second.
+    RegistrationState,
 }
 
 impl FieldPurpose {
@@ -64,6 +67,7 @@ impl FieldPurpose {
             FieldPurpose::GuestEmail => "latchkey/v1/server/guest-email",
             FieldPurpose::MemberEmail => "latchkey/v1/server/member-email",
             FieldPurpose::LoginState => "latchkey/v1/server/login-state",
+            FieldPurpose::RegistrationState => "latchkey/v1/server/registration-state",
         }
     }
 
@@ -73,6 +77,7 @@ impl FieldPurpose {
             FieldPurpose::GuestEmail => "latchkey/v1/field/guest-email",
             FieldPurpose::MemberEmail => "latchkey/v1/field/member-email",
             FieldPurpose::LoginState => "latchkey/v1/field/login-state",
+            FieldPurpose::RegistrationState => "latchkey/v1/field/registration-state",
         }
     }
 
@@ -82,6 +87,7 @@ impl FieldPurpose {
             FieldPurpose::GuestEmail => "sealed guest e-mail",
             FieldPurpose::MemberEmail => "sealed member e-mail",
             FieldPurpose::LoginState => "sealed login state",
+            FieldPurpose::RegistrationState => "sealed registration state",
         }
     }
 }

@@ -10,6 +10,8 @@
 //! Not for production: enabled only by the `testkit` feature.
 #![allow(clippy::indexing_slicing)]
 
+mod identity_proof;
+
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, RngCore};
@@ -37,6 +39,7 @@ pub const FILES: &[&str] = &[
     "server",
     "epoch",
     "opaque",
+    "identity-proof",
 ];
 
 /// Randomness that replays given bytes, for operations whose randomness is
@@ -206,6 +209,7 @@ fn run_case(c: &Value) -> Result<(), String> {
             expect_err(r.map(|_| ()).map_err(|e| e.code()), c)
         }
         "opaque.flow" => check_opaque(c),
+        op if op.starts_with("identity_proof.") => identity_proof::run(op, c),
         other => Err(format!("unknown op {other}")),
     }
 }
@@ -1345,6 +1349,8 @@ pub fn generate() -> Result<Vec<(&'static str, String)>, String> {
             vec![case("opaque.flow", fields)],
         ),
     )?;
+
+    push("identity-proof", identity_proof::generate()?)?;
 
     Ok(out)
 }
