@@ -27,6 +27,10 @@ pub struct InitArgs {
     /// Where to write it (default: the configured `secrets_file`).
     #[arg(long)]
     secrets_file: Option<PathBuf>,
+    /// Where to write the epoch file (default: the configured `epoch_file`,
+    /// else beside the secrets file with the extension `.epoch`).
+    #[arg(long)]
+    epoch_file: Option<PathBuf>,
 }
 
 impl ServerArgs {
@@ -35,16 +39,33 @@ impl ServerArgs {
     }
 }
 
-/// Writes a new secrets file.
+/// Writes a new secrets file and a new epoch file.
 pub fn init(args: InitArgs) -> Result<(), CliError> {
     // Loaded even with --secrets-file: a broken configuration is better
     // found now than at the first `serve`.
     let config = args.server.load()?;
-    let path = args.secrets_file.unwrap_or(config.secrets_file);
+    let epoch_file = match (args.epoch_file, &args.secrets_file, &config.epoch_file) {
+        (Some(path), _, _) => path,
+        (None, _, Some(path)) => path.clone(),
+        (None, Some(secrets), None) => secrets.with_extension("epoch"),
+        (None, None, None) => config.epoch_file_path(),
+    };
+    let path = args.secrets_file.unwrap_or(config.secrets_file.clone());
+    // Both new or neither: a new secrets file beside an old epoch file (or
+    // the reverse) is a half-made installation.
+    if epoch_file.exists() {
+        return Err(latchkey_server::secrets::SecretsError::Exists(epoch_file).into());
+    }
     latchkey_server::secrets::init(&path)?;
     println!(
         "wrote {} (keep it safe, beside the database, never inside its folder)",
         path.display()
+    );
+    latchkey_server::epochs::init(&epoch_file, config.epoch_schedule())?;
+    println!(
+        "wrote {} (copy it to every instance once; keep it out of backups: it erases \
+         used links from old copies of the database)",
+        epoch_file.display()
     );
     Ok(())
 }

@@ -10,12 +10,15 @@ use tokio::sync::watch;
 
 use crate::config::{Config, ConfigError};
 use crate::domain::Context;
+use crate::epochs::EpochKeys;
 use crate::http::{router, AppState};
 use crate::mail::{MailError, Mailer};
+use crate::model::Timestamp;
 use crate::ratelimit::{Limits, RateLimiter};
 use crate::secrets::{self, SecretsError, ServerKeys};
 use crate::store::{Store, StoreError};
 use crate::worker::Worker;
+use latchkey_core::WrappedConversationKey;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +40,55 @@ pub enum StartError {
     Io(#[from] std::io::Error),
 }
 
+/// Refuses an epoch file that is not the chain the other instances on this
+/// database use: each records the check value of its current epoch's key,
+/// and one that finds another value for an epoch it can derive has another
+/// file. (Check values are one-way: the database learns no key.)
+async fn check_epoch_file(store: &Store, epochs: &EpochKeys) -> Result<(), StartError> {
+    let current = epochs
+        .schedule()
+        .epoch_at(Timestamp::now())
+        .max(epochs.first());
+    if let Some(key) = epochs.key(current) {
+        store
+            .record_epoch_check(current, &key.check_value())
+            .await?;
+    }
+    // Read back: another instance may have recorded a later epoch, now or
+    // before.
+    let Some((epoch, value)) = store.epoch_check().await? else {
+        return Ok(());
+    };
+    if epoch < epochs.first() {
+        return Ok(());
+    }
+    match epochs.key(epoch) {
+        Some(key) if key.check_value().as_slice() == value.as_slice() => Ok(()),
+        _ => Err(SecretsError::EpochMismatch(epochs.path().to_owned()).into()),
+    }
+}
+
+/// Seals the grants stored before epoch keys (a database from an earlier
+/// version), so that none is left bare in the table from now on.
+async fn seal_old_grants(store: &Store, epochs: &EpochKeys) -> Result<(), StartError> {
+    let now = Timestamp::now();
+    let old = store.unsealed_grants().await?;
+    for grant in &old {
+        // A bare key that is not a wrapped key stays as it is: redeeming it
+        // reports the corruption.
+        let Ok(wrapped) = WrappedConversationKey::from_bytes(grant.wrapped_key.clone()) else {
+            continue;
+        };
+        if let Some((epoch, sealed)) = epochs.seal(now, &grant.id_hash, &wrapped) {
+            store.seal_grant(&grant.id_hash, epoch, &sealed).await?;
+        }
+    }
+    if !old.is_empty() {
+        tracing::info!(grants = old.len(), "sealed grants from before epoch keys");
+    }
+    Ok(())
+}
+
 /// A built, not yet running, app instance.
 #[derive(Debug)]
 pub struct App {
@@ -50,20 +102,35 @@ impl App {
     /// the database, binds the listener.
     pub async fn build(mut config: Config) -> Result<App, StartError> {
         secrets::check_location(&config.secrets_file, config.database_url.expose())?;
-        let keys = match ServerKeys::load(&config.secrets_file) {
-            Err(SecretsError::Missing(path)) if config.dev => {
-                secrets::init(&path)?;
-                tracing::warn!(
-                    path = %path.display(),
-                    "DEV MODE: created a new secrets file. Keep it with the database; \
-                     without it every password and sealed address is lost."
-                );
-                ServerKeys::load(&path)?
-            }
-            other => other?,
-        };
+        let epoch_file = config.epoch_file_path();
+        secrets::check_epoch_location(&epoch_file, config.database_url.expose())?;
+        // The secrets file first: a missing one is the operator's to make
+        // (except in dev mode), and the epoch file is made beside it.
+        if config.dev && !config.secrets_file.exists() {
+            secrets::init(&config.secrets_file)?;
+            tracing::warn!(
+                path = %config.secrets_file.display(),
+                "DEV MODE: created a new secrets file. Keep it with the database; \
+                 without it every password and sealed address is lost."
+            );
+        }
+        if !config.secrets_file.exists() {
+            return Err(SecretsError::Missing(config.secrets_file.clone()).into());
+        }
+        let (epochs, created) =
+            EpochKeys::open_or_create(&epoch_file, config.epoch_schedule(), Timestamp::now())?;
+        if created {
+            tracing::warn!(
+                path = %epoch_file.display(),
+                "created a new epoch file. Every instance on this database needs this same \
+                 file: copy it to the others before they start."
+            );
+        }
+        let keys = ServerKeys::load(&config.secrets_file, epochs)?;
         let store = Store::connect(config.database_url.expose()).await?;
         store.migrate().await?;
+        check_epoch_file(&store, &keys.epochs).await?;
+        seal_old_grants(&store, &keys.epochs).await?;
         let mailer = Mailer::from_config(&config.mail)?;
         let listener = TcpListener::bind(config.bind).await?;
         if config.public_url.is_empty() {

@@ -10,6 +10,7 @@
 pub mod app;
 pub mod config;
 pub mod domain;
+pub mod epochs;
 pub mod http;
 pub mod mail;
 pub mod model;

@@ -256,12 +256,24 @@ pub struct NewGrant {
     pub kind: GrantKind,
     /// SHA-256 of the grant id.
     pub id_hash: [u8; 32],
-    /// The conversation key wrapped under the link key.
-    pub wrapped_key: Vec<u8>,
+    /// The conversation key wrapped under the link key, sealed again under
+    /// the key of `epoch` (`latchkey_core::epoch`).
+    pub sealed_key: Vec<u8>,
+    /// The epoch whose key sealed it.
+    pub epoch: u64,
     /// The link goes out by e-mail (else the member delivers it himself).
     pub emailed: bool,
     /// When an unredeemed link dies.
     pub expires_at: Timestamp,
+}
+
+/// A grant stored before epoch keys: its id hash and bare wrapped key.
+#[derive(Debug)]
+pub struct UnsealedGrant {
+    /// SHA-256 of the grant id.
+    pub id_hash: [u8; 32],
+    /// The conversation key wrapped under the link key, not yet sealed.
+    pub wrapped_key: Vec<u8>,
 }
 
 /// A redeemable grant.
@@ -269,8 +281,11 @@ pub struct NewGrant {
 pub struct Redeemed {
     /// Its conversation.
     pub conversation_id: ConversationId,
-    /// The wrapped conversation key.
-    pub wrapped_key: Vec<u8>,
+    /// The wrapped conversation key as stored: sealed under the key of
+    /// `epoch`, or (with no epoch) bare, from before epoch keys.
+    pub sealed_key: Vec<u8>,
+    /// The epoch whose key sealed it.
+    pub epoch: Option<u64>,
 }
 
 /// Why a grant is gone (what its remembered hash answers).

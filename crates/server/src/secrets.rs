@@ -9,6 +9,8 @@ use latchkey_core::opaque::ServerSetup;
 use latchkey_core::server::{BlindIndexKey, FieldKey, FieldPurpose, ServerSecrets};
 use latchkey_core::OsRng;
 
+use crate::epochs::EpochKeys;
+
 /// Why the secrets file could not be written or used.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -26,6 +28,22 @@ pub enum SecretsError {
     /// The file exists but is not a latchkey secrets file.
     #[error("{0} is not a valid latchkey secrets file")]
     Corrupt(PathBuf),
+    /// The epoch file exists but is not one.
+    #[error(
+        "{0} is not a valid latchkey epoch file. If it is damaged beyond repair, every link not \
+         yet used is lost with it: delete it, and clear the database's epoch_check row \
+         (DELETE FROM epoch_check) so that a new chain is accepted; guests then ask for new links"
+    )]
+    CorruptEpochFile(PathBuf),
+    /// Another instance on this database uses another epoch file.
+    #[error(
+        "{0} is not the epoch file the other instances on this database use: copy theirs here \
+         (all instances need the same file, copied once when they are set up)"
+    )]
+    EpochMismatch(PathBuf),
+    /// The epoch file sits in the database's folder.
+    #[error("the epoch file {0} must not be inside the database's folder {1}")]
+    EpochFileInsideDatabaseFolder(PathBuf, PathBuf),
     /// The file system said no.
     #[error("{path}: {source}")]
     Io {
@@ -36,7 +54,8 @@ pub enum SecretsError {
     },
 }
 
-/// Every key the server uses, derived once at start.
+/// Every key the server uses: those derived once at start from the secrets
+/// file, and the epoch keys, which move on as time passes.
 pub struct ServerKeys {
     /// OPAQUE server setup (its long-term key pair and OPRF seed).
     pub opaque: ServerSetup,
@@ -53,25 +72,28 @@ pub struct ServerKeys {
 }
 
 impl std::fmt::Debug for ServerKeys {
+    /// The second seal on stored grants, from the epoch file.
+    pub epochs: EpochKeys,
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ServerKeys(***)")
     }
 }
 
 impl ServerKeys {
-    fn from_secrets(secrets: ServerSecrets) -> ServerKeys {
+    fn from_secrets(secrets: ServerSecrets, epochs: EpochKeys) -> ServerKeys {
         ServerKeys {
             outbox: secrets.root.field_key(FieldPurpose::OutboxLinkKey),
             guest_email: secrets.root.field_key(FieldPurpose::GuestEmail),
             member_email: secrets.root.field_key(FieldPurpose::MemberEmail),
+            epochs,
             login_state: secrets.root.field_key(FieldPurpose::LoginState),
             blind_index: secrets.root.blind_index_key(),
             opaque: secrets.opaque,
         }
     }
 
-    /// Reads the secrets file.
-    pub fn load(path: &Path) -> Result<ServerKeys, SecretsError> {
+    /// Reads the secrets file; `epochs` come from the epoch file.
+    pub fn load(path: &Path, epochs: EpochKeys) -> Result<ServerKeys, SecretsError> {
         let bytes = match std::fs::read(path) {
             Ok(bytes) => zeroize::Zeroizing::new(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -86,7 +108,7 @@ impl ServerKeys {
         };
         let secrets = ServerSecrets::from_file_bytes(&bytes)
             .map_err(|_| SecretsError::Corrupt(path.to_owned()))?;
-        Ok(ServerKeys::from_secrets(secrets))
+        Ok(ServerKeys::from_secrets(secrets, epochs))
     }
 }
 
@@ -122,12 +144,31 @@ pub fn init(path: &Path) -> Result<(), SecretsError> {
 /// Refuses a secrets file inside the folder of a SQLite database (or below
 /// it): whoever copies that folder would take the keys with the data.
 pub fn check_location(secrets_file: &Path, database_url: &str) -> Result<(), SecretsError> {
-    let Some(db_path) = sqlite_path(database_url) else {
-        return Ok(());
-    };
-    let Some(db_dir) = db_path.parent() else {
-        return Ok(());
-    };
+    match database_folder_holding(secrets_file, database_url) {
+        Some(db_dir) => Err(SecretsError::InsideDatabaseFolder(
+            secrets_file.to_owned(),
+            db_dir,
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Refuses an epoch file inside the folder of a SQLite database: a copy of
+/// the folder would then hold the keys that old grants need.
+pub fn check_epoch_location(epoch_file: &Path, database_url: &str) -> Result<(), SecretsError> {
+    match database_folder_holding(epoch_file, database_url) {
+        Some(db_dir) => Err(SecretsError::EpochFileInsideDatabaseFolder(
+            epoch_file.to_owned(),
+            db_dir,
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The SQLite database's folder, if `file` lies in it or below it.
+fn database_folder_holding(file: &Path, database_url: &str) -> Option<PathBuf> {
+    let db_path = sqlite_path(database_url)?;
+    let db_dir = db_path.parent()?;
     let absolute = |p: &Path| {
         std::path::absolute(if p.as_os_str().is_empty() {
             Path::new(".")
@@ -137,14 +178,8 @@ pub fn check_location(secrets_file: &Path, database_url: &str) -> Result<(), Sec
         .unwrap_or_else(|_| p.to_owned())
     };
     let db_dir = absolute(db_dir);
-    let secrets_dir = absolute(secrets_file.parent().unwrap_or(Path::new(".")));
-    if secrets_dir.starts_with(&db_dir) {
-        return Err(SecretsError::InsideDatabaseFolder(
-            secrets_file.to_owned(),
-            db_dir,
-        ));
-    }
-    Ok(())
+    let file_dir = absolute(file.parent().unwrap_or(Path::new(".")));
+    file_dir.starts_with(&db_dir).then_some(db_dir)
 }
 
 /// The file of a `sqlite:` URL, if it is one.
@@ -163,6 +198,16 @@ mod tests {
     #[test]
     fn init_writes_an_owner_only_file_once() {
         let dir = tempfile::tempdir().unwrap();
+    use crate::epochs::EpochSchedule;
+    use crate::model::Timestamp;
+
+    fn epochs(dir: &Path) -> EpochKeys {
+        let hour = std::time::Duration::from_secs(3600);
+        let schedule = EpochSchedule::new(hour, hour, hour);
+        EpochKeys::open_or_create(&dir.join("epochs"), schedule, Timestamp::now())
+            .unwrap()
+            .0
+    }
         let path = dir.path().join("keys/secrets.key");
         init(&path).unwrap();
         #[cfg(unix)]
@@ -172,18 +217,18 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(matches!(init(&path), Err(SecretsError::Exists(_))));
-        ServerKeys::load(&path).unwrap();
+        ServerKeys::load(&path, epochs(dir.path())).unwrap();
     }
 
     #[test]
     fn missing_and_corrupt_files_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nope.key");
-        let err = ServerKeys::load(&path).unwrap_err();
+        let err = ServerKeys::load(&path, epochs(dir.path())).unwrap_err();
         assert!(err.to_string().contains("latchkey init"), "{err}");
         std::fs::write(&path, b"not keys").unwrap();
         assert!(matches!(
-            ServerKeys::load(&path),
+            ServerKeys::load(&path, epochs(dir.path())),
             Err(SecretsError::Corrupt(_))
         ));
     }

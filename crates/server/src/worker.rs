@@ -162,6 +162,13 @@ impl Worker {
 /// 2^attempts seconds, capped.
 fn backoff_secs(attempts: i64, max: u64) -> u64 {
     let exponent = u32::try_from(attempts.clamp(0, 32)).unwrap_or(32);
+        // After the sweep, so that the grants of an erased epoch are gone
+        // from the table too (the sweep deletes them by their own times).
+        match self.keys.epochs.forget_dead(Timestamp::now()) {
+            Ok(Some(first)) => tracing::info!(first_epoch = first, "erased dead epoch keys"),
+            Ok(None) => {}
+            Err(error) => tracing::error!(%error, "erasing dead epoch keys"),
+        }
     2u64.saturating_pow(exponent).min(max)
 }
 

@@ -26,6 +26,7 @@ impl Default for Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: SecretString::new("sqlite://latchkey-data/latchkey.db?mode=rwc"),
             secrets_file: PathBuf::from("latchkey-secrets.key"),
+            epoch_file: None,
             dev: false,
             log: LogConfig {
                 filter: "info".into(),
@@ -54,6 +55,7 @@ impl Default for Config {
                 ttl: days(7),
                 grace: 10 * MINUTE,
                 coalesce: DAY,
+                epoch: HOUR,
             },
             sessions: SessionConfig {
                 guest_idle: 30 * MINUTE,

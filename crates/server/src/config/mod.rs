@@ -61,6 +61,11 @@ pub struct Config {
     /// The secrets file written by `latchkey init`. Never inside the
     /// database's folder.
     pub secrets_file: PathBuf,
+    /// The epoch file: the keys of the second seal on stored grants, erased
+    /// as their links die (see [`Config::epoch_file_path`]). Unset: beside the
+    /// secrets file, named like it with the extension `.epoch`. Never
+    /// inside the database's folder, and best kept out of backups.
+    pub epoch_file: Option<PathBuf>,
     /// Development mode: creates a missing secrets file, keeps mail in a
     /// `/dev/mail` page and prints links to the console. Never in production.
     pub dev: bool,
@@ -251,6 +256,12 @@ pub struct LinkConfig {
     /// Zero turns coalescing off (`coalesce_secs`).
     #[serde(rename = "coalesce_secs", deserialize_with = "duration::secs")]
     pub coalesce: Duration,
+    /// Stored grants are sealed per epoch of this length; an epoch's key is
+    /// erased once its last link is dead (`ttl` + `grace` after the epoch
+    /// ends). Shorter: used links die sooner in old copies of the epoch
+    /// file; the file is rewritten once per epoch (`epoch_secs`).
+    #[serde(rename = "epoch_secs", deserialize_with = "duration::secs")]
+    pub epoch: Duration,
 }
 
 /// Session life times.
@@ -353,6 +364,19 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The epoch file: `epoch_file`, or the secrets file's path with the
+    /// extension `.epoch`.
+    pub fn epoch_file_path(&self) -> PathBuf {
+        self.epoch_file
+            .clone()
+            .unwrap_or_else(|| self.secrets_file.with_extension("epoch"))
+    }
+
+    /// The schedule of the epoch keys.
+    pub fn epoch_schedule(&self) -> crate::epochs::EpochSchedule {
+        crate::epochs::EpochSchedule::new(self.links.epoch, self.links.ttl, self.links.grace)
+    }
+
     /// `scheme://host[:port]` of [`Config::public_url`], as browsers send it
     /// in `Origin`.
     pub fn public_origin(&self) -> String {

@@ -104,6 +104,7 @@ impl Config {
             bind,
             database_url,
             secrets_file,
+            epoch_file,
             dev,
             log: LogConfig { filter, json },
             mail:
@@ -128,6 +129,7 @@ impl Config {
                     ttl,
                     grace,
                     coalesce,
+                    epoch,
                 },
             sessions:
                 SessionConfig {
@@ -176,6 +178,10 @@ impl Config {
             Setting::text("bind", &bind.to_string()),
             Setting::text("database_url", database_url.expose()),
             Setting::text("secrets_file", &secrets_file.to_string_lossy()),
+            Setting::optional_text(
+                "epoch_file",
+                epoch_file.as_ref().map(|p| p.to_string_lossy()).as_deref(),
+            ),
             Setting::flag("dev", *dev),
             Setting::text("log.filter", filter),
             Setting::flag("log.json", *json),
@@ -196,6 +202,7 @@ impl Config {
             secs("links.ttl_secs", ttl),
             secs("links.grace_secs", grace),
             secs("links.coalesce_secs", coalesce),
+            secs("links.epoch_secs", epoch),
             secs("sessions.guest_idle_secs", guest_idle),
             secs("sessions.guest_absolute_secs", guest_absolute),
             secs("sessions.member_idle_secs", member_idle),

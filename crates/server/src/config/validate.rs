@@ -23,6 +23,7 @@ impl Config {
             ("links.ttl_secs", self.links.ttl),
             ("links.grace_secs", self.links.grace),
             ("links.coalesce_secs", self.links.coalesce),
+            ("links.epoch_secs", self.links.epoch),
             ("sessions.guest_idle_secs", self.sessions.guest_idle),
             ("sessions.guest_absolute_secs", self.sessions.guest_absolute),
             ("sessions.member_idle_secs", self.sessions.member_idle),
@@ -48,6 +49,7 @@ impl Config {
         }
         for (name, value) in [
             ("links.ttl_secs", self.links.ttl),
+            ("links.epoch_secs", self.links.epoch),
             ("sessions.guest_idle_secs", self.sessions.guest_idle),
             ("sessions.member_idle_secs", self.sessions.member_idle),
             ("outbox.sweep_secs", self.outbox.sweep),
@@ -83,6 +85,16 @@ impl Config {
         if self.links.grace > self.links.ttl {
             return Err(ConfigError::Invalid(
                 "links.grace_secs cannot exceed links.ttl_secs".into(),
+            ));
+        }
+        // The epoch file's chain is walked from its oldest live epoch to now
+        // to find a key: a few thousand steps at most.
+        let live = self.links.ttl + self.links.grace;
+        if live.as_secs() / self.links.epoch.as_secs().max(1) > 10_000
+            || self.links.epoch.as_secs() == 0
+        {
+            return Err(ConfigError::Invalid(
+                "links.epoch_secs must be at least 1s and at least (links.ttl_secs + links.grace_secs) / 10000".into(),
             ));
         }
         if self.limits.max_ciphertext_bytes >= self.limits.max_body_bytes {

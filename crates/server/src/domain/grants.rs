@@ -1,6 +1,7 @@
 //! A new link's server half, checked: its grant id, the wrapped
 //! conversation key, and (when the server is to e-mail it) the link itself,
-//! which must be this grant's.
+//! which must be this grant's. The wrapped key is stored sealed under the
+//! current epoch's key (`crate::epochs`), and opened at redeem.
 
 use latchkey_api::{ErrorCode, GrantInput, LinkFragment};
 use latchkey_core::{LinkKey, WrappedConversationKey};
@@ -53,7 +54,7 @@ pub(crate) fn check(
     kind_if_emailed: GrantKind,
     now: Timestamp,
 ) -> Result<CheckedGrant, DomainError> {
-    WrappedConversationKey::from_bytes(grant.wrapped_key.0.clone())
+    let wrapped = WrappedConversationKey::from_bytes(grant.wrapped_key.0)
         .map_err(|e| DomainError::new(ErrorCode::InvalidWrappedKey, e.to_string()))?;
     let link = link.map(|LinkFragment(key)| key);
     if let Some(link) = &link {
@@ -64,6 +65,14 @@ pub(crate) fn check(
             ));
         }
     }
+    let id_hash = grant.grant_id.0.storage_hash();
+    let (epoch, sealed_key) = ctx
+        .keys
+        .epochs
+        .seal(now, &id_hash, &wrapped)
+        .ok_or_else(|| {
+            DomainError::internal(&"the epoch file's chain does not reach the current epoch")
+        })?;
     Ok(CheckedGrant {
         grant: NewGrant {
             kind: if link.is_some() {
@@ -71,8 +80,9 @@ pub(crate) fn check(
             } else {
                 GrantKind::Manual
             },
-            id_hash: grant.grant_id.0.storage_hash(),
-            wrapped_key: grant.wrapped_key.0,
+            id_hash,
+            sealed_key,
+            epoch,
             emailed: link.is_some(),
             expires_at: now.plus_ms(ms(ctx.config.links.ttl)),
         },

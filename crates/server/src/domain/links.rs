@@ -3,7 +3,7 @@
 //! message.
 
 use latchkey_api::{AddGrant, Email, ErrorCode, GrantId, GrantInput, Handle, Notification};
-use latchkey_core::ConversationId;
+use latchkey_core::{ConversationId, WrappedConversationKey};
 
 use super::access::{conversation_for, member_of, Participant};
 use super::sessions::{self, SessionToken};
@@ -11,7 +11,8 @@ use super::{grants, ms, Budget, ClientKey, Context, DomainError, HOUR};
 use crate::mail::LinkReason;
 use crate::model::MailOutcome;
 use crate::store::{
-    GrantKind, GrantState, Member, MemberId, Redeemed, SessionOwner, SpentReason, Timestamp,
+    GrantKind, GrantState, Member, MemberId, Redeemed, SessionOwner, SpentReason, StoreError,
+    Timestamp,
 };
 
 /// What a dead (or unknown) link answers.
@@ -67,8 +68,10 @@ pub async fn peek(
 /// session.
 #[derive(Debug)]
 pub struct Opened {
-    /// The grant's conversation and wrapped key.
+    /// The grant's conversation (and its key as stored).
     pub redeemed: Redeemed,
+    /// The conversation key wrapped under the link, out of its epoch seal.
+    pub wrapped_key: WrappedConversationKey,
     /// The conversation's member.
     pub member: Member,
     /// The guest session, for this conversation only.
@@ -96,14 +99,44 @@ pub async fn redeem(
     let GrantState::Valid(redeemed) = state else {
         return Err(dead(&state));
     };
+    let wrapped_key = unseal(ctx, &grant.0.storage_hash(), &redeemed)?;
     let member = member_behind(ctx, &redeemed).await?;
     let session = sessions::open(ctx, SessionOwner::Guest(redeemed.conversation_id)).await?;
     tracing::info!(conversation = %redeemed.conversation_id, "link redeemed");
     Ok(Opened {
         redeemed,
+        wrapped_key,
         member,
         session,
     })
+}
+
+/// Takes a redeemed grant's wrapped key out of its epoch seal. An epoch
+/// already erased means the grant outlived every link's life time (the
+/// configured ones were shortened since): it answers as expired.
+fn unseal(
+    ctx: &Context,
+    id_hash: &[u8; 32],
+    redeemed: &Redeemed,
+) -> Result<WrappedConversationKey, DomainError> {
+    let corrupt = |problem| {
+        DomainError::from(StoreError::Corrupt {
+            table: "grants",
+            column: "wrapped_key",
+            problem,
+        })
+    };
+    let Some(epoch) = redeemed.epoch else {
+        // Stored before epoch keys and not yet sealed (an older instance
+        // still runs beside this one).
+        return WrappedConversationKey::from_bytes(redeemed.sealed_key.clone())
+            .map_err(|_| corrupt("is not a wrapped key"));
+    };
+    let Some(key) = ctx.keys.epochs.key(epoch) else {
+        return Err(dead(&GrantState::Spent(SpentReason::Expired)));
+    };
+    key.open_grant(id_hash, &redeemed.sealed_key)
+        .map_err(|_| corrupt("does not open under its epoch's key"))
 }
 
 /// The one answer to every new-link request.

@@ -43,7 +43,7 @@ pub(super) async fn redeem(
         )]),
         Json(RedeemedView {
             conversation_id: opened.redeemed.conversation_id.into(),
-            wrapped_key: B64(opened.redeemed.wrapped_key),
+            wrapped_key: B64(opened.wrapped_key.as_bytes().to_vec()),
             member: views::public_member(&opened.member)?,
         }),
     )

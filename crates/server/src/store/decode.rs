@@ -66,6 +66,13 @@ impl<'r> Columns<'r> {
         Ok(n)
     }
 
+    /// A number that may be absent (NULL): never negative.
+    pub(super) fn opt_count(&self, column: &'static str) -> Result<Option<u64>, StoreError> {
+        let n: Option<i64> = self.get(column)?;
+        n.map(|n| u64::try_from(n).map_err(|_| self.corrupt(column, "is negative")))
+            .transpose()
+    }
+
     /// 0 or 1; anything else is corrupt, not "true".
     pub(super) fn flag(&self, column: &'static str) -> Result<bool, StoreError> {
         match self.int(column)? {

@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 
 use super::decode::Columns;
 use super::{flag, Store, StoreError, Unique};
-use crate::model::{GrantState, NewGrant, Redeemed, SpentReason, Timestamp};
+use crate::model::{GrantState, NewGrant, Redeemed, SpentReason, Timestamp, UnsealedGrant};
 
 pub(super) async fn insert_grant(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -18,15 +18,16 @@ pub(super) async fn insert_grant(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO grants (id_hash, conversation_id, wrapped_key, emailed, kind, created_at, \
-         expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         expires_at, epoch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(grant.id_hash.as_slice())
     .bind(conversation_id.to_string())
-    .bind(&grant.wrapped_key)
+    .bind(&grant.sealed_key)
     .bind(flag(grant.emailed))
     .bind(grant.kind.as_str())
     .bind(now.as_ms())
     .bind(grant.expires_at.as_ms())
+    .bind(epoch_column(grant.epoch)?)
     .execute(&mut **tx)
     .await
     .map_err(StoreError::conflict_as(Unique::Grant))?;
@@ -40,14 +41,26 @@ struct GrantRow {
     redeemed_at: Option<Timestamp>,
 }
 
-const GRANT_COLUMNS: &str = "conversation_id, wrapped_key, expires_at, redeemed_at";
+const GRANT_COLUMNS: &str = "conversation_id, wrapped_key, epoch, expires_at, redeemed_at";
+
+/// Epochs are counted from 1970 in spans of a second or more: far inside
+/// both types.
+fn epoch_column(epoch: u64) -> Result<i64, StoreError> {
+    i64::try_from(epoch).map_err(|_| StoreError::Corrupt {
+        table: "grants",
+        column: "epoch",
+        problem: "is beyond 2^63",
+    })
+}
 
 fn grant_row(row: &AnyRow) -> Result<GrantRow, StoreError> {
     let c = Columns::of("grants", row);
+    let epoch = c.opt_count("epoch")?;
     Ok(GrantRow {
         redeemed: Redeemed {
             conversation_id: c.conversation_id("conversation_id")?,
-            wrapped_key: c.bytes("wrapped_key")?,
+            sealed_key: c.bytes("wrapped_key")?,
+            epoch,
         },
         expires_at: c.time("expires_at")?,
         redeemed_at: c.opt_time("redeemed_at")?,
@@ -171,4 +184,78 @@ pub(super) async fn destroy_grant(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+impl Store {
+    /// Grants stored before epoch keys (no epoch yet).
+    pub async fn unsealed_grants(&self) -> Result<Vec<UnsealedGrant>, StoreError> {
+        let rows = sqlx::query("SELECT id_hash, wrapped_key FROM grants WHERE epoch IS NULL")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let c = Columns::of("grants", row);
+                Ok(UnsealedGrant {
+                    id_hash: c
+                        .bytes("id_hash")?
+                        .try_into()
+                        .map_err(|_| c.corrupt("id_hash", "is not 32 bytes"))?,
+                    wrapped_key: c.bytes("wrapped_key")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores a grant's wrapped key sealed under `epoch`; does nothing if
+    /// another instance sealed it first.
+    pub async fn seal_grant(
+        &self,
+        id_hash: &[u8; 32],
+        epoch: u64,
+        sealed_key: &[u8],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE grants SET wrapped_key = $2, epoch = $3 WHERE id_hash = $1 AND epoch IS NULL",
+        )
+        .bind(id_hash.as_slice())
+        .bind(sealed_key)
+        .bind(epoch_column(epoch)?)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records the check value of the epoch file's key for `epoch`, unless
+    /// a later epoch's is recorded already.
+    pub async fn record_epoch_check(
+        &self,
+        epoch: u64,
+        check_value: &[u8; 32],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO epoch_check (singleton, epoch, check_value) VALUES (1, $1, $2) \
+             ON CONFLICT (singleton) DO UPDATE SET epoch = excluded.epoch, \
+             check_value = excluded.check_value WHERE epoch_check.epoch < excluded.epoch",
+        )
+        .bind(epoch_column(epoch)?)
+        .bind(check_value.as_slice())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The recorded epoch and check value, if any.
+    pub async fn epoch_check(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let row = sqlx::query("SELECT epoch, check_value FROM epoch_check WHERE singleton = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let c = Columns::of("epoch_check", &row);
+        let epoch = c
+            .opt_count("epoch")?
+            .ok_or_else(|| c.corrupt("epoch", "is NULL"))?;
+        Ok(Some((epoch, c.bytes("check_value")?)))
+    }
 }

@@ -1,0 +1,339 @@
+//! The epoch file and its schedule: which epoch a new grant is sealed in,
+//! which epochs a live grant can still need, and erasing the rest from the
+//! file (see `latchkey_core::epoch` and docs/protocol.md §4.15).
+//!
+//! The file lives beside the secrets file, never in the database or its
+//! folder: it is the one thing an old copy of the database lacks. Unlike the
+//! secrets file it changes: once an epoch's last grant is dead, the server
+//! moves the chain past it and writes the file over in place.
+
+use std::collections::BTreeMap;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use latchkey_core::epoch::{EpochChain, EpochKey};
+use latchkey_core::{OsRng, WrappedConversationKey};
+
+use crate::model::Timestamp;
+use crate::secrets::SecretsError;
+
+/// Slack for clocks that differ between instances: an epoch is kept this
+/// much longer than its grants can live.
+const CLOCK_SLACK_MS: i64 = 5 * 60 * 1000;
+
+/// Derived keys kept in memory, so that a redeem does not walk the chain.
+const CACHED_KEYS: usize = 64;
+
+/// How long epochs last and how long their keys are needed.
+#[derive(Clone, Copy, Debug)]
+pub struct EpochSchedule {
+    length_ms: i64,
+    keep_ms: i64,
+}
+
+impl EpochSchedule {
+    /// Epochs of `length`; a grant lives at most `link_ttl + link_grace`.
+    pub fn new(length: Duration, link_ttl: Duration, link_grace: Duration) -> EpochSchedule {
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        EpochSchedule {
+            length_ms: ms(length).max(1),
+            keep_ms: ms(link_ttl)
+                .saturating_add(ms(link_grace))
+                .saturating_add(CLOCK_SLACK_MS),
+        }
+    }
+
+    /// The epoch `now` falls in.
+    pub fn epoch_at(&self, now: Timestamp) -> u64 {
+        u64::try_from(now.as_ms().max(0) / self.length_ms).unwrap_or(0)
+    }
+
+    /// The oldest epoch whose grants may still be alive at `now`: one made
+    /// at the end of epoch `e` lives until `(e + 1) · length + keep`.
+    pub fn oldest_needed(&self, now: Timestamp) -> u64 {
+        self.epoch_at(now.minus_ms(self.keep_ms))
+    }
+}
+
+/// The chain in memory, with the keys derived from it lately.
+#[derive(Debug)]
+struct Chain {
+    chain: EpochChain,
+    cache: BTreeMap<u64, Arc<EpochKey>>,
+}
+
+impl Chain {
+    fn key(&mut self, epoch: u64) -> Option<Arc<EpochKey>> {
+        if let Some(key) = self.cache.get(&epoch) {
+            return Some(key.clone());
+        }
+        let key = Arc::new(self.chain.key(epoch)?);
+        if self.cache.len() >= CACHED_KEYS {
+            self.cache.pop_first();
+        }
+        self.cache.insert(epoch, key.clone());
+        Some(key)
+    }
+}
+
+/// The server's epoch keys, loaded from (and erased in) the epoch file.
+#[derive(Debug)]
+pub struct EpochKeys {
+    path: PathBuf,
+    schedule: EpochSchedule,
+    chain: Mutex<Chain>,
+}
+
+impl EpochKeys {
+    /// Reads the epoch file, or writes a new one when it is missing (a new
+    /// installation, or one from before epoch keys: only links not yet
+    /// e-mailed would need an old file, and there is none). Returns whether
+    /// the file was made now.
+    pub fn open_or_create(
+        path: &Path,
+        schedule: EpochSchedule,
+        now: Timestamp,
+    ) -> Result<(EpochKeys, bool), SecretsError> {
+        let (chain, created) = match read(path)? {
+            Some(chain) => (chain, false),
+            None => {
+                let chain = EpochChain::generate(&mut OsRng, schedule.oldest_needed(now));
+                create(path, &chain)?;
+                (chain, true)
+            }
+        };
+        let keys = EpochKeys {
+            path: path.to_owned(),
+            schedule,
+            chain: Mutex::new(Chain {
+                chain,
+                cache: BTreeMap::new(),
+            }),
+        };
+        keys.forget_dead(now)?;
+        Ok((keys, created))
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schedule.
+    pub fn schedule(&self) -> EpochSchedule {
+        self.schedule
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Chain> {
+        // Nothing panics while holding the lock; if something ever did, the
+        // chain is still whole.
+        self.chain.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The first epoch the file still holds.
+    pub fn first(&self) -> u64 {
+        self.lock().chain.first()
+    }
+
+    /// The key of `epoch`, if the chain still holds it.
+    pub fn key(&self, epoch: u64) -> Option<Arc<EpochKey>> {
+        self.lock().key(epoch)
+    }
+
+    /// Seals a new grant's wrapped key in the current epoch (or the chain's
+    /// first, should the clock have gone back past it). Returns the epoch
+    /// and the sealed bytes.
+    pub fn seal(
+        &self,
+        now: Timestamp,
+        grant_storage_hash: &[u8; 32],
+        wrapped: &WrappedConversationKey,
+    ) -> Option<(u64, Vec<u8>)> {
+        let key = {
+            let mut chain = self.lock();
+            let epoch = self.schedule.epoch_at(now).max(chain.chain.first());
+            chain.key(epoch)?
+        };
+        Some((
+            key.epoch(),
+            key.seal_grant(&mut OsRng, grant_storage_hash, wrapped),
+        ))
+    }
+
+    /// Moves the chain past every epoch no live grant can need any more and
+    /// writes the file over. Returns the new first epoch when it moved.
+    pub fn forget_dead(&self, now: Timestamp) -> Result<Option<u64>, SecretsError> {
+        let target = self.schedule.oldest_needed(now);
+        let bytes = {
+            let mut chain = self.lock();
+            if chain.chain.first() >= target {
+                return Ok(None);
+            }
+            chain.chain.forget_before(target);
+            chain.cache.retain(|epoch, _| *epoch >= target);
+            chain.chain.expose_file_bytes()
+        };
+        overwrite(&self.path, &bytes)?;
+        Ok(Some(target))
+    }
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SecretsError + '_ {
+    move |source| SecretsError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn read(path: &Path) -> Result<Option<EpochChain>, SecretsError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => zeroize::Zeroizing::new(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(path)(e)),
+    };
+    EpochChain::from_file_bytes(&bytes)
+        .map(Some)
+        .map_err(|_| SecretsError::CorruptEpochFile(path.to_owned()))
+}
+
+/// Writes a new file, readable by its owner only; fails if one exists.
+fn create(path: &Path, chain: &EpochChain) -> Result<(), SecretsError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io_error(path))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            SecretsError::Exists(path.to_owned())
+        } else {
+            io_error(path)(e)
+        }
+    })?;
+    file.write_all(&chain.expose_file_bytes())
+        .map_err(io_error(path))?;
+    file.sync_all().map_err(io_error(path))
+}
+
+/// Writes the new chain over the old one, in place and flushed to disk: a
+/// new file renamed over the old would leave the old bytes in a freed block.
+/// (A copy-on-write or journalling file system, or an SSD, may still keep
+/// them somewhere; the README says where to put the file.)
+fn overwrite(path: &Path, bytes: &[u8]) -> Result<(), SecretsError> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io_error(path))?;
+    file.seek(SeekFrom::Start(0)).map_err(io_error(path))?;
+    file.write_all(bytes).map_err(io_error(path))?;
+    file.set_len(bytes.len() as u64).map_err(io_error(path))?;
+    file.sync_all().map_err(io_error(path))
+}
+
+/// Writes a new epoch file for `latchkey init`.
+pub fn init(path: &Path, schedule: EpochSchedule) -> Result<(), SecretsError> {
+    let chain = EpochChain::generate(&mut OsRng, schedule.oldest_needed(Timestamp::now()));
+    create(path, &chain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latchkey_core::{ConversationId, ConversationKey, LinkKey};
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn schedule() -> EpochSchedule {
+        EpochSchedule::new(HOUR, 24 * HOUR, Duration::from_secs(600))
+    }
+
+    fn at_hour(hours: i64) -> Timestamp {
+        Timestamp::from_ms(hours * 3_600_000)
+    }
+
+    #[test]
+    fn a_grant_can_be_opened_for_its_whole_life_and_not_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.epoch");
+        let start = at_hour(500_000);
+        let (keys, created) = EpochKeys::open_or_create(&path, schedule(), start).unwrap();
+        assert!(created);
+        let link = LinkKey::generate(&mut OsRng);
+        let conversation = ConversationId::generate(&mut OsRng);
+        let wrapped = link.wrap(
+            &mut OsRng,
+            &conversation,
+            &ConversationKey::generate(&mut OsRng),
+        );
+        let hash = link.grant_id().storage_hash();
+        let made = start.plus_ms(59 * 60 * 1000); // the end of its epoch
+        let (epoch, sealed) = keys.seal(made, &hash, &wrapped).unwrap();
+        assert_eq!(epoch, 500_000);
+
+        // Its last moment (made + ttl + grace): still there, after a sweep
+        // and after a restart.
+        let last = made.plus_ms(24 * 3_600_000 + 600_000);
+        keys.forget_dead(last).unwrap();
+        let (reopened, created) = EpochKeys::open_or_create(&path, schedule(), last).unwrap();
+        assert!(!created);
+        let key = reopened.key(epoch).unwrap();
+        assert_eq!(key.open_grant(&hash, &sealed).unwrap(), wrapped);
+
+        // Once the last grant its epoch could hold is dead (and the clock
+        // slack has passed): gone from memory and from the file.
+        let dead = start.plus_ms(3_600_000 + 24 * 3_600_000 + 600_000 + CLOCK_SLACK_MS);
+        assert_eq!(reopened.forget_dead(dead.minus_ms(1)).unwrap(), None);
+        assert_eq!(reopened.forget_dead(dead).unwrap(), Some(epoch + 1));
+        assert!(reopened.key(epoch).is_none());
+        let file = std::fs::read(&path).unwrap();
+        let chain = EpochChain::from_file_bytes(&file).unwrap();
+        assert!(chain.key(epoch).is_none());
+        // Nothing to do the second time.
+        assert_eq!(reopened.forget_dead(dead).unwrap(), None);
+    }
+
+    #[test]
+    fn the_file_is_owner_only_and_refused_when_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/latchkey.epoch");
+        init(&path, schedule()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(matches!(
+            init(&path, schedule()),
+            Err(SecretsError::Exists(_))
+        ));
+        std::fs::write(&path, b"not an epoch file").unwrap();
+        let err = EpochKeys::open_or_create(&path, schedule(), Timestamp::now()).unwrap_err();
+        assert!(matches!(err, SecretsError::CorruptEpochFile(_)), "{err}");
+    }
+
+    #[test]
+    fn a_clock_gone_back_seals_in_the_first_epoch_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.epoch");
+        let (keys, _) = EpochKeys::open_or_create(&path, schedule(), at_hour(1000)).unwrap();
+        let first = keys.first();
+        let link = LinkKey::generate(&mut OsRng);
+        let wrapped = link.wrap(
+            &mut OsRng,
+            &ConversationId::generate(&mut OsRng),
+            &ConversationKey::generate(&mut OsRng),
+        );
+        let (epoch, _) = keys
+            .seal(at_hour(10), &link.grant_id().storage_hash(), &wrapped)
+            .unwrap();
+        assert_eq!(epoch, first);
+    }
+}
