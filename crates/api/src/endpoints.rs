@@ -201,11 +201,15 @@ pub const REGISTER_START: Endpoint = Endpoint {
     path: "/members/register/start",
     operation_id: "registerStart",
     summary: "Registration, step 1",
-    description: "Sends the OPAQUE registration request (the blinded password) for a chosen handle and gets the server's OPAQUE response. The server never sees the password. Nothing is stored yet, and a taken handle is only refused at step 2. Counts against the per-address login budget.",
+    description: "Sends the OPAQUE registration request (the blinded password) for a chosen handle and gets the server's OPAQUE response, a one-time X25519 challenge for the new identity key, and a registration token for step 2 (the challenge's secret sealed to the server with the handle and a 10-minute expiry). The server never sees the password. Nothing is stored yet, and a taken handle is only refused at step 2. Counts against the per-address login budget.",
     auth: Auth::Anyone,
     query: None,
     request: Some("RegisterStart"),
-    replies: &[ok(200, "OpaqueResponse", "The OPAQUE registration response.")],
+    replies: &[ok(
+        200,
+        "RegisterStarted",
+        "The OPAQUE registration response, the identity challenge and the registration token.",
+    )],
     specific_errors: &[RegistrationClosed, InvalidHandle, InvalidOpaqueMessage, RateLimited],
 };
 
@@ -215,7 +219,7 @@ pub const REGISTER_FINISH: Endpoint = Endpoint {
     path: "/members/register/finish",
     operation_id: "registerFinish",
     summary: "Registration, step 2",
-    description: "Stores the member: the OPAQUE registration upload (password file), the identity public key, and the private key sealed under a key only the member's password (or recovery key) opens. The e-mail address is stored sealed. The new member is signed in: the answer sets the member session cookie.",
+    description: "Stores the member: the OPAQUE registration upload (password file), the identity public key, and the private key sealed under a key only the member's password (or recovery key) opens. The e-mail address is stored sealed. It needs step 1's registration token (same handle, within 10 minutes) and a proof, made with the identity private key against step 1's challenge, that the registrant holds that key; an identity key another member has is refused. The new member is signed in: the answer sets the member session cookie.",
     auth: Auth::Anyone,
     query: None,
     request: Some("RegisterFinish"),
@@ -226,6 +230,10 @@ pub const REGISTER_FINISH: Endpoint = Endpoint {
     specific_errors: &[
         RegistrationClosed,
         HandleTaken,
+        IdentityKeyTaken,
+        RegistrationExpired,
+        InvalidRegistrationToken,
+        InvalidIdentityProof,
         InvalidHandle,
         InvalidDisplayName,
         InvalidEmail,

@@ -85,6 +85,8 @@ error_codes! {
     MethodNotAllowed = (405, "method_not_allowed", "the endpoint exists but does not take this method"),
     /// The handle is taken.
     HandleTaken = (409, "handle_taken", "another member has this handle"),
+    /// The identity key is another member's.
+    IdentityKeyTaken = (409, "identity_key_taken", "another member has registered this identity public key"),
     /// The conversation id is taken.
     ConversationExists = (409, "conversation_exists", "a conversation with this id exists"),
     /// Another message has this id.
@@ -95,6 +97,8 @@ error_codes! {
     LinkUsed = (410, "link_used", "the link was redeemed and its grace window is over"),
     /// The link expired unused.
     LinkExpired = (410, "link_expired", "the link expired before it was used"),
+    /// The registration took too long.
+    RegistrationExpired = (410, "registration_expired", "registration step 1 was more than 10 minutes ago: start again"),
     /// The body is too large.
     BodyTooLarge = (413, "body_too_large", "the body exceeds `limits.max_body_bytes` (256 KiB by default)"),
     /// The ciphertext is too large.
@@ -135,6 +139,10 @@ error_codes! {
     InvalidRecovery = (422, "invalid_recovery", "only one of `recovery_sealed_identity` and `recovery_proof` was sent"),
     /// Not a recovery proof.
     InvalidRecoveryProof = (422, "invalid_recovery_proof", "a recovery proof is 32 bytes"),
+    /// Not a registration token of this server for this handle.
+    InvalidRegistrationToken = (422, "invalid_registration_token", "`registration_token` is not what this server's registration step 1 gave for this handle"),
+    /// The identity proof does not verify.
+    InvalidIdentityProof = (422, "invalid_identity_proof", "`identity_proof` does not show that the registrant holds the private half of `identity_public` (for this handle and this registration)"),
     /// Over budget.
     RateLimited = (429, "rate_limited", "over a request budget; `Retry-After` says how many seconds to wait"),
     /// The server failed.

@@ -45,7 +45,7 @@ pub use links::{GrantRef, Health, LinkRequest, LinkRequested, Peeked, RedeemedVi
 pub use members::{
     LoginFinish, LoginStart, LoginStarted, MemberView, NewRecovery, OpaqueResponse, PasswordFinish,
     PasswordStart, ProfileUpdate, PublicMember, RecoverFinish, RecoverStart, RecoverStarted,
-    RegisterFinish, RegisterStart,
+    RegisterFinish, RegisterStart, RegisterStarted,
 };
 
 /// The committed OpenAPI document, as the server serves it.

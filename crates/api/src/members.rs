@@ -17,6 +17,16 @@ bodies! {
         pub registration_code: Option<String>,
     }
 
+    /// The server's answer to registration step 1.
+    pub struct RegisterStarted {
+        /// OPAQUE registration response (65 bytes).
+        pub response: B64,
+        /// The server's one-time X25519 challenge `E` (32 bytes): prove with the new identity key.
+        pub identity_challenge: B64,
+        /// Pass back unchanged in step 2, within 10 minutes (81 bytes, opaque to the client).
+        pub registration_token: B64,
+    }
+
     /// The server's OPAQUE registration response.
     pub struct OpaqueResponse {
         /// OPAQUE registration response (65 bytes).
@@ -42,6 +52,12 @@ bodies! {
         /// The identity private key sealed under the member's key-encryption key (73 bytes).
         #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{95}[AQgw]$"))]
         pub sealed_identity: B64,
+        /// From step 1, unchanged (81 bytes).
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^A[Q-Za-f][A-Za-z0-9_-]{106}$"))]
+        pub registration_token: B64,
+        /// Proof of holding `identity_public`'s private key: HMAC over step 1's challenge, the key and the handle (32 bytes; docs/protocol.md §4.2.1).
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"))]
+        pub identity_proof: B64,
         /// The private key sealed under the recovery key's KEK; with `recovery_proof`, or neither.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "typescript", ts(optional))]

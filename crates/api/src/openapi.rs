@@ -25,6 +25,7 @@ fn component_schemas() -> BTreeMap<String, Value> {
     add::<crate::ErrorBody>(&mut schemas);
     add::<crate::Health>(&mut schemas);
     add::<crate::RegisterStart>(&mut schemas);
+    add::<crate::RegisterStarted>(&mut schemas);
     add::<crate::OpaqueResponse>(&mut schemas);
     add::<crate::RegisterFinish>(&mut schemas);
     add::<crate::MemberView>(&mut schemas);

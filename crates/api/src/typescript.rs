@@ -43,6 +43,7 @@ pub fn declarations() -> String {
     declare::<crate::ErrorBody>(&cfg, &mut out);
     declare::<crate::Health>(&cfg, &mut out);
     declare::<crate::RegisterStart>(&cfg, &mut out);
+    declare::<crate::RegisterStarted>(&cfg, &mut out);
     declare::<crate::OpaqueResponse>(&cfg, &mut out);
     declare::<crate::RegisterFinish>(&cfg, &mut out);
     declare::<crate::MemberView>(&cfg, &mut out);

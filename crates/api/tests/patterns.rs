@@ -97,8 +97,10 @@ fn a_canonical_grant_id_matches_and_a_noncanonical_one_does_not() {
 fn real_blobs_match_their_field_patterns() {
     use base64ct::{Base64UrlUnpadded, Encoding};
     use latchkey_core::opaque::{ClientLogin, ClientRegistration};
+    use latchkey_core::server::{FieldPurpose, RootSecret};
     use latchkey_core::{
-        ConversationKey, IdentitySecret, KeyEncryptionKey, LinkKey, OsRng, RecoveryKey,
+        ConversationKey, IdentityChallenge, IdentitySecret, KeyEncryptionKey, LinkKey, OsRng,
+        RecoveryKey,
     };
 
     let doc = document();
@@ -120,7 +122,8 @@ fn real_blobs_match_their_field_patterns() {
         assert!(
             !field(schema, name).is_match(&text)
                 || name == "identity_public"
-                || name == "recovery_proof",
+                || name == "recovery_proof"
+                || name == "identity_proof",
             "{schema}.{name} takes another first byte: {text}"
         );
     };
@@ -139,6 +142,15 @@ fn real_blobs_match_their_field_patterns() {
     let sealed =
         KeyEncryptionKey::from_recovery_key(&recovery).seal_identity(&mut OsRng, &identity);
     check("RegisterFinish", "sealed_identity", sealed.as_bytes());
+    let challenge = IdentityChallenge::generate(&mut OsRng);
+    let proof = identity.prove(&challenge.public(), "ann").unwrap();
+    check("RegisterFinish", "identity_proof", proof.as_bytes());
+    // The token as the server makes it: the sealed challenge, then the
+    // expiry (8 bytes).
+    let key = RootSecret::generate(&mut OsRng).field_key(FieldPurpose::RegistrationState);
+    let mut token = challenge.seal(&mut OsRng, &key, b"context").unwrap();
+    token.extend_from_slice(&u64::MAX.to_be_bytes());
+    check("RegisterFinish", "registration_token", &token);
     check("NewRecovery", "recovery_sealed_identity", sealed.as_bytes());
     check("NewRecovery", "recovery_proof", &*recovery.proof());
     let conversation = latchkey_core::ConversationId::generate(&mut OsRng);

@@ -15,8 +15,8 @@ mod support;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use latchkey_core::opaque::ClientRegistration;
 use latchkey_core::{
-    ConversationId, ConversationKey, IdentityPublic, IdentitySecret, KeyEncryptionKey, LinkKey,
-    Message, MessageContext, MessageId, OsRng, Role,
+    ConversationId, ConversationKey, IdentityChallengePublic, IdentityPublic, IdentitySecret,
+    KeyEncryptionKey, LinkKey, Message, MessageContext, MessageId, OsRng, Role,
 };
 use std::sync::Arc;
 
@@ -151,10 +151,15 @@ async fn register_with_cookie(api: &Api, handle: &str) -> (IdentityPublic, Strin
     let (upload, export) = state.finish(&mut OsRng, password, &response).unwrap();
     let identity = IdentitySecret::generate(&mut OsRng);
     let sealed = KeyEncryptionKey::from_export_key(&export).seal_identity(&mut OsRng, &identity);
+    let challenge = Base64UrlUnpadded::decode_vec(started["identity_challenge"].as_str().unwrap())
+        .map(|e| IdentityChallengePublic::from_slice(&e).unwrap())
+        .unwrap();
+    let proof = identity.prove(&challenge, handle).unwrap();
     let body = json!({
         "handle": handle, "display_name": "Member", "email": format!("{handle}@member.test"),
         "upload": b64(&upload), "identity_public": b64(identity.public().as_bytes()),
         "sealed_identity": b64(sealed.as_bytes()),
+        "registration_token": started["registration_token"], "identity_proof": b64(proof.as_bytes()),
     });
     let (status, headers, answer) = api
         .raw(

@@ -6,13 +6,13 @@ use latchkey_api::{
     GrantInput, Handle, LinkFragment, ListQuery, LoginFinish, LoginStart, LoginStarted, MemberView,
     MessagePage, MessagesQuery, NewRecovery, OpaqueResponse, PasswordFinish, PasswordStart,
     PostMessage, PostedView, ProfileUpdate, ReadMark, RecoverFinish, RecoverStart, RecoverStarted,
-    RegisterFinish, RegisterStart, B64,
+    RegisterFinish, RegisterStart, RegisterStarted, B64,
 };
 use latchkey_core::opaque::{ClientLogin, ClientRegistration};
 use latchkey_core::{
-    ConversationId, ConversationKey, IdentityPublic, IdentitySecret, KeyEncryptionKey, LinkKey,
-    Message, MessageContext, MessageId, OsRng, RecoveryKey, Role, SealedConversationKey,
-    SealedIdentity,
+    ConversationId, ConversationKey, IdentityChallengePublic, IdentityPublic, IdentitySecret,
+    KeyEncryptionKey, LinkKey, Message, MessageContext, MessageId, OsRng, RecoveryKey, Role,
+    SealedConversationKey, SealedIdentity,
 };
 use zeroize::Zeroizing;
 
@@ -108,7 +108,7 @@ impl Member {
         let registration_code = registration_code.map(str::to_owned);
         let http = Http::new(server)?;
         let (registration, request) = ClientRegistration::start(&mut OsRng, password)?;
-        let started: OpaqueResponse = http
+        let started: RegisterStarted = http
             .call(
                 &ops::REGISTER_START,
                 &[],
@@ -124,6 +124,10 @@ impl Member {
         let kek = KeyEncryptionKey::from_export_key(&export_key);
         let identity = IdentitySecret::generate(&mut OsRng);
         let public = identity.public();
+        // Shows the server that this client holds the key it registers
+        // (bound to the canonical handle the server checks).
+        let challenge = IdentityChallengePublic::from_slice(&started.identity_challenge.0)?;
+        let proof = identity.prove(&challenge, handle.as_str())?;
         let sealed = kek.seal_identity(&mut OsRng, &identity);
         let recovery = RecoveryKey::generate(&mut OsRng);
         let recovery_sealed =
@@ -140,6 +144,8 @@ impl Member {
                     upload: B64(upload),
                     identity_public: B64(public.as_bytes().to_vec()),
                     sealed_identity: B64(sealed.as_bytes().to_vec()),
+                    registration_token: started.registration_token,
+                    identity_proof: B64(proof.as_bytes().to_vec()),
                     recovery_sealed_identity: Some(B64(recovery_sealed.as_bytes().to_vec())),
                     recovery_proof: Some(B64(recovery.proof().to_vec())),
                 },

@@ -4,8 +4,8 @@
 
 use latchkey_core::opaque::{ClientLogin, ClientRegistration};
 use latchkey_core::{
-    ConversationKey, IdentityPublic, IdentitySecret, KeyEncryptionKey, OsRng, RecoveryKey,
-    SealedConversationKey, SealedIdentity,
+    ConversationKey, IdentityChallengePublic, IdentityPublic, IdentitySecret, KeyEncryptionKey,
+    OsRng, RecoveryKey, SealedConversationKey, SealedIdentity,
 };
 use wasm_bindgen::prelude::*;
 
@@ -40,6 +40,15 @@ impl Identity {
     #[wasm_bindgen(getter)]
     pub fn fingerprint(&self) -> String {
         self.secret.public().fingerprint().to_string()
+    }
+
+    /// Proves to the server, at registration, that this identity is held
+    /// here: `challenge` is step 1's `identity_challenge` (32 bytes),
+    /// `handle` the canonical (trimmed, lower-case) handle registered.
+    pub fn prove(&self, challenge: &[u8], handle: &str) -> Result<Vec<u8>, JsError> {
+        let challenge = IdentityChallengePublic::from_slice(challenge).map_err(js_error)?;
+        let proof = self.secret.prove(&challenge, handle).map_err(js_error)?;
+        Ok(proof.as_bytes().to_vec())
     }
 
     /// Opens the conversation key a guest sealed to this member.

@@ -82,6 +82,23 @@ request: B64,
 registration_code?: string, };
 
 /**
+ * The server's answer to registration step 1.
+ */
+export type RegisterStarted = { 
+/**
+ * OPAQUE registration response (65 bytes).
+ */
+response: B64, 
+/**
+ * The server's one-time X25519 challenge `E` (32 bytes): prove with the new identity key.
+ */
+identity_challenge: B64, 
+/**
+ * Pass back unchanged in step 2, within 10 minutes (81 bytes, opaque to the client).
+ */
+registration_token: B64, };
+
+/**
  * The server's OPAQUE registration response.
  */
 export type OpaqueResponse = { 
@@ -114,6 +131,14 @@ identity_public: B64,
  * The identity private key sealed under the member's key-encryption key (73 bytes).
  */
 sealed_identity: B64, 
+/**
+ * From step 1, unchanged (81 bytes).
+ */
+registration_token: B64, 
+/**
+ * Proof of holding `identity_public`'s private key: HMAC over step 1's challenge, the key and the handle (32 bytes; docs/protocol.md §4.2.1).
+ */
+identity_proof: B64, 
 /**
  * The private key sealed under the recovery key's KEK; with `recovery_proof`, or neither.
  */
@@ -565,11 +590,13 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'handle_taken'
+  | 'identity_key_taken'
   | 'conversation_exists'
   | 'message_id_taken'
   | 'grant_exists'
   | 'link_used'
   | 'link_expired'
+  | 'registration_expired'
   | 'body_too_large'
   | 'message_too_large'
   | 'not_json'
@@ -590,5 +617,7 @@ export type ErrorCode =
   | 'link_without_grant'
   | 'invalid_recovery'
   | 'invalid_recovery_proof'
+  | 'invalid_registration_token'
+  | 'invalid_identity_proof'
   | 'rate_limited'
   | 'internal';

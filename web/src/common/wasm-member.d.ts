@@ -12,6 +12,8 @@ declare module 'latchkey-wasm-member' {
     static generate(): Identity;
     readonly publicKey: Uint8Array;
     readonly fingerprint: string;
+    /** Registration's proof of holding this key (32 bytes); `handle` trimmed and lower-case. */
+    prove(challenge: Uint8Array, handle: string): Uint8Array;
     openConversation(conversationId: string, sealedKey: Uint8Array): Conversation;
     free(): void;
   }

@@ -471,6 +471,12 @@ impl Server {
         self.child = Some(child);
     }
 
+    /// The secrets file this server reads: for a test that must make what
+    /// only the server can (an expired registration token, say).
+    pub fn secrets_file(&self) -> PathBuf {
+        self._keys.path().join("secrets.key")
+    }
+
     /// The same server again, same database, keys and settings, on the port
     /// it had (links in earlier mails stay valid).
     pub fn restart(&mut self) {

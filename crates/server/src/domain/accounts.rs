@@ -7,6 +7,7 @@ use latchkey_core::opaque::{PasswordFile, ServerLogin};
 use latchkey_core::{IdentityPublic, OsRng};
 use sha2::{Digest, Sha256};
 
+use super::identity_proofs::{self, IdentityChallengeIssued};
 use super::passwords::{
     check_sealed_identity, password_file, registration_response, require_recent_sign_in,
 };
@@ -46,21 +47,35 @@ fn check_registration_code(ctx: &Context, given: Option<&str>) -> Result<(), Dom
     }
 }
 
-/// Step 1 of registration: the OPAQUE response to the blinded password.
+/// What step 1 of registration answers.
+#[derive(Debug)]
+pub struct RegistrationStarted {
+    /// The OPAQUE response to the blinded password.
+    pub response: Vec<u8>,
+    /// The identity challenge and the token that carries it to step 2.
+    pub identity: IdentityChallengeIssued,
+}
+
+/// Step 1 of registration: the OPAQUE response to the blinded password,
+/// and a challenge for the new identity key.
 pub async fn register_start(
     ctx: &Context,
     client: ClientKey,
     registration_code: Option<&str>,
     handle: &Handle,
     request: &[u8],
-) -> Result<Vec<u8>, DomainError> {
+) -> Result<RegistrationStarted, DomainError> {
     ctx.spend(ctx.login_budget(), &client.bytes()).await?;
     check_registration_code(ctx, registration_code)?;
-    registration_response(ctx, request, handle.as_str())
+    Ok(RegistrationStarted {
+        response: registration_response(ctx, request, handle.as_str())?,
+        identity: identity_proofs::issue(ctx, handle)?,
+    })
 }
 
-/// Step 2 of registration: stores the password file, the public key and
-/// the sealed private key; the member is signed in.
+/// Step 2 of registration: checks step 1's token and the proof of holding
+/// the identity key, then stores the password file, the public key and the
+/// sealed private key; the member is signed in.
 pub async fn register_finish(
     ctx: &Context,
     client: ClientKey,
@@ -69,8 +84,15 @@ pub async fn register_finish(
     ctx.spend(ctx.login_budget(), &client.bytes()).await?;
     check_registration_code(ctx, input.registration_code.as_deref())?;
     let file = password_file(&input.upload.0)?;
-    IdentityPublic::from_slice(&input.identity_public.0)
+    let identity = IdentityPublic::from_slice(&input.identity_public.0)
         .map_err(|e| DomainError::new(ErrorCode::InvalidPublicKey, e.to_string()))?;
+    identity_proofs::check(
+        ctx,
+        &input.handle,
+        &input.registration_token.0,
+        &identity,
+        &input.identity_proof.0,
+    )?;
     check_sealed_identity(&input.sealed_identity.0)?;
     let recovery = checked_recovery(input.recovery_sealed_identity, input.recovery_proof)?;
     let id = MemberId::generate();

@@ -81,6 +81,10 @@ impl From<StoreError> for DomainError {
                 ErrorCode::HandleTaken,
                 "This handle is taken. Choose another.",
             ),
+            StoreError::Conflict(Unique::IdentityKey) => DomainError::new(
+                ErrorCode::IdentityKeyTaken,
+                "Another member has this identity key: one key belongs to one member.",
+            ),
             StoreError::Conflict(Unique::Conversation) => DomainError::new(
                 ErrorCode::ConversationExists,
                 "A conversation with this id exists. Make a new id.",

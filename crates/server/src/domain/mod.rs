@@ -7,15 +7,16 @@
 //!
 //! One module per concern; each depends only on those listed before it in
 //! this file, so there are no import cycles:
-//! [`error`], [`sessions`], [`notices`], [`passwords`], [`access`],
-//! [`grants`], then the entry points [`accounts`], [`recovery`],
-//! [`conversations`] and [`links`].
+//! [`error`], [`sessions`], [`notices`], [`passwords`],
+//! [`identity_proofs`], [`access`], [`grants`], then the entry points
+//! [`accounts`], [`recovery`], [`conversations`] and [`links`].
 
 pub mod access;
 pub mod accounts;
 pub mod conversations;
 pub mod error;
 pub mod grants;
+pub mod identity_proofs;
 pub mod links;
 pub mod notices;
 pub mod passwords;

@@ -8,7 +8,7 @@ use axum::Json;
 use latchkey_api::{
     Handle, LoginFinish, LoginStart, LoginStarted, MemberView, NewRecovery, OpaqueResponse,
     PasswordFinish, PasswordStart, ProfileUpdate, PublicMember, RecoverFinish, RecoverStart,
-    RecoverStarted, RegisterFinish, RegisterStart, B64,
+    RecoverStarted, RegisterFinish, RegisterStart, RegisterStarted, B64,
 };
 
 use super::error::ApiError;
@@ -40,8 +40,8 @@ pub(super) async fn register_start(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
     ApiJson(body): ApiJson<RegisterStart>,
-) -> Result<Json<OpaqueResponse>, ApiError> {
-    let response = accounts::register_start(
+) -> Result<Json<RegisterStarted>, ApiError> {
+    let started = accounts::register_start(
         &state.ctx,
         client,
         body.registration_code.as_deref(),
@@ -49,8 +49,10 @@ pub(super) async fn register_start(
         &body.request.0,
     )
     .await?;
-    Ok(Json(OpaqueResponse {
-        response: B64(response),
+    Ok(Json(RegisterStarted {
+        response: B64(started.response),
+        identity_challenge: B64(started.identity.challenge.as_bytes().to_vec()),
+        registration_token: B64(started.identity.token),
     }))
 }
 

@@ -44,8 +44,31 @@ fn member(row: &AnyRow) -> Result<Member, StoreError> {
     })
 }
 
+/// Which of the members table's two unique values a new row collided
+/// with. PostgreSQL names the index (`members_identity_public_unique`),
+/// SQLite the column (`UNIQUE constraint failed: members.identity_public`);
+/// anything else unique is the handle.
+fn member_conflict(error: sqlx::Error) -> StoreError {
+    let on_identity_key = match &error {
+        sqlx::Error::Database(db) => {
+            db.constraint()
+                .unwrap_or_default()
+                .contains("identity_public")
+                || db.message().contains("identity_public")
+        }
+        _ => false,
+    };
+    let what = if on_identity_key {
+        Unique::IdentityKey
+    } else {
+        Unique::Handle
+    };
+    StoreError::conflict_as(what)(error)
+}
+
 impl Store {
-    /// Stores a new member. A taken handle is [`StoreError::Conflict`].
+    /// Stores a new member. A taken handle or identity key is
+    /// [`StoreError::Conflict`], saying which.
     pub async fn create_member(&self, member: &Member) -> Result<(), StoreError> {
         let (recovery_sealed_identity, recovery_verifier) = match &member.recovery {
             Some(r) => (
@@ -71,7 +94,7 @@ impl Store {
         .bind(recovery_verifier)
         .execute(&self.pool)
         .await
-        .map_err(StoreError::conflict_as(Unique::Handle))?;
+        .map_err(member_conflict)?;
         Ok(())
     }
 

@@ -42,6 +42,8 @@ pub use sweep::Swept;
 pub enum Unique {
     /// A member's handle.
     Handle,
+    /// A member's identity public key.
+    IdentityKey,
     /// A conversation id.
     Conversation,
     /// A message id within its conversation (with other bytes).

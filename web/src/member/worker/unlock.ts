@@ -1,7 +1,7 @@
 // Sign-up and sign-in: both end with the member's identity unlocked in
 // this worker's session, which owns it from then on.
 import { Identity } from 'latchkey-wasm-member';
-import { api, fromB64, toB64, type OpaqueResponse, type RegisterFinish, type RegisterStart } from '../../common/api';
+import { api, fromB64, toB64, type RegisterFinish, type RegisterStart, type RegisterStarted } from '../../common/api';
 import type { MemberView, SignUpInput, SignUpResult } from '../rpc';
 import { local } from './errors';
 import { withHandles } from './handles';
@@ -27,14 +27,22 @@ export function signUp(arg: SignUpInput): Promise<SignUpResult> {
   // Absent, not null, when none was given.
   const code = arg.code.trim() || undefined;
   return withHandles(async (scope) => {
-    const { upload, kek } = await registerPassword(scope, arg.password, (request) =>
-      api.post<OpaqueResponse, RegisterStart>('/members/register/start', {
+    const { answer, upload, kek } = await registerPassword(scope, arg.password, (request) =>
+      api.post<RegisterStarted, RegisterStart>('/members/register/start', {
         handle,
         request,
         ...(code === undefined ? {} : { registration_code: code }),
       }),
     );
     const identity = scope.own(Identity.generate());
+    // Shows the server that this worker holds the key it registers (bound
+    // to the server's challenge and the canonical handle).
+    let proof: Uint8Array;
+    try {
+      proof = identity.prove(fromB64(answer.identity_challenge), handle);
+    } catch (e) {
+      throw local(e);
+    }
     const sealed = kek.sealIdentity(identity);
     // Sign-up always makes a recovery key: without it a lost password
     // would lose every message.
@@ -46,6 +54,8 @@ export function signUp(arg: SignUpInput): Promise<SignUpResult> {
       upload: toB64(upload),
       identity_public: toB64(identity.publicKey),
       sealed_identity: toB64(sealed),
+      registration_token: answer.registration_token,
+      identity_proof: toB64(proof),
       ...(code === undefined ? {} : { registration_code: code }),
       recovery_sealed_identity: toB64(recovery.sealed),
       recovery_proof: toB64(recovery.proof),
