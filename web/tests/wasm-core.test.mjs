@@ -19,9 +19,10 @@ let server;
 let browser;
 
 async function vectorFiles() {
-  const names = (await readdir(VECTORS)).filter((f) => f.endsWith('.json')).sort();
+  // Sorted by name, not file name: 'identity' before 'identity-proof'.
+  const names = (await readdir(VECTORS)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
   return Promise.all(
-    names.map(async (f) => ({ name: f.slice(0, -5), text: await readFile(resolve(VECTORS, f), 'utf8') })),
+    names.map(async (name) => ({ name, text: await readFile(resolve(VECTORS, `${name}.json`), 'utf8') })),
   );
 }
 
