@@ -67,6 +67,9 @@ pub struct ServerKeys {
     pub member_email: FieldKey,
     /// Seals OPAQUE login state between the two login requests.
     pub login_state: FieldKey,
+    /// Seals a registration's identity challenge into the token the client
+    /// carries from step 1 to step 2.
+    pub registration_state: FieldKey,
     /// Blind index of guest addresses (rate limits, new-link requests).
     pub blind_index: BlindIndexKey,
 }
@@ -87,6 +90,7 @@ impl ServerKeys {
             member_email: secrets.root.field_key(FieldPurpose::MemberEmail),
             epochs,
             login_state: secrets.root.field_key(FieldPurpose::LoginState),
+            registration_state: secrets.root.field_key(FieldPurpose::RegistrationState),
             blind_index: secrets.root.blind_index_key(),
             opaque: secrets.opaque,
         }
