@@ -144,7 +144,8 @@ pub const LINK_REQUESTED: &str = "If this address has a conversation here, a new
                                   e-mailed to it as soon as the member is online.";
 
 /// "Send me a new link": recorded for the member's client to fulfil. The
-/// outcome is the same whether or not the address has a conversation here.
+/// outcome, and the work done before answering, are the same whether or not
+/// the address has a conversation here or the handle a member.
 pub async fn request(
     ctx: &Context,
     client: ClientKey,
@@ -171,16 +172,11 @@ pub async fn request(
         &index,
     )
     .await?;
-    // An unknown member: nothing to mark, and the same answer.
-    let member: Option<Option<MemberId>> = match handle {
-        None => Some(None),
-        Some(h) => ctx.store.member_by_handle(h).await?.map(|m| Some(m.id)),
-    };
-    if let Some(member) = member {
-        ctx.store
-            .request_links(&index, member.as_ref(), Timestamp::now())
-            .await?;
-    }
+    // Queued whatever it names, known or not, with no look-up first: the
+    // same statement, so the same time (the store folds it in later).
+    ctx.store
+        .request_links(&index, handle, Timestamp::now())
+        .await?;
     Ok(())
 }
 

@@ -106,6 +106,7 @@ impl Store {
 
     /// One conversation as the member's inbox shows it.
     pub async fn inbox_entry(&self, id: &ConversationId) -> Result<Option<InboxEntry>, StoreError> {
+        self.fold_link_requests().await?;
         sqlx::query(&format!(
             "SELECT {COLUMNS}, {UNREAD} FROM conversations WHERE id = $1"
         ))
@@ -125,6 +126,9 @@ impl Store {
         before: Option<(Timestamp, &ConversationId)>,
         limit: u32,
     ) -> Result<Vec<InboxEntry>, StoreError> {
+        // Queued new-link requests first: the member sees every one made
+        // before he asked.
+        self.fold_link_requests().await?;
         // The first page starts after every real activity time.
         let (at, id) = before.map_or((i64::MAX, String::new()), |(at, id)| {
             (at.as_ms(), id.to_string())
@@ -207,6 +211,11 @@ impl Store {
         coalesce_ms: i64,
     ) -> Result<Posted, StoreError> {
         let id = conversation_id.to_string();
+        if grant.is_some_and(|g| g.emailed) {
+            // The link below answers a pending request; one still queued
+            // must be marked first, or it would ask again afterwards.
+            self.fold_link_requests().await?;
+        }
         let mut tx = self.pool.begin().await?;
         // The first statement writes. On SQLite the transaction so takes the
         // write lock at once (waiting out busy_timeout) instead of failing
@@ -353,28 +362,6 @@ impl Store {
         Ok(true)
     }
 
-    /// Marks a new-link request on every conversation of this guest address
-    /// (with this member, if given). How many is not returned: nobody may
-    /// learn it.
-    pub async fn request_links(
-        &self,
-        guest_email_index: &[u8],
-        member_id: Option<&MemberId>,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        // No member: a real NULL, which matches no member id by itself.
-        sqlx::query(
-            "UPDATE conversations SET link_requested_at = $2 \
-             WHERE guest_email_index = $1 AND ($3 IS NULL OR member_id = $3)",
-        )
-        .bind(guest_email_index)
-        .bind(now.as_ms())
-        .bind(member_id.map(MemberId::to_hex))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// Stores a grant made outside a message (a new-link request fulfilled by
     /// the member's client, or a link to deliver by hand), with its e-mail if
     /// any, and clears a pending request.
@@ -400,6 +387,7 @@ impl Store {
         only_if_requested: bool,
         coalesce_ms: i64,
     ) -> Result<MailOutcome, StoreError> {
+        self.fold_link_requests().await?;
         let mut tx = self.pool.begin().await?;
         let answered = sqlx::query(
             "UPDATE conversations SET link_requested_at = NULL \

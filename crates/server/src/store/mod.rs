@@ -18,6 +18,7 @@ mod budgets;
 mod conversations;
 mod decode;
 mod grants;
+mod link_requests;
 mod members;
 mod outbox;
 mod sessions;
