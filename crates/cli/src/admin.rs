@@ -61,7 +61,7 @@ pub fn init(args: InitArgs) -> Result<(), CliError> {
         "wrote {} (keep it safe, beside the database, never inside its folder)",
         path.display()
     );
-    latchkey_server::epochs::init(&epoch_file, config.epoch_schedule())?;
+    latchkey_server::epochs::init(&epoch_file, &config.epoch_settings())?;
     println!(
         "wrote {} (copy it to every instance once; keep it out of backups: it erases \
          used links from old copies of the database)",

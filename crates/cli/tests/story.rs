@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use latchkey_client::{request_link, ClientError, Delivery, Guest, Member, Notification};
-use latchkey_core::testkit::Loot;
+use latchkey_core::epoch::EpochChain;
+use latchkey_core::testkit::{EpochGrant, Loot};
 use latchkey_core::{ConversationId, IdentityPublic, LinkKey, MessageContext, MessageId, Role};
 use sqlx::Row;
 use support::{assert_absent, unique, Database, MailServer, Server, Settings, PASSWORD};
@@ -294,17 +295,32 @@ async fn story(db: Database) {
         stolen_loot.sealed_identities.len(),
         started.elapsed()
     );
-    // Old, used links open nothing in the dump; the live one does (so the
-    // check above can fail).
+    // Old, used links open nothing in the dump, even with the epoch file.
+    // The live link opens nothing in the dump alone (its grant is sealed
+    // under an epoch key that is not in the database); with the epoch file
+    // taken too, it opens its grant (so the checks above can fail).
+    let chain = EpochChain::from_file_bytes(
+        &std::fs::read(server.secrets_file().with_extension("epoch")).unwrap(),
+    )
+    .unwrap();
     for used in [&l1, &l2] {
         assert!(
-            stolen_loot.try_key(&link_key_bytes(used)).is_empty(),
+            stolen_loot.try_key(&link_key_bytes(used)).is_empty()
+                && stolen_loot
+                    .try_link_with_epochs(&link_key_bytes(used), &chain)
+                    .is_empty(),
             "a used link still opens a grant"
         );
     }
     assert!(
-        !stolen_loot.try_key(&link_key_bytes(&live)).is_empty(),
-        "the live link must open its grant"
+        stolen_loot.try_key(&link_key_bytes(&live)).is_empty(),
+        "the live link opens its grant without the epoch file"
+    );
+    assert!(
+        !stolen_loot
+            .try_link_with_epochs(&link_key_bytes(&live), &chain)
+            .is_empty(),
+        "the live link must open its grant with the epoch file"
     );
 
     // Each side deletes a conversation: every row goes.
@@ -376,13 +392,19 @@ async fn loot(db: &Database) -> (Loot, Vec<[u8; 32]>) {
             row.get(3),
         ));
     }
-    for row in sqlx::query("SELECT conversation_id, wrapped_key FROM grants")
+    for row in sqlx::query("SELECT conversation_id, wrapped_key, epoch, id_hash FROM grants")
         .fetch_all(&pool)
         .await
         .unwrap()
     {
-        loot.wrapped_keys
-            .push((row.get::<String, _>(0).parse().unwrap(), row.get(1)));
+        let conversation: ConversationId = row.get::<String, _>(0).parse().unwrap();
+        loot.wrapped_keys.push((conversation, row.get(1)));
+        loot.epoch_grants.push(EpochGrant {
+            conversation,
+            epoch: u64::try_from(row.get::<i64, _>(2)).unwrap(),
+            id_hash: row.get::<Vec<u8>, _>(3).try_into().unwrap(),
+            sealed: row.get(1),
+        });
     }
     for row in sqlx::query("SELECT id, sealed_key FROM conversations")
         .fetch_all(&pool)

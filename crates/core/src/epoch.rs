@@ -32,8 +32,8 @@ const AD_GRANT: &str = "latchkey/v1/field/epoch-grant";
 const SEALED_WHAT: &str = "epoch-sealed grant";
 const FILE_WHAT: &str = "epoch key file";
 
-/// The epoch file's length: version, epoch, chain key.
-pub const EPOCH_FILE_LEN: usize = 1 + 8 + 32;
+/// The epoch file's length: version, epoch length, first epoch, chain key.
+pub const EPOCH_FILE_LEN: usize = 1 + 4 + 8 + 32;
 
 /// A sealed grant's length: version, nonce, the 73-byte wrapped key, tag.
 pub const EPOCH_SEALED_LEN: usize = 1 + aead::NONCE_LEN + 73 + aead::TAG_LEN;
@@ -59,21 +59,34 @@ impl ChainKey {
     }
 }
 
-/// The chain as the epoch file holds it: its first epoch and that epoch's
-/// chain key. Every earlier epoch is gone for good.
+/// The chain as the epoch file holds it: the length of its epochs, its
+/// first epoch and that epoch's chain key. Every earlier epoch is gone for
+/// good. Epoch `e` is the span of time from `e · length` to
+/// `(e + 1) · length` seconds after 1970; the length belongs to the chain,
+/// since the same number means another span under another length.
 #[derive(Debug)]
 pub struct EpochChain {
+    length_secs: u32,
     first: u64,
     chain: ChainKey,
 }
 
 impl EpochChain {
-    /// A new chain starting at `first` (the current epoch), made once by
-    /// `latchkey init`.
-    pub fn generate(rng: &mut (impl CryptoRng + RngCore), first: u64) -> Self {
+    /// A new chain of epochs `length_secs` long (at least 1), starting at
+    /// `first` (the current epoch), made once by `latchkey init`.
+    pub fn generate(rng: &mut (impl CryptoRng + RngCore), length_secs: u32, first: u64) -> Self {
         let mut chain = ChainKey([0u8; 32]);
         rng.fill_bytes(&mut chain.0);
-        EpochChain { first, chain }
+        EpochChain {
+            length_secs: length_secs.max(1),
+            first,
+            chain,
+        }
+    }
+
+    /// How long each epoch lasts, in seconds (at least 1).
+    pub fn length_secs(&self) -> u32 {
+        self.length_secs
     }
 
     /// The oldest epoch this chain can still open.
@@ -109,11 +122,13 @@ impl EpochChain {
         })
     }
 
-    /// The file's bytes: `0x01 || first (u64) || chain key (32)`. Secret:
-    /// write with mode 0600, over the previous bytes.
+    /// The file's bytes: `0x01 || length (u32, seconds) || first (u64) ||
+    /// chain key (32)`. Secret: write with mode 0600, over the previous
+    /// bytes.
     pub fn expose_file_bytes(&self) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(Vec::with_capacity(EPOCH_FILE_LEN));
         out.push(crate::PROTOCOL_VERSION);
+        out.extend_from_slice(&self.length_secs.to_be_bytes());
         out.extend_from_slice(&self.first.to_be_bytes());
         out.extend_from_slice(&self.chain.0);
         out
@@ -123,6 +138,13 @@ impl EpochChain {
     pub fn from_file_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut reader = Reader::new(bytes, FILE_WHAT);
         reader.version()?;
+        let length_secs = reader.u32()?;
+        if length_secs == 0 {
+            return Err(Error::Malformed {
+                what: FILE_WHAT,
+                reason: "epochs of zero seconds",
+            });
+        }
         let first = reader.u64()?;
         let chain = ChainKey(reader.array()?);
         if !reader.rest().is_empty() {
@@ -131,7 +153,11 @@ impl EpochChain {
                 reason: "trailing bytes",
             });
         }
-        Ok(EpochChain { first, chain })
+        Ok(EpochChain {
+            length_secs,
+            first,
+            chain,
+        })
     }
 }
 
@@ -231,7 +257,7 @@ mod tests {
 
     #[test]
     fn a_sealed_grant_opens_with_its_epoch_and_hash_only() {
-        let chain = EpochChain::generate(&mut OsRng, 1000);
+        let chain = EpochChain::generate(&mut OsRng, 3600, 1000);
         let (link, conversation, key, wrapped) = wrapped();
         let hash = link.grant_id().storage_hash();
         let epoch = chain.key(1003).unwrap();
@@ -251,7 +277,7 @@ mod tests {
 
     #[test]
     fn forgotten_epochs_cannot_be_derived_again() {
-        let mut chain = EpochChain::generate(&mut OsRng, 10);
+        let mut chain = EpochChain::generate(&mut OsRng, 3600, 10);
         let (link, _, _, wrapped) = wrapped();
         let hash = link.grant_id().storage_hash();
         let sealed_12 = chain
@@ -282,7 +308,7 @@ mod tests {
 
     #[test]
     fn epochs_far_ahead_are_refused() {
-        let chain = EpochChain::generate(&mut OsRng, 0);
+        let chain = EpochChain::generate(&mut OsRng, 3600, 0);
         assert!(chain.key(MAX_EPOCHS_AHEAD).is_some());
         assert!(chain.key(MAX_EPOCHS_AHEAD + 1).is_none());
         assert!(chain.key(u64::MAX).is_none());
@@ -290,13 +316,16 @@ mod tests {
 
     #[test]
     fn bad_files_are_refused() {
-        let good = EpochChain::generate(&mut OsRng, 3).expose_file_bytes();
+        let good = EpochChain::generate(&mut OsRng, 3600, 3).expose_file_bytes();
         assert!(EpochChain::from_file_bytes(&good).is_ok());
         assert!(EpochChain::from_file_bytes(&[]).is_err());
         assert!(EpochChain::from_file_bytes(&good[..EPOCH_FILE_LEN - 1]).is_err());
         let mut long = good.to_vec();
         long.push(0);
         assert!(EpochChain::from_file_bytes(&long).is_err());
+        let mut zero_length = good.to_vec();
+        zero_length[1..5].fill(0);
+        assert!(EpochChain::from_file_bytes(&zero_length).is_err());
         let mut version = good.to_vec();
         version[0] = 2;
         assert_eq!(

@@ -390,6 +390,13 @@ fn check_epoch_chain(c: &Value) -> Result<(), String> {
     if chain.first() != first {
         return Err(format!("first: got {}, want {first}", chain.first()));
     }
+    let length = u64_of(c, "length_secs")?;
+    if u64::from(chain.length_secs()) != length {
+        return Err(format!(
+            "length_secs: got {}, want {length}",
+            chain.length_secs()
+        ));
+    }
     for key_case in c["keys"].as_array().ok_or("missing keys")? {
         let epoch = u64_of(key_case, "epoch")?;
         let key = chain
@@ -1255,6 +1262,7 @@ pub fn generate() -> Result<Vec<(&'static str, String)>, String> {
     let first = 493_000u64;
     let chain_bytes = {
         let mut file = vec![crate::PROTOCOL_VERSION];
+        file.extend_from_slice(&3600u32.to_be_bytes());
         file.extend_from_slice(&first.to_be_bytes());
         file.extend_from_slice(&bytes("epoch chain", 32));
         file
@@ -1272,7 +1280,7 @@ pub fn generate() -> Result<Vec<(&'static str, String)>, String> {
     forgotten.forget_before(first + 2);
     cases.push(case(
         "epoch.chain",
-        json!({ "file": h(&chain_bytes), "first": first, "keys": keys,
+        json!({ "file": h(&chain_bytes), "length_secs": 3600, "first": first, "keys": keys,
                 "forget_before": first + 2, "file_after": h(&forgotten.expose_file_bytes()) }),
     ));
     let epoch = first + 1;
@@ -1371,15 +1379,55 @@ fn role_name(role: Role) -> &'static str {
 pub struct Loot {
     /// Message ciphertexts with their place (for the associated data).
     pub messages: Vec<(MessageContext, Vec<u8>)>,
-    /// Wrapped conversation keys (grants) with their conversation.
+    /// Wrapped conversation keys (grants) as stored, with their
+    /// conversation: sealed under an epoch key, so no link key alone opens
+    /// them.
     pub wrapped_keys: Vec<(ConversationId, Vec<u8>)>,
+    /// The same grants with what opening their epoch seal needs besides the
+    /// epoch file: the epoch and the grant id's storage hash.
+    pub epoch_grants: Vec<EpochGrant>,
     /// HPKE-sealed conversation keys with their conversation.
     pub sealed_keys: Vec<(ConversationId, Vec<u8>)>,
     /// Sealed member identities with their public key.
     pub sealed_identities: Vec<(IdentityPublic, Vec<u8>)>,
 }
 
+/// A stored grant as the epoch seal binds it.
+#[derive(Debug)]
+pub struct EpochGrant {
+    /// Its conversation.
+    pub conversation: ConversationId,
+    /// The epoch it was sealed in.
+    pub epoch: u64,
+    /// SHA-256 of its grant id.
+    pub id_hash: [u8; 32],
+    /// The sealed wrapped key.
+    pub sealed: Vec<u8>,
+}
+
 impl Loot {
+    /// Tries `link_key` on every grant after opening its epoch seal with
+    /// `chain` (the epoch file, stolen too). Returns a description of each
+    /// grant it opened.
+    pub fn try_link_with_epochs(&self, link_key: &[u8; 32], chain: &EpochChain) -> Vec<String> {
+        let lk = LinkKey(*link_key);
+        let mut opened = Vec::new();
+        for grant in &self.epoch_grants {
+            let Some(key) = chain.key(grant.epoch) else {
+                continue;
+            };
+            if let Ok(wrapped) = key.open_grant(&grant.id_hash, &grant.sealed) {
+                if lk.unwrap(&grant.conversation, &wrapped).is_ok() {
+                    opened.push(format!(
+                        "grant of {} (epoch {}) as link key with the epoch file",
+                        grant.conversation, grant.epoch
+                    ));
+                }
+            }
+        }
+        opened
+    }
+
     /// Tries `candidate` as a conversation key on every message, as a link
     /// key on every grant, as a key-encryption key on every sealed identity,
     /// and as a member's private key (raw, and as key-pair seed) on every

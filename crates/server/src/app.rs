@@ -118,7 +118,15 @@ impl App {
             return Err(SecretsError::Missing(config.secrets_file.clone()).into());
         }
         let (epochs, created) =
-            EpochKeys::open_or_create(&epoch_file, config.epoch_schedule(), Timestamp::now())?;
+            EpochKeys::open_or_create(&epoch_file, &config.epoch_settings(), Timestamp::now())?;
+        if u64::from(epochs.length_secs()) != config.links.epoch.as_secs() {
+            tracing::info!(
+                file_secs = epochs.length_secs(),
+                configured_secs = config.links.epoch.as_secs(),
+                "the epoch file keeps the epoch length it was made with; \
+                 links.epoch_secs applies to a new file"
+            );
+        }
         if created {
             tracing::warn!(
                 path = %epoch_file.display(),

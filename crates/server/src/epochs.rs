@@ -19,12 +19,36 @@ use latchkey_core::{OsRng, WrappedConversationKey};
 use crate::model::Timestamp;
 use crate::secrets::SecretsError;
 
-/// Slack for clocks that differ between instances: an epoch is kept this
-/// much longer than its grants can live.
-const CLOCK_SLACK_MS: i64 = 5 * 60 * 1000;
-
 /// Derived keys kept in memory, so that a redeem does not walk the chain.
 const CACHED_KEYS: usize = 64;
+
+/// At most this many epochs may be alive at once: finding a key walks the
+/// chain from the oldest live epoch (a few milliseconds at this count).
+pub const MAX_LIVE_EPOCHS: i64 = 10_000;
+
+/// A file further behind than this many epochs is refused rather than
+/// walked forward (tens of seconds of hashing): nothing in it can be alive.
+const MAX_CATCH_UP_EPOCHS: u64 = 10_000_000;
+
+/// What the configuration says about epochs.
+#[derive(Clone, Copy, Debug)]
+pub struct EpochSettings {
+    /// The epoch length of a new file (`links.epoch_secs`); a file keeps
+    /// the length it was made with.
+    pub new_length: Duration,
+    /// `links.ttl_secs`.
+    pub link_ttl: Duration,
+    /// `links.grace_secs`.
+    pub link_grace: Duration,
+}
+
+impl EpochSettings {
+    fn new_length_secs(&self) -> u32 {
+        u32::try_from(self.new_length.as_secs())
+            .unwrap_or(u32::MAX)
+            .max(1)
+    }
+}
 
 /// How long epochs last and how long their keys are needed.
 #[derive(Clone, Copy, Debug)]
@@ -34,15 +58,23 @@ pub struct EpochSchedule {
 }
 
 impl EpochSchedule {
-    /// Epochs of `length`; a grant lives at most `link_ttl + link_grace`.
-    pub fn new(length: Duration, link_ttl: Duration, link_grace: Duration) -> EpochSchedule {
+    /// Epochs of `length_secs`; a grant lives at most `ttl + grace`. An
+    /// epoch is kept one epoch longer than its grants can live: slack for
+    /// instances whose clocks differ.
+    pub fn new(length_secs: u32, settings: &EpochSettings) -> EpochSchedule {
         let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let length_ms = i64::from(length_secs.max(1)) * 1000;
         EpochSchedule {
-            length_ms: ms(length).max(1),
-            keep_ms: ms(link_ttl)
-                .saturating_add(ms(link_grace))
-                .saturating_add(CLOCK_SLACK_MS),
+            length_ms,
+            keep_ms: ms(settings.link_ttl)
+                .saturating_add(ms(settings.link_grace))
+                .saturating_add(length_ms),
         }
+    }
+
+    /// How many epochs are alive at once.
+    fn live_epochs(&self) -> i64 {
+        self.keep_ms / self.length_ms + 1
     }
 
     /// The epoch `now` falls in.
@@ -93,17 +125,28 @@ impl EpochKeys {
     /// the file was made now.
     pub fn open_or_create(
         path: &Path,
-        schedule: EpochSchedule,
+        settings: &EpochSettings,
         now: Timestamp,
     ) -> Result<(EpochKeys, bool), SecretsError> {
         let (chain, created) = match read(path)? {
             Some(chain) => (chain, false),
             None => {
-                let chain = EpochChain::generate(&mut OsRng, schedule.oldest_needed(now));
+                let chain = new_chain(settings, now);
                 create(path, &chain)?;
                 (chain, true)
             }
         };
+        let schedule = EpochSchedule::new(chain.length_secs(), settings);
+        if schedule.live_epochs() > MAX_LIVE_EPOCHS {
+            return Err(SecretsError::EpochsTooShort {
+                path: path.to_owned(),
+                length_secs: chain.length_secs(),
+                live: schedule.live_epochs(),
+            });
+        }
+        if schedule.oldest_needed(now).saturating_sub(chain.first()) > MAX_CATCH_UP_EPOCHS {
+            return Err(SecretsError::CorruptEpochFile(path.to_owned()));
+        }
         let keys = EpochKeys {
             path: path.to_owned(),
             schedule,
@@ -124,6 +167,11 @@ impl EpochKeys {
     /// The schedule.
     pub fn schedule(&self) -> EpochSchedule {
         self.schedule
+    }
+
+    /// The file's epoch length, in seconds.
+    pub fn length_secs(&self) -> u32 {
+        u32::try_from(self.schedule.length_ms / 1000).unwrap_or(u32::MAX)
     }
 
     fn lock(&self) -> MutexGuard<'_, Chain> {
@@ -237,10 +285,16 @@ fn overwrite(path: &Path, bytes: &[u8]) -> Result<(), SecretsError> {
     file.sync_all().map_err(io_error(path))
 }
 
+/// A new chain starting at the current epoch: no grant is older.
+fn new_chain(settings: &EpochSettings, now: Timestamp) -> EpochChain {
+    let length = settings.new_length_secs();
+    let first = EpochSchedule::new(length, settings).epoch_at(now);
+    EpochChain::generate(&mut OsRng, length, first)
+}
+
 /// Writes a new epoch file for `latchkey init`.
-pub fn init(path: &Path, schedule: EpochSchedule) -> Result<(), SecretsError> {
-    let chain = EpochChain::generate(&mut OsRng, schedule.oldest_needed(Timestamp::now()));
-    create(path, &chain)
+pub fn init(path: &Path, settings: &EpochSettings) -> Result<(), SecretsError> {
+    create(path, &new_chain(settings, Timestamp::now()))
 }
 
 #[cfg(test)]
@@ -250,8 +304,12 @@ mod tests {
 
     const HOUR: Duration = Duration::from_secs(3600);
 
-    fn schedule() -> EpochSchedule {
-        EpochSchedule::new(HOUR, 24 * HOUR, Duration::from_secs(600))
+    fn settings() -> EpochSettings {
+        EpochSettings {
+            new_length: HOUR,
+            link_ttl: 24 * HOUR,
+            link_grace: Duration::from_secs(600),
+        }
     }
 
     fn at_hour(hours: i64) -> Timestamp {
@@ -263,7 +321,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("latchkey.epoch");
         let start = at_hour(500_000);
-        let (keys, created) = EpochKeys::open_or_create(&path, schedule(), start).unwrap();
+        let (keys, created) = EpochKeys::open_or_create(&path, &settings(), start).unwrap();
         assert!(created);
         let link = LinkKey::generate(&mut OsRng);
         let conversation = ConversationId::generate(&mut OsRng);
@@ -281,15 +339,16 @@ mod tests {
         // and after a restart.
         let last = made.plus_ms(24 * 3_600_000 + 600_000);
         keys.forget_dead(last).unwrap();
-        let (reopened, created) = EpochKeys::open_or_create(&path, schedule(), last).unwrap();
+        let (reopened, created) = EpochKeys::open_or_create(&path, &settings(), last).unwrap();
         assert!(!created);
         let key = reopened.key(epoch).unwrap();
         assert_eq!(key.open_grant(&hash, &sealed).unwrap(), wrapped);
 
-        // Once the last grant its epoch could hold is dead (and the clock
-        // slack has passed): gone from memory and from the file.
-        let dead = start.plus_ms(3_600_000 + 24 * 3_600_000 + 600_000 + CLOCK_SLACK_MS);
-        assert_eq!(reopened.forget_dead(dead.minus_ms(1)).unwrap(), None);
+        // Once the last grant its epoch could hold is dead (and one more
+        // epoch of slack has passed): gone from memory and from the file.
+        let dead = start.plus_ms(3_600_000 + 24 * 3_600_000 + 600_000 + 3_600_000);
+        reopened.forget_dead(dead.minus_ms(1)).unwrap();
+        assert!(reopened.key(epoch).is_some());
         assert_eq!(reopened.forget_dead(dead).unwrap(), Some(epoch + 1));
         assert!(reopened.key(epoch).is_none());
         let file = std::fs::read(&path).unwrap();
@@ -303,7 +362,7 @@ mod tests {
     fn the_file_is_owner_only_and_refused_when_damaged() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys/latchkey.epoch");
-        init(&path, schedule()).unwrap();
+        init(&path, &settings()).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -311,19 +370,42 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(matches!(
-            init(&path, schedule()),
+            init(&path, &settings()),
             Err(SecretsError::Exists(_))
         ));
         std::fs::write(&path, b"not an epoch file").unwrap();
-        let err = EpochKeys::open_or_create(&path, schedule(), Timestamp::now()).unwrap_err();
+        let err = EpochKeys::open_or_create(&path, &settings(), Timestamp::now()).unwrap_err();
         assert!(matches!(err, SecretsError::CorruptEpochFile(_)), "{err}");
+    }
+
+    #[test]
+    fn a_file_keeps_its_epoch_length_and_refuses_too_many_live_epochs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.epoch");
+        init(&path, &settings()).unwrap();
+        // Later configured with one-minute epochs: the file's hour stands.
+        let minutes = EpochSettings {
+            new_length: Duration::from_secs(60),
+            ..settings()
+        };
+        let (keys, _) = EpochKeys::open_or_create(&path, &minutes, Timestamp::now()).unwrap();
+        assert_eq!(keys.length_secs(), 3600);
+        // A one-second file with week-long links would walk 600,000 epochs.
+        let seconds = dir.path().join("seconds.epoch");
+        let week = EpochSettings {
+            new_length: Duration::from_secs(1),
+            link_ttl: 7 * 24 * HOUR,
+            ..settings()
+        };
+        let err = EpochKeys::open_or_create(&seconds, &week, Timestamp::now()).unwrap_err();
+        assert!(matches!(err, SecretsError::EpochsTooShort { .. }), "{err}");
     }
 
     #[test]
     fn a_clock_gone_back_seals_in_the_first_epoch_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("latchkey.epoch");
-        let (keys, _) = EpochKeys::open_or_create(&path, schedule(), at_hour(1000)).unwrap();
+        let (keys, _) = EpochKeys::open_or_create(&path, &settings(), at_hour(1000)).unwrap();
         let first = keys.first();
         let link = LinkKey::generate(&mut OsRng);
         let wrapped = link.wrap(

@@ -35,6 +35,19 @@ pub enum SecretsError {
          (DELETE FROM epoch_check) so that a new chain is accepted; guests then ask for new links"
     )]
     CorruptEpochFile(PathBuf),
+    /// The epoch file's epochs are so short that too many are alive at once.
+    #[error(
+        "{path} has epochs of {length_secs}s, so {live} would be alive at once with these link \
+         life times (at most 10000): make a new epoch file with a longer links.epoch_secs"
+    )]
+    EpochsTooShort {
+        /// The file.
+        path: PathBuf,
+        /// Its epoch length.
+        length_secs: u32,
+        /// How many epochs would be alive.
+        live: i64,
+    },
     /// Another instance on this database uses another epoch file.
     #[error(
         "{0} is not the epoch file the other instances on this database use: copy theirs here \
@@ -72,11 +85,11 @@ pub struct ServerKeys {
     pub registration_state: FieldKey,
     /// Blind index of guest addresses (rate limits, new-link requests).
     pub blind_index: BlindIndexKey,
+    /// The second seal on stored grants, from the epoch file.
+    pub epochs: EpochKeys,
 }
 
 impl std::fmt::Debug for ServerKeys {
-    /// The second seal on stored grants, from the epoch file.
-    pub epochs: EpochKeys,
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ServerKeys(***)")
     }
@@ -85,10 +98,10 @@ impl std::fmt::Debug for ServerKeys {
 impl ServerKeys {
     fn from_secrets(secrets: ServerSecrets, epochs: EpochKeys) -> ServerKeys {
         ServerKeys {
+            epochs,
             outbox: secrets.root.field_key(FieldPurpose::OutboxLinkKey),
             guest_email: secrets.root.field_key(FieldPurpose::GuestEmail),
             member_email: secrets.root.field_key(FieldPurpose::MemberEmail),
-            epochs,
             login_state: secrets.root.field_key(FieldPurpose::LoginState),
             registration_state: secrets.root.field_key(FieldPurpose::RegistrationState),
             blind_index: secrets.root.blind_index_key(),
@@ -198,20 +211,24 @@ pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn init_writes_an_owner_only_file_once() {
-        let dir = tempfile::tempdir().unwrap();
-    use crate::epochs::EpochSchedule;
+    use crate::epochs::EpochSettings;
     use crate::model::Timestamp;
 
     fn epochs(dir: &Path) -> EpochKeys {
         let hour = std::time::Duration::from_secs(3600);
-        let schedule = EpochSchedule::new(hour, hour, hour);
-        EpochKeys::open_or_create(&dir.join("epochs"), schedule, Timestamp::now())
+        let settings = EpochSettings {
+            new_length: hour,
+            link_ttl: hour,
+            link_grace: hour,
+        };
+        EpochKeys::open_or_create(&dir.join("epochs"), &settings, Timestamp::now())
             .unwrap()
             .0
     }
+
+    #[test]
+    fn init_writes_an_owner_only_file_once() {
+        let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys/secrets.key");
         init(&path).unwrap();
         #[cfg(unix)]

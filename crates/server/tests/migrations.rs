@@ -495,9 +495,37 @@ async fn migrates_forward(db: Db) {
     );
 
     match store.peek_grant(&[12; 32], now, 60_000).await.unwrap() {
-        GrantState::Valid(redeemed) => assert_eq!(redeemed.conversation_id, conversation),
+        GrantState::Valid(redeemed) => {
+            assert_eq!(redeemed.conversation_id, conversation);
+            // From before epoch keys (0009): no epoch, bare.
+            assert_eq!((redeemed.epoch, redeemed.sealed_key), (None, vec![13; 72]));
+        }
         other => panic!("{other:?}"),
     }
+    // The start of a new version seals them: listed, sealed once (a
+    // second instance doing the same changes nothing), then gone from the
+    // list.
+    let unsealed = store.unsealed_grants().await.unwrap();
+    assert!(unsealed
+        .iter()
+        .any(|g| g.id_hash == [12; 32] && g.wrapped_key == vec![13; 72]));
+    store.seal_grant(&[12; 32], 7, &[21; 114]).await.unwrap();
+    store.seal_grant(&[12; 32], 8, &[22; 114]).await.unwrap();
+    match store.peek_grant(&[12; 32], now, 60_000).await.unwrap() {
+        GrantState::Valid(redeemed) => {
+            assert_eq!(
+                (redeemed.epoch, redeemed.sealed_key),
+                (Some(7), vec![21; 114])
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!store
+        .unsealed_grants()
+        .await
+        .unwrap()
+        .iter()
+        .any(|g| g.id_hash == [12; 32]));
     assert!(matches!(
         store.peek_grant(&[15; 32], now, 60_000).await.unwrap(),
         GrantState::Spent(SpentReason::Expired)
@@ -752,6 +780,12 @@ async fn unknown_values_are_errors(db: Db) {
         .await
         .unwrap();
     sqlx::query("UPDATE members SET id = 'not-hex' WHERE handle = 'bob'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    // A column added since the old schema that the store's reads name
+    // (migration 0009); NULL, as the migration leaves it.
+    sqlx::query("ALTER TABLE grants ADD COLUMN epoch BIGINT")
         .execute(&pool)
         .await
         .unwrap();

@@ -375,10 +375,23 @@ impl Server {
     pub async fn start(db: &Database, mail: &impl SmtpPort, settings: &Settings) -> Server {
         let keys = tempfile::tempdir().expect("temp dir");
         let secrets = keys.path().join("secrets.key");
+        // With the test's settings: the epoch file takes its epoch length
+        // from them.
         let status = Command::new(env!("CARGO_BIN_EXE_latchkey"))
             .arg("init")
             .arg("--secrets-file")
             .arg(&secrets)
+            .env("LATCHKEY_LINKS__TTL_SECS", settings.ttl_secs.to_string())
+            .env(
+                "LATCHKEY_LINKS__GRACE_SECS",
+                settings.grace_secs.to_string(),
+            )
+            .envs(
+                settings
+                    .extra_env
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
             .stdout(Stdio::null())
             .status()
             .expect("latchkey init runs");

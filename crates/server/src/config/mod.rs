@@ -257,9 +257,10 @@ pub struct LinkConfig {
     #[serde(rename = "coalesce_secs", deserialize_with = "duration::secs")]
     pub coalesce: Duration,
     /// Stored grants are sealed per epoch of this length; an epoch's key is
-    /// erased once its last link is dead (`ttl` + `grace` after the epoch
-    /// ends). Shorter: used links die sooner in old copies of the epoch
-    /// file; the file is rewritten once per epoch (`epoch_secs`).
+    /// erased once its last link is dead (`ttl` + `grace` + one epoch after
+    /// the epoch ends). Shorter: used links die sooner in old copies of the
+    /// epoch file, which is rewritten once per epoch. Applies to a new
+    /// epoch file; an existing one keeps its length (`epoch_secs`).
     #[serde(rename = "epoch_secs", deserialize_with = "duration::secs")]
     pub epoch: Duration,
 }
@@ -372,9 +373,13 @@ impl Config {
             .unwrap_or_else(|| self.secrets_file.with_extension("epoch"))
     }
 
-    /// The schedule of the epoch keys.
-    pub fn epoch_schedule(&self) -> crate::epochs::EpochSchedule {
-        crate::epochs::EpochSchedule::new(self.links.epoch, self.links.ttl, self.links.grace)
+    /// What the configuration says about epoch keys.
+    pub fn epoch_settings(&self) -> crate::epochs::EpochSettings {
+        crate::epochs::EpochSettings {
+            new_length: self.links.epoch,
+            link_ttl: self.links.ttl,
+            link_grace: self.links.grace,
+        }
     }
 
     /// `scheme://host[:port]` of [`Config::public_url`], as browsers send it

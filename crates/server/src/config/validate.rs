@@ -90,11 +90,12 @@ impl Config {
         // The epoch file's chain is walked from its oldest live epoch to now
         // to find a key: a few thousand steps at most.
         let live = self.links.ttl + self.links.grace;
-        if live.as_secs() / self.links.epoch.as_secs().max(1) > 10_000
-            || self.links.epoch.as_secs() == 0
-        {
+        let epoch = self.links.epoch.as_secs();
+        if epoch == 0 || live.as_secs() / epoch >= 9_999 {
             return Err(ConfigError::Invalid(
-                "links.epoch_secs must be at least 1s and at least (links.ttl_secs + links.grace_secs) / 10000".into(),
+                "links.epoch_secs must be at least 1s, and more than \
+                 (links.ttl_secs + links.grace_secs) / 10000"
+                    .into(),
             ));
         }
         if self.limits.max_ciphertext_bytes >= self.limits.max_body_bytes {
