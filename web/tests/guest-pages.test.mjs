@@ -286,3 +286,94 @@ test('dark mode passes the same accessibility checks', async () => {
   await checkA11y(cut, 'link-incomplete-dark');
   await context.close();
 });
+
+/** Everything the guest's tab keeps: both storages, and the link keys'
+ * records in IndexedDB (what can be said of a CryptoKey). */
+async function kept(page) {
+  return page.evaluate(async () => {
+    const keys = await new Promise((resolve, reject) => {
+      const opening = indexedDB.open('latchkey-guest');
+      opening.onerror = () => reject(opening.error);
+      opening.onsuccess = () => {
+        const db = opening.result;
+        if (!db.objectStoreNames.contains('link-keys')) return resolve([]);
+        const all = db.transaction('link-keys').objectStore('link-keys').getAll();
+        all.onsuccess = () => resolve(all.result);
+        all.onerror = () => reject(all.error);
+      };
+    });
+    const records = [];
+    for (const r of keys) {
+      records.push({
+        id: r.id,
+        until: r.until,
+        type: r.key.type,
+        algorithm: r.key.algorithm.name,
+        extractable: r.key.extractable,
+        exported: await crypto.subtle.exportKey('raw', r.key).then(
+          () => 'exported',
+          (e) => e.name,
+        ),
+      });
+    }
+    return { session: { ...sessionStorage }, local: { ...localStorage }, records };
+  });
+}
+
+/** Every spelling of a link's secret that a page could store. */
+function spellings(fragment) {
+  const tail = fragment.slice(3);
+  const raw = Buffer.from(tail, 'base64url');
+  return [fragment, tail, raw.toString('hex'), raw.toString('base64').replace(/=+$/, '')];
+}
+
+test('after a link is opened, no trace of it in clear is left in the address bar or the storages', async () => {
+  await server.cli(['contact', 'bob', '--email', 'erin@guest.test', 'Nothing left behind'], {});
+  const message = await mail.message('erin@guest.test', 1);
+  const fragment = remember(linkIn(message)).split('#')[1];
+  const secrets = spellings(fragment);
+  const clean = (what, state) => {
+    const text = JSON.stringify(state);
+    for (const secret of secrets) assert.ok(!text.includes(secret), `${what}: the link in clear`);
+  };
+
+  const context = await guestContext();
+  const page = await clickLinkInMail(context, message);
+  await page.getByRole('button', { name: 'Open conversation' }).waitFor();
+  assert.ok(!page.url().includes('#'), page.url());
+  clean('landing page', await kept(page));
+
+  await page.getByRole('button', { name: 'Open conversation' }).click();
+  await page.getByRole('list', { name: 'Messages' }).getByText('Nothing left behind').waitFor();
+  assert.ok(!page.url().includes('#'), page.url());
+  const opened = await kept(page);
+  clean('open conversation', opened);
+  assert.deepEqual(opened.local, {});
+  // What is kept for a reload is a ciphertext (the fragment's 46 bytes and
+  // a 16-byte tag) under a key the page can use but not read.
+  const entry = JSON.parse(opened.session['latchkey.guest.link']);
+  assert.equal(Buffer.from(entry.sealed, 'base64url').length, fragment.length + 16);
+  assert.equal(entry.opened, true);
+  assert.deepEqual(
+    opened.records.map(({ id, type, algorithm, extractable, exported }) => ({ id, type, algorithm, extractable, exported })),
+    [{ id: entry.id, type: 'secret', algorithm: 'AES-GCM', extractable: false, exported: 'InvalidAccessError' }],
+  );
+
+  // It does its job: a reload reopens the conversation, and leaves nothing.
+  await page.reload();
+  await page.getByRole('list', { name: 'Messages' }).getByText('Nothing left behind').waitFor();
+  clean('after a reload', await kept(page));
+
+  // Signing out forgets the ciphertext and destroys its key.
+  await page.getByRole('button', { name: 'Sign out on this computer' }).click();
+  await page.getByRole('heading', { name: 'Signed out' }).waitFor();
+  await page.waitForFunction(async () => {
+    const opening = indexedDB.open('latchkey-guest');
+    const db = await new Promise((resolve) => (opening.onsuccess = () => resolve(opening.result)));
+    const count = db.transaction('link-keys').objectStore('link-keys').count();
+    return new Promise((resolve) => (count.onsuccess = () => resolve(count.result === 0)));
+  });
+  const after = await kept(page);
+  assert.deepEqual(after, { session: {}, local: {}, records: [] });
+  await context.close();
+});

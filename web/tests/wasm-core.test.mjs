@@ -109,6 +109,42 @@ describe('guest bundle façade', () => {
     await page.close();
   });
 
+  test('links given as bytes parse exactly as strings do, and the bytes are left to the caller to wipe', async () => {
+    const { page } = await openBundle('guest');
+    const link = JSON.parse(await readFile(resolve(VECTORS, 'link.json'), 'utf8'));
+    const fragments = link.cases.map((c) => c.fragment).filter((f) => typeof f === 'string');
+    const results = await page.evaluate((fragments) => {
+      const { Link } = window.latchkey;
+      const outcome = (parse) => {
+        try {
+          const l = parse();
+          const seen = { ok: true, grantId: l.grantId() };
+          l.free();
+          return seen;
+        } catch (e) {
+          return { ok: false, code: e.message.split(':')[0] };
+        }
+      };
+      const cases = fragments.map((f) => {
+        const bytes = new TextEncoder().encode(f);
+        const copy = bytes.slice();
+        const asBytes = outcome(() => Link.parseBytes(bytes));
+        return { asString: outcome(() => Link.parse(f)), asBytes, untouched: bytes.every((b, i) => b === copy[i]) };
+      });
+      // Not UTF-8: refused, as a malformed input.
+      const notText = outcome(() => Link.parseBytes(new Uint8Array([0x6b, 0x31, 0x2e, 0xff])));
+      return { cases, notText };
+    }, fragments);
+    assert.ok(results.cases.length >= 5, `${results.cases.length} fragments`);
+    assert.ok(results.cases.some((r) => r.asBytes.ok) && results.cases.some((r) => !r.asBytes.ok));
+    for (const [i, r] of results.cases.entries()) {
+      assert.deepEqual(r.asBytes, r.asString, `fragment ${JSON.stringify(fragments[i])}`);
+      assert.ok(r.untouched, 'the caller\'s buffer is his to wipe');
+    }
+    assert.deepEqual(results.notText, { ok: false, code: 'malformed' });
+    await page.close();
+  });
+
   test('grant vectors: the right link opens, every altered input is refused with its code', async () => {
     const { page } = await openBundle('guest');
     const grant = JSON.parse(await readFile(resolve(VECTORS, 'grant.json'), 'utf8'));

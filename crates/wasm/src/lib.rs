@@ -19,6 +19,7 @@ use latchkey_core::{
     MessageContext, MessageId, OsRng, Role, WrappedConversationKey,
 };
 use wasm_bindgen::prelude::*;
+use zeroize::Zeroizing;
 
 #[cfg(feature = "member")]
 mod member;
@@ -70,6 +71,18 @@ impl Link {
         LinkKey::parse_fragment(fragment)
             .map(|key| Link { key })
             .map_err(|e| js_error(e.into()))
+    }
+
+    /// Parses the fragment given as its characters' bytes (ASCII, without
+    /// the `#`): a buffer the page can wipe, unlike a string. The copy made
+    /// here is wiped before returning, whatever the outcome.
+    #[wasm_bindgen(js_name = parseBytes)]
+    pub fn parse_bytes(fragment: Vec<u8>) -> Result<Link, JsError> {
+        // Owned, so this copy (in WebAssembly memory) is ours to wipe.
+        let fragment = Zeroizing::new(fragment);
+        let text =
+            core::str::from_utf8(&fragment).map_err(|_| bad_input("the link is not text"))?;
+        Link::parse(text)
     }
 
     /// What to send the server to redeem this link (base64url).

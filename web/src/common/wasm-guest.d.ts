@@ -7,6 +7,8 @@ declare module 'latchkey-wasm-guest' {
 
   export class Link {
     static parse(fragment: string): Link;
+    /** The fragment's characters as bytes; the caller wipes them after. */
+    static parseBytes(fragment: Uint8Array): Link;
     grantId(): string;
     exposeFragment(): string;
     open(conversationId: string, wrapped: Uint8Array): Conversation;
