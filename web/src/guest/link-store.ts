@@ -5,7 +5,7 @@
 // anywhere). No script can read the key's bytes, only use it; deleting the
 // key makes every copy of the ciphertext useless, wherever the browser put
 // it (session restore, a crash dump). Each entry has an end time, and keys
-// past theirs are deleted at every start of a guest page, a closed tab's
+// past theirs are deleted whenever a link page starts, a closed tab's
 // included. See "The guest's browser" in README.md for what this does not
 // protect against.
 //
@@ -105,6 +105,7 @@ function associated(id: string): Uint8Array<ArrayBuffer> {
 export async function rememberLink(fragment: Uint8Array, opened: boolean): Promise<void> {
   const plain = fragment.slice();
   try {
+    await sweepKeys();
     const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
     const id = toB64(crypto.getRandomValues(new Uint8Array(16)));
     const iv = crypto.getRandomValues(new Uint8Array(12));
