@@ -116,6 +116,12 @@ impl Worker {
             if *shutdown.borrow() {
                 return;
             }
+            // New-link requests wait in a queue (constant work for the
+            // guest's request); emptied here so none lingers, even while no
+            // member's client is reading.
+            if let Err(error) = self.store.fold_link_requests().await {
+                tracing::error!(%error, "new-link requests");
+            }
             let outcome = self.send_one().await;
             if let Err(error) = &outcome {
                 tracing::error!(%error, "outbox worker");
@@ -156,12 +162,6 @@ impl Worker {
             Ok(_) => {}
             Err(error) => tracing::error!(%error, "sweep"),
         }
-    }
-}
-
-/// 2^attempts seconds, capped.
-fn backoff_secs(attempts: i64, max: u64) -> u64 {
-    let exponent = u32::try_from(attempts.clamp(0, 32)).unwrap_or(32);
         // After the sweep, so that the grants of an erased epoch are gone
         // from the table too (the sweep deletes them by their own times).
         match self.keys.epochs.forget_dead(Timestamp::now()) {
@@ -169,6 +169,12 @@ fn backoff_secs(attempts: i64, max: u64) -> u64 {
             Ok(None) => {}
             Err(error) => tracing::error!(%error, "erasing dead epoch keys"),
         }
+    }
+}
+
+/// 2^attempts seconds, capped.
+fn backoff_secs(attempts: i64, max: u64) -> u64 {
+    let exponent = u32::try_from(attempts.clamp(0, 32)).unwrap_or(32);
     2u64.saturating_pow(exponent).min(max)
 }
 
