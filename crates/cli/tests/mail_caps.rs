@@ -33,6 +33,55 @@ async fn mail_caps_on_postgres() {
     let db = Database::postgres().await;
     coalesced_links_and_recipient_caps(&db).await;
     conversation_and_member_caps(&db).await;
+    two_instances_meet_one_cap(&db).await;
+}
+
+/// Two instances on one PostgreSQL database (as behind a load balancer)
+/// count one cap: a flood of first contacts naming one address, spread over
+/// both, sends it the cap's worth of mail, not twice that.
+async fn two_instances_meet_one_cap(db: &Database) {
+    let mail = MailServer::start().await;
+    let first = server(
+        db,
+        &mail,
+        [
+            ("MAIL__PER_CONVERSATION_PER_DAY", "100"),
+            ("MAIL__PER_MEMBER_PER_DAY", "100"),
+            ("MAIL__PER_RECIPIENT_PER_DAY", "3"),
+            ("LINKS__COALESCE_SECS", "1d"),
+        ],
+    )
+    .await;
+    let second = first.sibling();
+    let run = unique("");
+    Member::register(
+        &first.url,
+        "dora",
+        "Dora",
+        &format!("dora-{run}@member.test"),
+        PASSWORD.as_bytes(),
+    )
+    .await
+    .unwrap();
+    let victim = format!("twice-{run}@guest.test");
+    for n in 0..8 {
+        let instance = if n % 2 == 0 { &first } else { &second };
+        Guest::contact(
+            &instance.url,
+            "dora",
+            &victim,
+            "V",
+            &format!("flood {n}"),
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        settled(&mail, &victim, 3).await,
+        3,
+        "one recipient cap for both instances"
+    );
 }
 
 /// A server with these mail caps and coalescing; contact budgets raised so

@@ -286,3 +286,69 @@ fn scan(
     }
     found
 }
+
+/// A second instance started on the same database with an epoch file of
+/// its own (say, `latchkey init` run again on the new machine instead of
+/// copying the file) is refused at start, naming the file, and the first
+/// instance's record stays: it restarts as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_with_another_epoch_file_is_refused() {
+    let db = Database::sqlite();
+    let mail = MailServer::start().await;
+    let mut first = Server::start(&db, &mail, &Settings::default()).await;
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    let other_secrets = elsewhere.path().join("secrets.key");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .arg("init")
+        .arg("--secrets-file")
+        .arg(&other_secrets)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut stranger = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LATCHKEY_DEV", "true")
+        .env("LATCHKEY_BIND", "127.0.0.1:0")
+        .env("LATCHKEY_DATABASE_URL", db.url())
+        .env("LATCHKEY_SECRETS_FILE", first.secrets_file())
+        .env("LATCHKEY_EPOCH_FILE", other_secrets.with_extension("epoch"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = stranger.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            stranger.kill().unwrap();
+            panic!("an instance with another epoch file kept running");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut stranger.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains("is not the epoch file the other instances on this database use"),
+        "{stderr}"
+    );
+
+    // The first instance's file is still the one on record.
+    first.stop();
+    first.restart();
+    Member::register(
+        &first.url,
+        "eve",
+        "Eve",
+        "eve@member.test",
+        PASSWORD.as_bytes(),
+    )
+    .await
+    .unwrap();
+}

@@ -43,8 +43,11 @@ pub enum StartError {
 /// Refuses an epoch file that is not the chain the other instances on this
 /// database use: each records the check value of its current epoch's key,
 /// and one that finds another value for an epoch it can derive has another
-/// file. (Check values are one-way: the database learns no key.)
+/// file. Checked before recording (so a stranger does not replace the
+/// others' record) and after (another instance may start at the same
+/// time). Check values are one-way: the database learns no key.
 async fn check_epoch_file(store: &Store, epochs: &EpochKeys) -> Result<(), StartError> {
+    matches_record(store, epochs).await?;
     let current = epochs
         .schedule()
         .epoch_at(Timestamp::now())
@@ -54,8 +57,13 @@ async fn check_epoch_file(store: &Store, epochs: &EpochKeys) -> Result<(), Start
             .record_epoch_check(current, &key.check_value())
             .await?;
     }
-    // Read back: another instance may have recorded a later epoch, now or
-    // before.
+    matches_record(store, epochs).await
+}
+
+/// Whether the recorded check value, if this file can still derive its
+/// epoch, is this file's. A record older than the file's first epoch says
+/// nothing either way.
+async fn matches_record(store: &Store, epochs: &EpochKeys) -> Result<(), StartError> {
     let Some((epoch, value)) = store.epoch_check().await? else {
         return Ok(());
     };

@@ -14,7 +14,7 @@
 mod local;
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::domain::ms;
@@ -116,6 +116,38 @@ pub struct RateLimiter {
 struct Shared {
     store: Store,
     keys: Arc<ServerKeys>,
+    /// The fallback to memory is logged once a minute while it lasts, not
+    /// once per request while the database is away.
+    fallback_warning: Throttle,
+}
+
+/// Says yes at most once per period.
+#[derive(Debug)]
+struct Throttle {
+    every: Duration,
+    last: Mutex<Option<Instant>>,
+}
+
+impl Throttle {
+    fn new(every: Duration) -> Throttle {
+        Throttle {
+            every,
+            last: Mutex::new(None),
+        }
+    }
+
+    /// Whether the period since the last yes is over; if so, this is one.
+    fn due(&self, now: Instant) -> bool {
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_some_and(|at| now.duration_since(at) < self.every) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
 }
 
 impl RateLimiter {
@@ -136,6 +168,7 @@ impl RateLimiter {
             shared: store.shares_budgets().then(|| Shared {
                 store: store.clone(),
                 keys,
+                fallback_warning: Throttle::new(Duration::from_secs(60)),
             }),
             ..RateLimiter::in_memory(limits)
         }
@@ -237,7 +270,13 @@ impl Shared {
                 Some(Err(secs.max(1)))
             }
             Err(e) => {
-                tracing::warn!(error = %e, "shared budget unavailable; counted in memory");
+                if self.fallback_warning.due(Instant::now()) {
+                    tracing::warn!(
+                        error = %e,
+                        "shared budget unavailable; counted in memory (logged once a minute \
+                         while it lasts)"
+                    );
+                }
                 None
             }
         }
@@ -266,6 +305,17 @@ fn stored_bucket(count: &Count) -> String {
 mod tests {
     use super::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn the_fallback_warning_comes_once_a_minute() {
+        let throttle = Throttle::new(Duration::from_secs(60));
+        let start = Instant::now();
+        assert!(throttle.due(start));
+        assert!(!throttle.due(start + Duration::from_secs(1)));
+        assert!(!throttle.due(start + Duration::from_secs(59)));
+        assert!(throttle.due(start + Duration::from_secs(60)));
+        assert!(!throttle.due(start + Duration::from_secs(61)));
+    }
 
     const MINUTE: Duration = Duration::from_secs(60);
 
