@@ -23,17 +23,17 @@ use support::{unique, Database, MailServer, Server, Settings, PASSWORD};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mail_caps_on_sqlite() {
-    let db = Database::sqlite();
-    coalesced_links_and_recipient_caps(&db).await;
-    conversation_and_member_caps(&db).await;
+    // One database per installation: each scenario's server has keys (and
+    // an epoch file) of its own.
+    coalesced_links_and_recipient_caps(&Database::sqlite()).await;
+    conversation_and_member_caps(&Database::sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mail_caps_on_postgres() {
-    let db = Database::postgres().await;
-    coalesced_links_and_recipient_caps(&db).await;
-    conversation_and_member_caps(&db).await;
-    two_instances_meet_one_cap(&db).await;
+    coalesced_links_and_recipient_caps(&Database::postgres().await).await;
+    conversation_and_member_caps(&Database::postgres().await).await;
+    two_instances_meet_one_cap(&Database::postgres().await).await;
 }
 
 /// Two instances on one PostgreSQL database (as behind a load balancer)

@@ -128,9 +128,11 @@ async fn used_links_open_nothing_in_old_copies(db: Database) {
     };
     assert!(server.log_text().contains("erased dead epoch keys"));
 
-    // Now the thief takes everything again. Today's epoch file derives no
-    // key of the epochs the test's grants were sealed in, so neither the
-    // old copy nor the new one opens with it.
+    // Now the thief takes everything again. The loop above saw today's
+    // epoch file start after the link's epoch, so it derives none of the
+    // keys the test's grants were sealed with (the scan below of the old
+    // copy finds nothing for that reason alone); the new copy holds no bare
+    // wrapped key either.
     let new_copy = copy_database(&db, &wal_start).await;
     for (what, copy) in [("old", &old_copy), ("new", &new_copy)] {
         let found = scan(copy, &link_key, &conversation, &erased, &epochs);
@@ -289,13 +291,41 @@ fn scan(
 
 /// A second instance started on the same database with an epoch file of
 /// its own (say, `latchkey init` run again on the new machine instead of
-/// copying the file) is refused at start, naming the file, and the first
-/// instance's record stays: it restarts as before.
+/// copying the file), in a later epoch than the first one's, is refused at
+/// start, naming the file; so is one with no epoch file at all (it would
+/// make a new one). The first instance's record stays: it restarts as
+/// before, and its links still open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_with_another_epoch_file_is_refused() {
     let db = Database::sqlite();
     let mail = MailServer::start().await;
-    let mut first = Server::start(&db, &mail, &Settings::default()).await;
+    let settings = Settings {
+        ttl_secs: 60,
+        grace_secs: 10,
+        extra_env: vec![("LATCHKEY_LINKS__EPOCH_SECS".into(), "1".into())],
+        ..Settings::default()
+    };
+    let mut first = Server::start(&db, &mail, &settings).await;
+    let run = unique("stranger");
+    Member::register(
+        &first.url,
+        "eve",
+        "Eve",
+        &format!("eve-{run}@member.test"),
+        PASSWORD.as_bytes(),
+    )
+    .await
+    .unwrap();
+    let guest = format!("{run}@guest.test");
+    Guest::contact(&first.url, "eve", &guest, "Gus", "hello", None)
+        .await
+        .unwrap();
+    let link = mail.link(&guest, 1).await;
+    // The first instance stops (its record of the chain gets old), and
+    // epochs later the stranger's file begins: only the live grant can
+    // tell the two files apart.
+    first.stop();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
 
     let elsewhere = tempfile::tempdir().unwrap();
     let other_secrets = elsewhere.path().join("secrets.key");
@@ -303,10 +333,41 @@ async fn an_instance_with_another_epoch_file_is_refused() {
         .arg("init")
         .arg("--secrets-file")
         .arg(&other_secrets)
+        .env("LATCHKEY_LINKS__EPOCH_SECS", "1")
+        .env("LATCHKEY_LINKS__TTL_SECS", "60")
+        .env("LATCHKEY_LINKS__GRACE_SECS", "10")
         .stdout(std::process::Stdio::null())
         .status()
         .unwrap();
     assert!(status.success());
+    for (epoch_file, says) in [
+        (
+            other_secrets.with_extension("epoch"),
+            "is not the epoch file the other instances on this database use",
+        ),
+        (
+            elsewhere.path().join("missing.epoch"),
+            "but this database's links were sealed with one",
+        ),
+    ] {
+        let stderr = refused_start(&db, &first.secrets_file(), &epoch_file).await;
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!elsewhere.path().join("missing.epoch").exists());
+    }
+
+    // The first instance's file is still the one on record, and the link
+    // it sealed opens.
+    first.restart();
+    Guest::open(&first.url, &link).await.unwrap();
+}
+
+/// Starts `latchkey serve` on `db` with this epoch file, expects it to exit
+/// with an error before serving, and returns what it said.
+async fn refused_start(
+    db: &Database,
+    secrets_file: &std::path::Path,
+    epoch_file: &std::path::Path,
+) -> String {
     let mut stranger = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .arg("serve")
         .env_clear()
@@ -314,8 +375,10 @@ async fn an_instance_with_another_epoch_file_is_refused() {
         .env("LATCHKEY_DEV", "true")
         .env("LATCHKEY_BIND", "127.0.0.1:0")
         .env("LATCHKEY_DATABASE_URL", db.url())
-        .env("LATCHKEY_SECRETS_FILE", first.secrets_file())
-        .env("LATCHKEY_EPOCH_FILE", other_secrets.with_extension("epoch"))
+        .env("LATCHKEY_SECRETS_FILE", secrets_file)
+        .env("LATCHKEY_EPOCH_FILE", epoch_file)
+        .env("LATCHKEY_LINKS__TTL_SECS", "60")
+        .env("LATCHKEY_LINKS__GRACE_SECS", "10")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -327,28 +390,12 @@ async fn an_instance_with_another_epoch_file_is_refused() {
         }
         if started.elapsed() > Duration::from_secs(30) {
             stranger.kill().unwrap();
-            panic!("an instance with another epoch file kept running");
+            panic!("an instance with {} kept running", epoch_file.display());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut stranger.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(!status.success(), "{stderr}");
-    assert!(
-        stderr.contains("is not the epoch file the other instances on this database use"),
-        "{stderr}"
-    );
-
-    // The first instance's file is still the one on record.
-    first.stop();
-    first.restart();
-    Member::register(
-        &first.url,
-        "eve",
-        "Eve",
-        "eve@member.test",
-        PASSWORD.as_bytes(),
-    )
-    .await
-    .unwrap();
+    stderr
 }

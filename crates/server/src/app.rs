@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::config::{Config, ConfigError};
 use crate::domain::Context;
-use crate::epochs::EpochKeys;
+use crate::epochs::{self, EpochKeys};
 use crate::http::{router, AppState};
 use crate::mail::{MailError, Mailer};
 use crate::model::Timestamp;
@@ -41,39 +41,20 @@ pub enum StartError {
 }
 
 /// Refuses an epoch file that is not the chain the other instances on this
-/// database use: each records the check value of its current epoch's key,
-/// and one that finds another value for an epoch it can derive has another
-/// file. Checked before recording (so a stranger does not replace the
+/// database use (see [`epochs::matches_database`]). Checked before this
+/// instance records its own value (so a stranger does not replace the
 /// others' record) and after (another instance may start at the same
-/// time). Check values are one-way: the database learns no key.
+/// time).
 async fn check_epoch_file(store: &Store, epochs: &EpochKeys) -> Result<(), StartError> {
-    matches_record(store, epochs).await?;
-    let current = epochs
-        .schedule()
-        .epoch_at(Timestamp::now())
-        .max(epochs.first());
-    if let Some(key) = epochs.key(current) {
-        store
-            .record_epoch_check(current, &key.check_value())
-            .await?;
+    let mismatch = || StartError::from(SecretsError::EpochMismatch(epochs.path().to_owned()));
+    if !epochs::matches_database(store, epochs, Timestamp::now()).await? {
+        return Err(mismatch());
     }
-    matches_record(store, epochs).await
-}
-
-/// Whether the recorded check value, if this file can still derive its
-/// epoch, is this file's. A record older than the file's first epoch says
-/// nothing either way.
-async fn matches_record(store: &Store, epochs: &EpochKeys) -> Result<(), StartError> {
-    let Some((epoch, value)) = store.epoch_check().await? else {
-        return Ok(());
-    };
-    if epoch < epochs.first() {
-        return Ok(());
+    epochs::record_in_database(store, epochs, Timestamp::now()).await?;
+    if !epochs::matches_database(store, epochs, Timestamp::now()).await? {
+        return Err(mismatch());
     }
-    match epochs.key(epoch) {
-        Some(key) if key.check_value().as_slice() == value.as_slice() => Ok(()),
-        _ => Err(SecretsError::EpochMismatch(epochs.path().to_owned()).into()),
-    }
+    Ok(())
 }
 
 /// Seals the grants stored before epoch keys (a database from an earlier
@@ -112,6 +93,9 @@ impl App {
         secrets::check_location(&config.secrets_file, config.database_url.expose())?;
         let epoch_file = config.epoch_file_path();
         secrets::check_epoch_location(&epoch_file, config.database_url.expose())?;
+        if std::path::absolute(&epoch_file).ok() == std::path::absolute(&config.secrets_file).ok() {
+            return Err(SecretsError::EpochFileIsSecretsFile(epoch_file).into());
+        }
         // The secrets file first: a missing one is the operator's to make
         // (except in dev mode), and the epoch file is made beside it.
         if config.dev && !config.secrets_file.exists() {
@@ -125,8 +109,17 @@ impl App {
         if !config.secrets_file.exists() {
             return Err(SecretsError::Missing(config.secrets_file.clone()).into());
         }
-        let (epochs, created) =
-            EpochKeys::open_or_create(&epoch_file, &config.epoch_settings(), Timestamp::now())?;
+        let store = Store::connect(config.database_url.expose()).await?;
+        store.migrate().await?;
+        // A database that has seen an epoch file gets no new one: that would
+        // orphan every link sealed so far.
+        let may_create = store.epoch_check().await?.is_none();
+        let (epochs, created) = EpochKeys::open_or_create(
+            &epoch_file,
+            &config.epoch_settings(),
+            Timestamp::now(),
+            may_create,
+        )?;
         if u64::from(epochs.length_secs()) != config.links.epoch.as_secs() {
             tracing::info!(
                 file_secs = epochs.length_secs(),
@@ -143,8 +136,6 @@ impl App {
             );
         }
         let keys = ServerKeys::load(&config.secrets_file, epochs)?;
-        let store = Store::connect(config.database_url.expose()).await?;
-        store.migrate().await?;
         check_epoch_file(&store, &keys.epochs).await?;
         seal_old_grants(&store, &keys.epochs).await?;
         let mailer = Mailer::from_config(&config.mail)?;

@@ -1,6 +1,6 @@
 //! The epoch file and its schedule: which epoch a new grant is sealed in,
 //! which epochs a live grant can still need, and erasing the rest from the
-//! file (see `latchkey_core::epoch` and docs/protocol.md §4.15).
+//! file (see `latchkey_core::epoch` and docs/protocol.md §4.17).
 //!
 //! The file lives beside the secrets file, never in the database or its
 //! folder: it is the one thing an old copy of the database lacks. Unlike the
@@ -18,6 +18,7 @@ use latchkey_core::{OsRng, WrappedConversationKey};
 
 use crate::model::Timestamp;
 use crate::secrets::SecretsError;
+use crate::store::{Store, StoreError};
 
 /// Derived keys kept in memory, so that a redeem does not walk the chain.
 const CACHED_KEYS: usize = 64;
@@ -119,22 +120,26 @@ pub struct EpochKeys {
 }
 
 impl EpochKeys {
-    /// Reads the epoch file, or writes a new one when it is missing (a new
-    /// installation, or one from before epoch keys: only links not yet
-    /// e-mailed would need an old file, and there is none). Returns whether
-    /// the file was made now.
+    /// Reads the epoch file, or writes a new one when it is missing and
+    /// `may_create` (a new installation, or one from before epoch keys:
+    /// only links not yet used would need an old file, and there is none).
+    /// Once a database has seen an epoch file, a missing one is an error:
+    /// a new chain would not open the links the old one sealed, on this
+    /// instance or any other. Returns whether the file was made now.
     pub fn open_or_create(
         path: &Path,
         settings: &EpochSettings,
         now: Timestamp,
+        may_create: bool,
     ) -> Result<(EpochKeys, bool), SecretsError> {
         let (chain, created) = match read(path)? {
             Some(chain) => (chain, false),
-            None => {
+            None if may_create => {
                 let chain = new_chain(settings, now);
                 create(path, &chain)?;
                 (chain, true)
             }
+            None => return Err(SecretsError::MissingEpochFile(path.to_owned())),
         };
         let schedule = EpochSchedule::new(chain.length_secs(), settings);
         if schedule.live_epochs() > MAX_LIVE_EPOCHS {
@@ -212,20 +217,73 @@ impl EpochKeys {
 
     /// Moves the chain past every epoch no live grant can need any more and
     /// writes the file over. Returns the new first epoch when it moved.
+    ///
+    /// The file is written first and memory follows only once it is on
+    /// disk, so a failed write is tried again at the next sweep rather
+    /// than left behind. Blocking (file I/O and `fsync`): call it from a
+    /// blocking thread.
     pub fn forget_dead(&self, now: Timestamp) -> Result<Option<u64>, SecretsError> {
         let target = self.schedule.oldest_needed(now);
-        let bytes = {
-            let mut chain = self.lock();
-            if chain.chain.first() >= target {
-                return Ok(None);
-            }
-            chain.chain.forget_before(target);
-            chain.cache.retain(|epoch, _| *epoch >= target);
-            chain.chain.expose_file_bytes()
-        };
-        overwrite(&self.path, &bytes)?;
+        let mut chain = self.lock();
+        if chain.chain.first() >= target {
+            return Ok(None);
+        }
+        // Walked on a copy: the lock is held for the walk and the write,
+        // which a redeem may wait for once per epoch.
+        let mut next = EpochChain::from_file_bytes(&chain.chain.expose_file_bytes())
+            .map_err(|_| SecretsError::CorruptEpochFile(self.path.clone()))?;
+        next.forget_before(target);
+        overwrite(&self.path, &next.expose_file_bytes())?;
+        chain.chain = next;
+        chain.cache.retain(|epoch, _| *epoch >= target);
         Ok(Some(target))
     }
+}
+
+/// Whether this instance's epoch file is the chain the database knows:
+/// the check value recorded for an epoch this file can still derive is this
+/// file's, and the newest unexpired grant opens under it (the right file
+/// holds every epoch a live grant was sealed in; a stranger's new file
+/// starts after them). Nothing recorded and nothing sealed says yes. Check
+/// values are one-way: the database learns no key.
+pub async fn matches_database(
+    store: &Store,
+    epochs: &EpochKeys,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    if let Some((epoch, value)) = store.epoch_check().await? {
+        if epoch >= epochs.first() {
+            let same = epochs
+                .key(epoch)
+                .is_some_and(|key| key.check_value().as_slice() == value.as_slice());
+            if !same {
+                return Ok(false);
+            }
+        }
+    }
+    let Some(grant) = store.newest_live_sealed_grant(now).await? else {
+        return Ok(true);
+    };
+    Ok(epochs
+        .key(grant.epoch)
+        .is_some_and(|key| key.open_grant(&grant.id_hash, &grant.sealed_key).is_ok()))
+}
+
+/// Records the check value of the current epoch (unless a later one is
+/// recorded), so that the record stays recent for the next instance that
+/// starts.
+pub async fn record_in_database(
+    store: &Store,
+    epochs: &EpochKeys,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let current = epochs.schedule().epoch_at(now).max(epochs.first());
+    if let Some(key) = epochs.key(current) {
+        store
+            .record_epoch_check(current, &key.check_value())
+            .await?;
+    }
+    Ok(())
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SecretsError + '_ {
@@ -321,7 +379,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("latchkey.epoch");
         let start = at_hour(500_000);
-        let (keys, created) = EpochKeys::open_or_create(&path, &settings(), start).unwrap();
+        let (keys, created) = EpochKeys::open_or_create(&path, &settings(), start, true).unwrap();
         assert!(created);
         let link = LinkKey::generate(&mut OsRng);
         let conversation = ConversationId::generate(&mut OsRng);
@@ -339,7 +397,8 @@ mod tests {
         // and after a restart.
         let last = made.plus_ms(24 * 3_600_000 + 600_000);
         keys.forget_dead(last).unwrap();
-        let (reopened, created) = EpochKeys::open_or_create(&path, &settings(), last).unwrap();
+        let (reopened, created) =
+            EpochKeys::open_or_create(&path, &settings(), last, false).unwrap();
         assert!(!created);
         let key = reopened.key(epoch).unwrap();
         assert_eq!(key.open_grant(&hash, &sealed).unwrap(), wrapped);
@@ -374,8 +433,15 @@ mod tests {
             Err(SecretsError::Exists(_))
         ));
         std::fs::write(&path, b"not an epoch file").unwrap();
-        let err = EpochKeys::open_or_create(&path, &settings(), Timestamp::now()).unwrap_err();
+        let err =
+            EpochKeys::open_or_create(&path, &settings(), Timestamp::now(), true).unwrap_err();
         assert!(matches!(err, SecretsError::CorruptEpochFile(_)), "{err}");
+        // Missing, where a database has seen one: not made anew.
+        std::fs::remove_file(&path).unwrap();
+        let err =
+            EpochKeys::open_or_create(&path, &settings(), Timestamp::now(), false).unwrap_err();
+        assert!(matches!(err, SecretsError::MissingEpochFile(_)), "{err}");
+        assert!(!path.exists());
     }
 
     #[test]
@@ -388,7 +454,8 @@ mod tests {
             new_length: Duration::from_secs(60),
             ..settings()
         };
-        let (keys, _) = EpochKeys::open_or_create(&path, &minutes, Timestamp::now()).unwrap();
+        let (keys, _) =
+            EpochKeys::open_or_create(&path, &minutes, Timestamp::now(), false).unwrap();
         assert_eq!(keys.length_secs(), 3600);
         // A one-second file with week-long links would walk 600,000 epochs.
         let seconds = dir.path().join("seconds.epoch");
@@ -397,7 +464,7 @@ mod tests {
             link_ttl: 7 * 24 * HOUR,
             ..settings()
         };
-        let err = EpochKeys::open_or_create(&seconds, &week, Timestamp::now()).unwrap_err();
+        let err = EpochKeys::open_or_create(&seconds, &week, Timestamp::now(), true).unwrap_err();
         assert!(matches!(err, SecretsError::EpochsTooShort { .. }), "{err}");
     }
 
@@ -405,7 +472,7 @@ mod tests {
     fn a_clock_gone_back_seals_in_the_first_epoch_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("latchkey.epoch");
-        let (keys, _) = EpochKeys::open_or_create(&path, &settings(), at_hour(1000)).unwrap();
+        let (keys, _) = EpochKeys::open_or_create(&path, &settings(), at_hour(1000), true).unwrap();
         let first = keys.first();
         let link = LinkKey::generate(&mut OsRng);
         let wrapped = link.wrap(

@@ -276,6 +276,17 @@ pub struct UnsealedGrant {
     pub wrapped_key: Vec<u8>,
 }
 
+/// A grant sealed under an epoch key, as stored.
+#[derive(Debug)]
+pub struct SealedGrant {
+    /// SHA-256 of the grant id.
+    pub id_hash: [u8; 32],
+    /// The epoch whose key sealed it.
+    pub epoch: u64,
+    /// The sealed wrapped key.
+    pub sealed_key: Vec<u8>,
+}
+
 /// A redeemable grant.
 #[derive(Clone, Debug)]
 pub struct Redeemed {

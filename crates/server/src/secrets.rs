@@ -48,6 +48,17 @@ pub enum SecretsError {
         /// How many epochs would be alive.
         live: i64,
     },
+    /// The database has seen an epoch file, and this one is missing.
+    #[error(
+        "no epoch file at {0}, but this database's links were sealed with one: copy it from \
+         another instance (or restore it). If every copy is lost, the links not yet used are \
+         lost with it: clear the database's epoch_check row (DELETE FROM epoch_check) and start \
+         again; guests then ask for new links"
+    )]
+    MissingEpochFile(PathBuf),
+    /// The epoch file and the secrets file are one path.
+    #[error("the epoch file {0} is the secrets file: give epoch_file a path of its own")]
+    EpochFileIsSecretsFile(PathBuf),
     /// Another instance on this database uses another epoch file.
     #[error(
         "{0} is not the epoch file the other instances on this database use: copy theirs here \
@@ -221,7 +232,7 @@ mod tests {
             link_ttl: hour,
             link_grace: hour,
         };
-        EpochKeys::open_or_create(&dir.join("epochs"), &settings, Timestamp::now())
+        EpochKeys::open_or_create(&dir.join("epochs"), &settings, Timestamp::now(), true)
             .unwrap()
             .0
     }

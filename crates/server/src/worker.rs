@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::epochs;
 use crate::mail::{MailError, MailPayload, Mailer};
 use crate::secrets::ServerKeys;
 use crate::store::{Store, StoreError, Timestamp};
@@ -164,10 +165,33 @@ impl Worker {
         }
         // After the sweep, so that the grants of an erased epoch are gone
         // from the table too (the sweep deletes them by their own times).
-        match self.keys.epochs.forget_dead(Timestamp::now()) {
-            Ok(Some(first)) => tracing::info!(first_epoch = first, "erased dead epoch keys"),
-            Ok(None) => {}
+        // File I/O and fsync: off the async threads.
+        let keys = self.keys.clone();
+        let forgotten =
+            tokio::task::spawn_blocking(move || keys.epochs.forget_dead(Timestamp::now())).await;
+        match forgotten {
+            Ok(Ok(Some(first))) => tracing::info!(first_epoch = first, "erased dead epoch keys"),
+            Ok(Ok(None)) => {}
+            Ok(Err(error)) => tracing::error!(%error, "erasing dead epoch keys"),
             Err(error) => tracing::error!(%error, "erasing dead epoch keys"),
+        }
+        // Keeps the record recent, so that an instance started later with
+        // another epoch file is refused; and says so loudly should this
+        // instance find that another already runs with one.
+        let epochs = &self.keys.epochs;
+        let checked = match epochs::record_in_database(&self.store, epochs, Timestamp::now()).await
+        {
+            Ok(()) => epochs::matches_database(&self.store, epochs, Timestamp::now()).await,
+            Err(error) => Err(error),
+        };
+        match checked {
+            Ok(true) => {}
+            Ok(false) => tracing::error!(
+                path = %epochs.path().display(),
+                "another instance on this database uses another epoch file: links sealed by \
+                 one do not open on the other; give every instance the same file"
+            ),
+            Err(error) => tracing::error!(%error, "checking the epoch file against the database"),
         }
     }
 }

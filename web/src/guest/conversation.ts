@@ -117,7 +117,7 @@ export async function conversationView(
     api
       .post<null, Record<string, never>>('/session/logout', {})
       .then(() => {
-        void forgetLink();
+        void forgetLink().catch(() => undefined);
         show(
           el('h1', {}, 'Signed out'),
           el('p', {}, 'This browser no longer has access. Your e-mail links still work until they are used up.'),
@@ -153,7 +153,7 @@ export async function conversationView(
     api
       .del(`/conversations/${conversationId}`)
       .then(() => {
-        void forgetLink();
+        void forgetLink().catch(() => undefined);
         show(
           el('h1', {}, 'Conversation deleted'),
           el('p', {}, 'Every message of this conversation is gone from the server, for both of you.'),

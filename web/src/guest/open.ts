@@ -40,7 +40,7 @@ export async function openPage(fromAddress: Uint8Array | null): Promise<void> {
   try {
     link = Link.parseBytes(fragment);
   } catch {
-    void forgetLink();
+    void forgetLink().catch(() => undefined);
     return deadLink(
       'This link is damaged',
       'Part of it is missing or changed (e-mail programs sometimes break long links). Open it straight from the e-mail, or ask for a new one.',
@@ -107,7 +107,7 @@ function failed(e: unknown, link: Link): void {
   const dead = e instanceof ApiError && ['link_used', 'link_expired', 'unknown_link'].includes(e.code);
   if (dead) {
     link.free();
-    void forgetLink();
+    void forgetLink().catch(() => undefined);
   }
   if (e instanceof ApiError && e.code === 'link_used') {
     return deadLink(

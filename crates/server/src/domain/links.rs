@@ -59,7 +59,12 @@ pub async fn peek(
         )
         .await?;
     match state {
-        GrantState::Valid(redeemed) => member_behind(ctx, &redeemed).await,
+        GrantState::Valid(redeemed) => {
+            // Says what a click would: a grant whose seal no longer opens
+            // is as dead here as at redeem.
+            unseal(ctx, &grant.0.storage_hash(), &redeemed)?;
+            member_behind(ctx, &redeemed).await
+        }
         other => Err(dead(&other)),
     }
 }
@@ -87,19 +92,25 @@ pub async fn redeem(
 ) -> Result<Opened, DomainError> {
     ctx.spend(ctx.redeem_budget(), &client.bytes()).await?;
     let links = &ctx.config.links;
+    let id_hash = grant.0.storage_hash();
+    // The seal first, read-only: a grant whose epoch is gone (or whose
+    // seal does not open) is refused before the redeem stamps it used and
+    // confirms the guest's address. The seal never changes once stored.
+    if let GrantState::Valid(stored) = ctx
+        .store
+        .peek_grant(&id_hash, Timestamp::now(), ms(links.grace))
+        .await?
+    {
+        unseal(ctx, &id_hash, &stored)?;
+    }
     let state = ctx
         .store
-        .redeem_grant(
-            &grant.0.storage_hash(),
-            Timestamp::now(),
-            ms(links.grace),
-            ms(links.ttl),
-        )
+        .redeem_grant(&id_hash, Timestamp::now(), ms(links.grace), ms(links.ttl))
         .await?;
     let GrantState::Valid(redeemed) = state else {
         return Err(dead(&state));
     };
-    let wrapped_key = unseal(ctx, &grant.0.storage_hash(), &redeemed)?;
+    let wrapped_key = unseal(ctx, &id_hash, &redeemed)?;
     let member = member_behind(ctx, &redeemed).await?;
     let session = sessions::open(ctx, SessionOwner::Guest(redeemed.conversation_id)).await?;
     tracing::info!(conversation = %redeemed.conversation_id, "link redeemed");

@@ -8,7 +8,9 @@ use sqlx::any::AnyRow;
 
 use super::decode::Columns;
 use super::{flag, Store, StoreError, Unique};
-use crate::model::{GrantState, NewGrant, Redeemed, SpentReason, Timestamp, UnsealedGrant};
+use crate::model::{
+    GrantState, NewGrant, Redeemed, SealedGrant, SpentReason, Timestamp, UnsealedGrant,
+};
 
 pub(super) async fn insert_grant(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -242,6 +244,34 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// The unexpired grant sealed in the latest epoch, if there is one.
+    pub async fn newest_live_sealed_grant(
+        &self,
+        now: Timestamp,
+    ) -> Result<Option<SealedGrant>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id_hash, epoch, wrapped_key FROM grants \
+             WHERE epoch IS NOT NULL AND expires_at > $1 ORDER BY epoch DESC LIMIT 1",
+        )
+        .bind(now.as_ms())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let c = Columns::of("grants", &row);
+        Ok(Some(SealedGrant {
+            id_hash: c
+                .bytes("id_hash")?
+                .try_into()
+                .map_err(|_| c.corrupt("id_hash", "is not 32 bytes"))?,
+            epoch: c
+                .opt_count("epoch")?
+                .ok_or_else(|| c.corrupt("epoch", "is NULL"))?,
+            sealed_key: c.bytes("wrapped_key")?,
+        }))
     }
 
     /// The recorded epoch and check value, if any.
