@@ -306,26 +306,7 @@ fn read(path: &Path) -> Result<Option<EpochChain>, SecretsError> {
 
 /// Writes a new file, readable by its owner only; fails if one exists.
 fn create(path: &Path, chain: &EpochChain) -> Result<(), SecretsError> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(io_error(path))?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            SecretsError::Exists(path.to_owned())
-        } else {
-            io_error(path)(e)
-        }
-    })?;
-    file.write_all(&chain.expose_file_bytes())
-        .map_err(io_error(path))?;
-    file.sync_all().map_err(io_error(path))
+    crate::secrets::create_owner_only(path, &chain.expose_file_bytes())
 }
 
 /// Writes the new chain over the old one, in place and flushed to disk: a

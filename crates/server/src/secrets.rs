@@ -143,6 +143,14 @@ impl ServerKeys {
 /// Writes a new secrets file, readable by its owner only. Fails if the file
 /// exists.
 pub fn init(path: &Path) -> Result<(), SecretsError> {
+    let secrets = ServerSecrets::generate(&mut OsRng);
+    create_owner_only(path, &secrets.expose_file_bytes())
+}
+
+/// Writes a new key file (its folder made if need be), readable by its
+/// owner only and flushed to disk. Fails if the file exists: that would
+/// replace keys something depends on.
+pub(crate) fn create_owner_only(path: &Path, bytes: &[u8]) -> Result<(), SecretsError> {
     let io = |source| SecretsError::Io {
         path: path.to_owned(),
         source,
@@ -150,7 +158,6 @@ pub fn init(path: &Path) -> Result<(), SecretsError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(io)?;
     }
-    let secrets = ServerSecrets::generate(&mut OsRng);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -165,7 +172,7 @@ pub fn init(path: &Path) -> Result<(), SecretsError> {
             io(e)
         }
     })?;
-    file.write_all(&secrets.expose_file_bytes()).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
     file.sync_all().map_err(io)
 }
 
