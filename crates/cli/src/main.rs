@@ -49,7 +49,7 @@ fn exit_help() -> String {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Write a new secrets file (root key + OPAQUE server setup), mode 0600.
+    /// Write a new secrets file (root key + OPAQUE server setup) and epoch file, mode 0600.
     Init(admin::InitArgs),
     /// Run the server (HTTP API and mail worker).
     Serve(admin::ServerArgs),
