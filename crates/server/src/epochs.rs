@@ -141,6 +141,33 @@ impl EpochKeys {
             }
             None => return Err(SecretsError::MissingEpochFile(path.to_owned())),
         };
+        let keys = EpochKeys::checked(path, chain, settings, now)?;
+        keys.forget_dead(now)?;
+        Ok((keys, created))
+    }
+
+    /// Reads the epoch file and checks it as [`EpochKeys::open_or_create`]
+    /// does, but writes nothing: the epochs it has outlived stay in memory
+    /// (`latchkey doctor`). `None` when there is no file.
+    pub fn open_read_only(
+        path: &Path,
+        settings: &EpochSettings,
+        now: Timestamp,
+    ) -> Result<Option<EpochKeys>, SecretsError> {
+        match read(path)? {
+            Some(chain) => EpochKeys::checked(path, chain, settings, now).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The keys of `chain`, refused when too many of its epochs would be
+    /// alive at once or when it is too far behind `now` to walk.
+    fn checked(
+        path: &Path,
+        chain: EpochChain,
+        settings: &EpochSettings,
+        now: Timestamp,
+    ) -> Result<EpochKeys, SecretsError> {
         let schedule = EpochSchedule::new(chain.length_secs(), settings);
         if schedule.live_epochs() > MAX_LIVE_EPOCHS {
             return Err(SecretsError::EpochsTooShort {
@@ -152,16 +179,14 @@ impl EpochKeys {
         if schedule.oldest_needed(now).saturating_sub(chain.first()) > MAX_CATCH_UP_EPOCHS {
             return Err(SecretsError::CorruptEpochFile(path.to_owned()));
         }
-        let keys = EpochKeys {
+        Ok(EpochKeys {
             path: path.to_owned(),
             schedule,
             chain: Mutex::new(Chain {
                 chain,
                 cache: BTreeMap::new(),
             }),
-        };
-        keys.forget_dead(now)?;
-        Ok((keys, created))
+        })
     }
 
     /// The file.
@@ -447,6 +472,28 @@ mod tests {
         };
         let err = EpochKeys::open_or_create(&seconds, &week, Timestamp::now(), true).unwrap_err();
         assert!(matches!(err, SecretsError::EpochsTooShort { .. }), "{err}");
+    }
+
+    #[test]
+    fn read_only_opening_checks_the_file_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.epoch");
+        assert!(EpochKeys::open_read_only(&path, &settings(), at_hour(1000))
+            .unwrap()
+            .is_none());
+        assert!(!path.exists());
+        EpochKeys::open_or_create(&path, &settings(), at_hour(1000), true).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        // A week later every epoch in it is dead: open_or_create would move
+        // the chain on and rewrite the file; this leaves it as it is.
+        let keys = EpochKeys::open_read_only(&path, &settings(), at_hour(1000 + 7 * 24))
+            .unwrap()
+            .unwrap();
+        assert_eq!(keys.first(), 1000);
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        std::fs::write(&path, b"not an epoch file").unwrap();
+        let err = EpochKeys::open_read_only(&path, &settings(), at_hour(1000)).unwrap_err();
+        assert!(matches!(err, SecretsError::CorruptEpochFile(_)), "{err}");
     }
 
     #[test]
