@@ -90,6 +90,11 @@ pub async fn serve(args: ServerArgs) -> Result<(), CliError> {
     let addr = app.local_addr().map_err(CliError::io("listener"))?;
     // Tests and scripts read this line to find the port.
     println!("latchkey listening on http://{addr}");
+    // After the site's line, which readers take as the first "listening on".
+    if let Some(metrics) = app.metrics_addr() {
+        let metrics = metrics.map_err(CliError::io("metrics listener"))?;
+        println!("metrics listening on http://{metrics}/metrics");
+    }
     Ok(app.run(shutdown_signal()).await?)
 }
 

@@ -11,8 +11,9 @@ use tokio::sync::watch;
 use crate::config::{Config, ConfigError};
 use crate::domain::Context;
 use crate::epochs::{self, EpochKeys};
-use crate::http::{router, AppState};
+use crate::http::{metrics_router, router, AppState};
 use crate::mail::{MailError, Mailer};
+use crate::metrics::Metrics;
 use crate::model::Timestamp;
 use crate::ratelimit::{Limits, RateLimiter};
 use crate::secrets::{self, SecretsError, ServerKeys};
@@ -78,10 +79,20 @@ async fn seal_old_grants(store: &Store, epochs: &EpochKeys) -> Result<(), StartE
     Ok(())
 }
 
+/// The metrics endpoint's listener; a failure names the setting, so that a
+/// taken port is not mistaken for the site's.
+async fn bind_metrics(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("metrics.bind {addr}: {e}")))
+}
+
 /// A built, not yet running, app instance.
 #[derive(Debug)]
 pub struct App {
     listener: TcpListener,
+    /// The metrics endpoint's own listener, when `metrics.bind` is set.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     worker: Worker,
 }
@@ -140,6 +151,11 @@ impl App {
         seal_old_grants(&store, &keys.epochs).await?;
         let mailer = Mailer::from_config(&config.mail)?;
         let listener = TcpListener::bind(config.bind).await?;
+        let metrics_listener = match config.metrics.bind {
+            Some(addr) => Some(bind_metrics(addr).await?),
+            None => None,
+        };
+        let metrics = Metrics::new();
         if config.public_url.is_empty() {
             config.public_url = format!("http://{}", listener.local_addr()?);
         }
@@ -162,11 +178,13 @@ impl App {
                     &store,
                     keys.clone(),
                 )),
+                metrics: metrics.clone(),
             },
         };
-        let worker = Worker::new(store, keys, mailer, config);
+        let worker = Worker::new(store, keys, mailer, config, metrics);
         Ok(App {
             listener,
+            metrics_listener,
             state,
             worker,
         })
@@ -175,6 +193,11 @@ impl App {
     /// The bound address (the real port when the configuration said 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The metrics endpoint's bound address, when there is one.
+    pub fn metrics_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.metrics_listener.as_ref().map(TcpListener::local_addr)
     }
 
     /// The worker, to drive by hand in tests.
@@ -189,14 +212,34 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let worker = tokio::spawn(self.worker.run(stop_rx));
+        let worker = tokio::spawn(self.worker.run(stop_rx.clone()));
         let store = self.state.ctx.store.clone();
+        // The metrics endpoint stops with the site: when the worker's stop
+        // signal turns true.
+        let metrics = self.metrics_listener.map(|listener| {
+            let scrape = metrics_router(self.state.ctx.metrics.clone(), store.clone());
+            let mut stopped = stop_rx.clone();
+            tokio::spawn(async move {
+                axum::serve(listener, scrape)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    })
+                    .await
+            })
+        });
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop_tx.send(true);
         let _ = worker.await;
+        if let Some(metrics) = metrics {
+            match metrics.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::error!(%error, "metrics listener"),
+                Err(error) => tracing::error!(%error, "metrics listener"),
+            }
+        }
         store.close().await;
         served.map_err(StartError::Io)
     }

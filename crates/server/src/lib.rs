@@ -13,6 +13,7 @@ pub mod domain;
 pub mod epochs;
 pub mod http;
 pub mod mail;
+pub mod metrics;
 pub mod model;
 pub mod random;
 pub mod ratelimit;

@@ -8,6 +8,7 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::epochs;
 use crate::mail::{MailError, MailPayload, Mailer};
+use crate::metrics::Metrics;
 use crate::secrets::ServerKeys;
 use crate::store::{Store, StoreError, Timestamp};
 use crate::time::secs_ms;
@@ -32,16 +33,24 @@ pub struct Worker {
     keys: Arc<ServerKeys>,
     mailer: Mailer,
     config: Arc<Config>,
+    metrics: Metrics,
 }
 
 impl Worker {
     /// A worker over these parts.
-    pub fn new(store: Store, keys: Arc<ServerKeys>, mailer: Mailer, config: Arc<Config>) -> Self {
+    pub fn new(
+        store: Store,
+        keys: Arc<ServerKeys>,
+        mailer: Mailer,
+        config: Arc<Config>,
+        metrics: Metrics,
+    ) -> Self {
         Worker {
             store,
             keys,
             mailer,
             config,
+            metrics,
         }
     }
 
@@ -80,6 +89,10 @@ impl Worker {
             // file) can be sent once the right file is back.
             None => Err(MailError::Unreadable),
         };
+        match &result {
+            Ok(()) => self.metrics.mail_sent(),
+            Err(error) => self.metrics.mail_failed(error),
+        }
         match result {
             Ok(()) => {
                 if !self.store.complete_mail(&mail).await? {
@@ -154,6 +167,7 @@ impl Worker {
             .await
         {
             Ok(swept) if swept.grants > 0 || swept.conversations > 0 => {
+                self.metrics.swept(swept);
                 tracing::info!(
                     grants = swept.grants,
                     conversations = swept.conversations,
@@ -167,10 +181,15 @@ impl Worker {
         // from the table too (the sweep deletes them by their own times).
         // File I/O and fsync: off the async threads.
         let keys = self.keys.clone();
+        let first_before = keys.epochs.first();
         let forgotten =
             tokio::task::spawn_blocking(move || keys.epochs.forget_dead(Timestamp::now())).await;
         match forgotten {
-            Ok(Ok(Some(first))) => tracing::info!(first_epoch = first, "erased dead epoch keys"),
+            Ok(Ok(Some(first))) => {
+                self.metrics
+                    .epoch_keys_erased(first.saturating_sub(first_before));
+                tracing::info!(first_epoch = first, "erased dead epoch keys");
+            }
             Ok(Ok(None)) => {}
             Ok(Err(error)) => tracing::error!(%error, "erasing dead epoch keys"),
             Err(error) => tracing::error!(%error, "erasing dead epoch keys"),

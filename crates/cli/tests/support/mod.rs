@@ -472,8 +472,20 @@ impl Server {
                 ),
             }
         };
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        // Keep draining stdout so the child never blocks on a full pipe;
+        // the lines go to a file, for tests that read them (the metrics
+        // address).
+        let mut later = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.later_stdout())
+            .expect("stdout file");
+        std::thread::spawn(move || {
+            use std::io::Write;
+            for line in lines.map_while(Result::ok) {
+                let _ = writeln!(later, "{line}");
+            }
+        });
         let base = line.split_whitespace().last().expect("address").to_owned();
         // Every answer the client gets is checked against the OpenAPI
         // document.
@@ -544,6 +556,33 @@ impl Server {
             }
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+
+    /// Where the drained stdout lines go.
+    fn later_stdout(&self) -> PathBuf {
+        self._keys.path().join("stdout.txt")
+    }
+
+    /// The server's process id (to see what it listens on).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The first line printed after "listening on" that contains `needle`,
+    /// waiting up to `wait` for it.
+    pub fn stdout_line(&self, needle: &str, wait: Duration) -> Option<String> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let found = std::fs::read_to_string(self.later_stdout())
+                .unwrap_or_default()
+                .lines()
+                .find(|l| l.contains(needle))
+                .map(str::to_owned);
+            if found.is_some() || Instant::now() >= deadline {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use super::{
     Config, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig, MailTransportKind,
-    OutboxConfig, RateLimitConfig, SecretString, SessionConfig, SmtpConfig, SmtpSecurity,
+    MetricsConfig, OutboxConfig, RateLimitConfig, SecretString, SessionConfig, SmtpConfig,
+    SmtpSecurity,
 };
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -93,6 +94,8 @@ impl Default for Config {
             trusted_proxy_hops: 1,
             registration_code: None,
             registration: None,
+            // Off: an operator chooses where metrics may be read.
+            metrics: MetricsConfig { bind: None },
         }
     }
 }

@@ -112,6 +112,18 @@ pub struct Config {
     /// forgotten setting does not let strangers in (see
     /// [`Config::registration_policy`]).
     pub registration: Option<Registration>,
+    /// The metrics endpoint.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// The metrics endpoint: Prometheus text on a listener of its own, apart
+/// from the public one, so that a reverse proxy never publishes it.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Where `GET /metrics` is served. Unset (the default): nowhere.
+    pub bind: Option<SocketAddr>,
 }
 
 /// The `registration` setting.

@@ -8,7 +8,7 @@ use figment::value::Value;
 
 use super::duration::Unit;
 use super::{
-    Config, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig, OutboxConfig,
+    Config, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig, MetricsConfig, OutboxConfig,
     RateLimitConfig, Registration, SecretString, SessionConfig, SmtpConfig,
 };
 
@@ -171,6 +171,7 @@ impl Config {
             trusted_proxy_hops,
             registration_code,
             registration,
+            metrics: MetricsConfig { bind: metrics_bind },
         } = self;
         let secs = |key, value: &Duration| Setting::duration(key, Unit::Secs, *value);
         vec![
@@ -258,6 +259,10 @@ impl Config {
                 registration_code.as_ref().map(SecretString::expose),
             ),
             Setting::optional_text("registration", registration.map(Registration::as_str)),
+            Setting::optional_text(
+                "metrics.bind",
+                metrics_bind.map(|a| a.to_string()).as_deref(),
+            ),
         ]
     }
 }

@@ -103,6 +103,14 @@ impl Config {
                 "limits.max_ciphertext_bytes must be smaller than limits.max_body_bytes".into(),
             ));
         }
+        if let Some(metrics) = self.metrics.bind {
+            if metrics.port() != 0 && metrics == self.bind {
+                return Err(ConfigError::Invalid(format!(
+                    "metrics.bind is {metrics}, the address the site is served on; metrics \
+                     need an address of their own (say 127.0.0.1:9100)"
+                )));
+            }
+        }
         self.validate_client_ip()?;
         self.validate_registration()?;
         Ok(())
@@ -182,6 +190,21 @@ mod tests {
         );
         let err = load_env(&[("LATCHKEY_OUTBOX__LEASE_SECS", "20s")]).unwrap_err();
         assert!(err.to_string().contains("outbox.lease_secs"), "{err}");
+    }
+
+    #[test]
+    fn metrics_are_off_unless_given_an_address_of_their_own() {
+        assert_eq!(load_env(&[]).unwrap().metrics.bind, None);
+        let config = load_env(&[("LATCHKEY_METRICS__BIND", "127.0.0.1:9100")]).unwrap();
+        assert_eq!(config.metrics.bind, Some(([127, 0, 0, 1], 9100).into()));
+        let err = load_env(&[
+            ("LATCHKEY_BIND", "127.0.0.1:8080"),
+            ("LATCHKEY_METRICS__BIND", "127.0.0.1:8080"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("metrics.bind"), "{err}");
+        let err = load_env(&[("LATCHKEY_METRICS__BIND", "localhost")]).unwrap_err();
+        assert!(err.to_string().contains("LATCHKEY_METRICS__BIND"), "{err}");
     }
 
     #[test]

@@ -29,6 +29,7 @@ use std::time::Duration;
 pub use error::DomainError;
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::ratelimit::{BudgetKey, ClientBudgetKey, RateLimiter};
 use crate::secrets::ServerKeys;
 use crate::store::Store;
@@ -45,6 +46,8 @@ pub struct Context {
     pub config: Arc<Config>,
     /// Request budgets.
     pub limiter: Arc<RateLimiter>,
+    /// Counters for operators (rate-limit rejections, here).
+    pub metrics: Metrics,
 }
 
 /// One request budget: a name (it keys the counter) and its size.
@@ -72,7 +75,10 @@ impl Context {
         self.limiter
             .check(budget.name, key.into(), budget.limit, budget.period)
             .await
-            .map_err(DomainError::rate_limited)
+            .map_err(|retry_after| {
+                self.metrics.rate_limited(budget.name);
+                DomainError::rate_limited(retry_after)
+            })
     }
 
     /// Registration, login start and recovery, per client address.

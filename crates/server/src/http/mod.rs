@@ -10,6 +10,7 @@ mod error;
 mod extract;
 mod links;
 mod members;
+mod metrics;
 mod pages;
 mod views;
 mod web;
@@ -28,6 +29,7 @@ use latchkey_api::ErrorCode;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::ApiError;
+pub use metrics::metrics_router;
 
 use crate::domain::Context;
 use crate::mail::DevMailbox;
@@ -157,6 +159,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(pages::not_found_page)
         .layer(DefaultBodyLimit::max(config.limits.max_body_bytes))
         .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(
+            state.ctx.metrics.clone(),
+            metrics::count_request,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(

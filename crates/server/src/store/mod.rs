@@ -17,6 +17,7 @@
 mod budgets;
 mod conversations;
 mod decode;
+mod gauges;
 mod grants;
 mod link_requests;
 mod members;
@@ -36,6 +37,7 @@ pub use crate::model::{
     SpentReason, StoredMessage, Timestamp,
 };
 pub use budgets::BudgetCount;
+pub use gauges::Gauges;
 pub use sweep::Swept;
 
 /// Which unique value a write collided with.
