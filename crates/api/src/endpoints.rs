@@ -172,13 +172,41 @@ pub const HEALTH: Endpoint = Endpoint {
     method: Method::Get,
     path: "/health",
     operation_id: "getHealth",
-    summary: "Health check",
-    description: "Answers 200 when the server and its database are up. Meant for load balancers and monitoring.",
+    summary: "Health check (readiness)",
+    description: "The same answer as `/health/ready`, kept for the checks written before it: 200 when the database answers and its migrations are applied, 503 `not_ready` otherwise.",
     auth: Auth::Anyone,
     query: None,
     request: None,
     replies: &[ok(200, "Health", "The server and its database answer.")],
+    specific_errors: &[NotReady],
+};
+
+/// `GET /health/live`.
+pub const HEALTH_LIVE: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/health/live",
+    operation_id: "getHealthLive",
+    summary: "Liveness",
+    description: "Answers 200 while the process serves HTTP, whatever the database does. For a supervisor deciding whether to restart the process; a balancer should ask `/health/ready`.",
+    auth: Auth::Anyone,
+    query: None,
+    request: None,
+    replies: &[ok(200, "Health", "The process serves.")],
     specific_errors: &[],
+};
+
+/// `GET /health/ready`.
+pub const HEALTH_READY: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/health/ready",
+    operation_id: "getHealthReady",
+    summary: "Readiness",
+    description: "Answers 200 when the database answers (within two seconds) and this binary's migrations are applied to it; 503 `not_ready` otherwise. For load balancers: send traffic only to instances that answer 200.",
+    auth: Auth::Anyone,
+    query: None,
+    request: None,
+    replies: &[ok(200, "Health", "The database answers and is migrated.")],
+    specific_errors: &[NotReady],
 };
 
 /// `GET /openapi.json`.
@@ -605,6 +633,8 @@ pub const REQUEST_LINK: Endpoint = Endpoint {
 /// Every operation, in the order of the reference.
 pub const ALL: &[&Endpoint] = &[
     &HEALTH,
+    &HEALTH_LIVE,
+    &HEALTH_READY,
     &OPENAPI,
     &REGISTER_START,
     &REGISTER_FINISH,

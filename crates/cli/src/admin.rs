@@ -34,7 +34,7 @@ pub struct InitArgs {
 }
 
 impl ServerArgs {
-    fn load(&self) -> Result<Config, CliError> {
+    pub(crate) fn load(&self) -> Result<Config, CliError> {
         Ok(Config::load(self.config.as_deref(), self.dev)?)
     }
 }

@@ -12,7 +12,7 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  any other failure (the server stopped with an error, a migration failed,
-     an answer broke the protocol or did not decrypt)
+     an answer broke the protocol or did not decrypt, doctor found a problem)
   2  usage: bad arguments, a malformed conversation id, link or server address
   3  configuration: an unknown LATCHKEY_ variable or key, a bad value, a missing,
      misplaced or existing secrets file, bad mail settings

@@ -7,6 +7,8 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod admin;
+mod backup;
+mod doctor;
 mod error;
 mod guest;
 mod member;
@@ -55,6 +57,12 @@ enum Command {
     Serve(admin::ServerArgs),
     /// Apply database migrations and exit.
     Migrate(admin::ServerArgs),
+    /// Check the configuration, files, database and mail relay; change nothing.
+    Doctor(admin::ServerArgs),
+    /// Copy the SQLite database while the server runs (mode 0600; PostgreSQL: pg_dump).
+    Backup(backup::BackupArgs),
+    /// Put a checked backup in place of the SQLite database (PostgreSQL: pg_restore).
+    Restore(backup::RestoreArgs),
     /// Members: `latchkey member add`.
     Member {
         #[command(subcommand)]
@@ -99,6 +107,9 @@ async fn run(command: Command) -> Result<(), CliError> {
         Command::Init(args) => admin::init(args),
         Command::Serve(args) => admin::serve(args).await,
         Command::Migrate(args) => admin::migrate(args).await,
+        Command::Doctor(args) => doctor::doctor(args).await,
+        Command::Backup(args) => backup::backup(args).await,
+        Command::Restore(args) => backup::restore(args).await,
         Command::Member { command } => member::member(command).await,
         Command::Inbox(args) => member::inbox(args).await,
         Command::Read(args) => member::read(args).await,

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod config;
+pub mod doctor;
 pub mod domain;
 pub mod epochs;
 pub mod http;

@@ -620,4 +620,5 @@ export type ErrorCode =
   | 'invalid_registration_token'
   | 'invalid_identity_proof'
   | 'rate_limited'
-  | 'internal';
+  | 'internal'
+  | 'not_ready';

@@ -533,6 +533,27 @@ impl Server {
         server
     }
 
+    /// A new instance with this one's secrets file, epoch file and settings
+    /// on another database (a restored copy): its own port and log.
+    pub fn on_database(&self, database_url: String) -> Server {
+        let log = self.log.with_extension("restored.log");
+        let mut env = self.env.clone();
+        env.retain(|(k, _)| k != "LATCHKEY_BIND" && k != "LATCHKEY_DATABASE_URL");
+        env.push(("LATCHKEY_BIND".into(), "127.0.0.1:0".into()));
+        env.push(("LATCHKEY_DATABASE_URL".into(), database_url));
+        let mut server = Server {
+            child: None,
+            url: self.url.clone(),
+            base: String::new(),
+            env,
+            log,
+            _keys: tempfile::tempdir().expect("temp dir"),
+            inherit_environment: self.inherit_environment,
+        };
+        server.spawn();
+        server
+    }
+
     /// SIGKILL: no shutdown, no flush.
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {

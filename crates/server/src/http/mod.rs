@@ -56,7 +56,9 @@ pub fn api_routes() -> Vec<(&'static str, &'static str)> {
 fn api() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
     let mut routes = Routes::default();
     routes
-        .add(&ops::HEALTH, pages::health)
+        .add(&ops::HEALTH, pages::ready)
+        .add(&ops::HEALTH_LIVE, pages::live)
+        .add(&ops::HEALTH_READY, pages::ready)
         .add(&ops::OPENAPI, pages::openapi)
         .add(&ops::REGISTER_START, members::register_start)
         .add(&ops::REGISTER_FINISH, members::register_finish)

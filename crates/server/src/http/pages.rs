@@ -6,22 +6,61 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 
+use latchkey_api::ErrorCode;
+
 use super::error::ApiError;
 use super::AppState;
 use crate::mail::html_escape;
 
-/// Liveness and readiness: answers 200 when the database does.
-pub(super) async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
-    state
-        .ctx
-        .store
-        .ping()
-        .await
-        .map_err(crate::domain::DomainError::from)?;
-    Ok(Json(latchkey_api::Health {
+/// How long readiness waits for the database: a balancer's probe gives up
+/// after a few seconds, and a pool waiting for a dead database would wait
+/// longer (its acquire timeout).
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn healthy() -> Response {
+    Json(latchkey_api::Health {
         status: "ok".into(),
     })
-    .into_response())
+    .into_response()
+}
+
+/// Liveness: the process serves. Asks nothing of the database, so that a
+/// supervisor does not restart instances for a database outage.
+pub(super) async fn live() -> Response {
+    healthy()
+}
+
+/// Readiness (also `/api/v1/health`): 200 when the database answers and
+/// this binary's migrations are applied; 503 `not_ready` otherwise.
+pub(super) async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let store = &state.ctx.store;
+    let checked = tokio::time::timeout(READY_TIMEOUT, async {
+        store.ping().await?;
+        store.is_migrated().await
+    })
+    .await;
+    match checked {
+        Ok(Ok(true)) => Ok(healthy()),
+        Ok(Ok(false)) => Err(ApiError::new(
+            ErrorCode::NotReady,
+            "The database's migrations are not all applied.",
+        )),
+        Ok(Err(error)) => {
+            // The cause (no secret in it) for the operator, not the caller.
+            tracing::warn!(%error, "not ready: the database failed");
+            Err(ApiError::new(
+                ErrorCode::NotReady,
+                "The database does not answer.",
+            ))
+        }
+        Err(_) => {
+            tracing::warn!("not ready: the database did not answer in time");
+            Err(ApiError::new(
+                ErrorCode::NotReady,
+                "The database does not answer.",
+            ))
+        }
+    }
 }
 
 /// `/api/v1/openapi.json`.

@@ -14,6 +14,7 @@
 //! with CHECK constraints (migration 0004), so such a value can only come
 //! from outside the server.
 
+mod backup;
 mod budgets;
 mod conversations;
 mod decode;
@@ -21,6 +22,7 @@ mod gauges;
 mod grants;
 mod link_requests;
 mod members;
+mod migration_status;
 mod outbox;
 mod sessions;
 mod sweep;
@@ -36,8 +38,10 @@ pub use crate::model::{
     NewConversation, NewGrant, NewMail, NewMessage, Posted, Redeemed, Session, SessionOwner,
     SpentReason, StoredMessage, Timestamp,
 };
+pub use backup::{check_sqlite_copy, CopyCheck};
 pub use budgets::BudgetCount;
 pub use gauges::Gauges;
+pub use migration_status::MigrationStatus;
 pub use sweep::Swept;
 
 /// Which unique value a write collided with.
@@ -190,6 +194,26 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Whether this binary's newest migration is applied (migrations run
+    /// in order, so then every one is): the readiness probe's second
+    /// question, after [`Store::ping`]. A missing migration table is an
+    /// error, and so not ready either.
+    pub async fn is_migrated(&self) -> Result<bool, StoreError> {
+        let migrator = match self.dialect {
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let Some(newest) = migrator.iter().map(|m| m.version).max() else {
+            return Ok(true);
+        };
+        let (applied,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = $1 AND success")
+                .bind(newest)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(applied > 0)
     }
 
     /// On SQLite, copies the WAL into the database file and empties it.
