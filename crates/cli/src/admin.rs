@@ -14,7 +14,7 @@ pub struct ServerArgs {
     #[arg(long, env = cli_vars::CONFIG, hide_env_values = true)]
     config: Option<PathBuf>,
     /// Development profile: data in ./latchkey-dev/, e-mail kept at /dev/mail
-    /// and printed here, secrets created if missing. Never in production.
+    /// and printed here, secrets created if missing (by `serve`). Never in production.
     #[arg(long)]
     dev: bool,
 }

@@ -26,7 +26,7 @@ Environment:
   LATCHKEY_PASSWORD                   the member's password (else asked on standard input)
   LATCHKEY_RECOVERY_KEY               member recover: the recovery key (else asked)
   LATCHKEY_MEMBER_CODE                member add --code
-  LATCHKEY_CONFIG                     --config of init, serve and migrate
+  LATCHKEY_CONFIG                     --config of the operator commands (init, serve, migrate, doctor, backup, restore)
   LATCHKEY_<SECTION>__<SETTING>       a server setting (serve, init, migrate); these and
                                       the client's variables above never overlap
 

@@ -66,6 +66,13 @@ impl<'r> Columns<'r> {
         Ok(n)
     }
 
+    /// A SHA-256 value (a grant id's hash): exactly 32 bytes.
+    pub(super) fn hash32(&self, column: &'static str) -> Result<[u8; 32], StoreError> {
+        self.bytes(column)?
+            .try_into()
+            .map_err(|_| self.corrupt(column, "is not 32 bytes"))
+    }
+
     /// A number that may be absent (NULL): never negative.
     pub(super) fn opt_count(&self, column: &'static str) -> Result<Option<u64>, StoreError> {
         let n: Option<i64> = self.get(column)?;

@@ -198,10 +198,7 @@ impl Store {
             .map(|row| {
                 let c = Columns::of("grants", row);
                 Ok(UnsealedGrant {
-                    id_hash: c
-                        .bytes("id_hash")?
-                        .try_into()
-                        .map_err(|_| c.corrupt("id_hash", "is not 32 bytes"))?,
+                    id_hash: c.hash32("id_hash")?,
                     wrapped_key: c.bytes("wrapped_key")?,
                 })
             })
@@ -263,10 +260,7 @@ impl Store {
         };
         let c = Columns::of("grants", &row);
         Ok(Some(SealedGrant {
-            id_hash: c
-                .bytes("id_hash")?
-                .try_into()
-                .map_err(|_| c.corrupt("id_hash", "is not 32 bytes"))?,
+            id_hash: c.hash32("id_hash")?,
             epoch: c
                 .opt_count("epoch")?
                 .ok_or_else(|| c.corrupt("epoch", "is NULL"))?,
