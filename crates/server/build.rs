@@ -6,6 +6,10 @@
 //! file the browser's router is built from, so that server and browser agree
 //! on them by construction. It is read from the sources, not from web/dist:
 //! the addresses exist (and answer 503) before the pages are built.
+//!
+//! And it compiles the text catalogues, i18n/<tag>.json, into static tables
+//! (see src/i18n.rs): a translator adds a language with one file, and a file
+//! that is not a flat JSON object of strings stops the build with its name.
 
 use std::error::Error;
 use std::fs;
@@ -39,11 +43,100 @@ fn main() -> Result<(), Box<dyn Error>> {
         out.push_str(&format!("    {path:?},\n"));
     }
     out.push_str("];\n");
-    fs::write(
-        PathBuf::from(std::env::var("OUT_DIR")?).join("web_assets.rs"),
-        out,
-    )?;
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    fs::write(out_dir.join("web_assets.rs"), out)?;
+    let i18n = manifest.join("../../i18n");
+    println!("cargo:rerun-if-changed={}", i18n.display());
+    fs::write(out_dir.join("catalogues.rs"), catalogues(&i18n)?)?;
     Ok(())
+}
+
+/// Every i18n/<tag>.json as a `Catalogue` (English first, then by tag),
+/// its texts sorted by key for binary search.
+fn catalogues(dir: &Path) -> Result<String, Box<dyn Error>> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let path = entry?.path();
+        let Some(tag) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        if !is_language_tag(tag) {
+            return Err(format!(
+                "i18n/{tag}.json: the file name must be a lower-case language tag (de, pt-br)"
+            )
+            .into());
+        }
+        found.push((tag.to_owned(), catalogue(tag, &fs::read_to_string(&path)?)?));
+    }
+    found.sort_by(|(a, _), (b, _)| (a != "en", a).cmp(&(b != "en", b)));
+    if found.first().is_none_or(|(tag, _)| tag != "en") {
+        return Err("i18n/en.json is missing: English is every text's fallback".into());
+    }
+    // One static per language (CATALOGUE_EN, CATALOGUE_PT_BR), so that
+    // English can be named in a constant; then the list.
+    let ident = |tag: &str| format!("CATALOGUE_{}", tag.to_uppercase().replace('-', "_"));
+    let mut out = String::new();
+    for (tag, (name, texts)) in &found {
+        out.push_str(&format!(
+            "static {}: Catalogue = Catalogue {{\n    tag: {tag:?},\n    name: {name:?},\n    texts: &[\n",
+            ident(tag)
+        ));
+        for (key, text) in texts {
+            out.push_str(&format!("        ({key:?}, {text:?}),\n"));
+        }
+        out.push_str("    ],\n};\n");
+    }
+    out.push_str("static CATALOGUES: &[&Catalogue] = &[\n");
+    for (tag, _) in &found {
+        out.push_str(&format!("    &{},\n", ident(tag)));
+    }
+    out.push_str("];\n");
+    Ok(out)
+}
+
+/// A catalogue's `_name` and its texts (keys not starting with `_`), sorted.
+type Texts = (String, Vec<(String, String)>);
+
+fn catalogue(tag: &str, json: &str) -> Result<Texts, Box<dyn Error>> {
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("i18n/{tag}.json: not valid JSON: {e}"))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| format!("i18n/{tag}.json: must be one JSON object"))?;
+    let mut name = None;
+    let mut texts = Vec::new();
+    for (key, text) in object {
+        let text = text
+            .as_str()
+            .ok_or_else(|| format!("i18n/{tag}.json: {key:?} must be a string"))?;
+        match key.strip_prefix('_') {
+            Some("name") => name = Some(text.to_owned()),
+            Some(_) => {}
+            None => texts.push((key.clone(), text.to_owned())),
+        }
+    }
+    texts.sort();
+    let name = name.ok_or_else(|| {
+        format!("i18n/{tag}.json: needs \"_name\", the language's own name (\"Deutsch\")")
+    })?;
+    Ok((name, texts))
+}
+
+/// `de`, `pt-br`: letters, then subtags of letters and digits, lower case.
+fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    parts
+        .next()
+        .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts.all(|p| {
+            (1..=8).contains(&p.len())
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
 }
 
 /// The keys of the `member` object of web/routes.json, checked to be

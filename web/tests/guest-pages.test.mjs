@@ -79,14 +79,19 @@ function remember(link) {
   return link;
 }
 
-/** Clicks the link in `mail` (in a new tab of `context`), then "Open conversation". */
-async function openAndClick(context, mail) {
+/** Types the address the link went to and presses "Open conversation". */
+async function typeAddressAndOpen(page, email = guestEmail) {
+  await page.getByLabel('Your e-mail address').fill(email);
+  await page.getByRole('button', { name: 'Open conversation' }).click();
+}
+
+/** Clicks the link in `mail` (in a new tab of `context`), types the address, opens. */
+async function openAndClick(context, mail, email = guestEmail) {
   remember(linkIn(mail));
   const page = await clickLinkInMail(context, mail);
-  const open = page.getByRole('button', { name: 'Open conversation' });
-  await open.waitFor();
+  await page.getByRole('button', { name: 'Open conversation' }).waitFor();
   assert.ok(!page.url().includes('#'), 'the fragment left the address bar');
-  await open.click();
+  await typeAddressAndOpen(page, email);
   await page.getByRole('list', { name: 'Messages' }).waitFor();
   return page;
 }
@@ -119,12 +124,28 @@ test('a guest writes, opens his link, reads, replies, and deletes, all through t
   await scanner.getByRole('button', { name: 'Open conversation' }).waitFor();
   await scanner.context().close();
 
-  // The landing page shows who wrote; only the click opens.
+  // The landing page shows who wrote; only his address and the click open.
   page = await clickLinkInMail(page.context(), firstMail);
   await page.getByRole('heading', { name: 'Bob Builder wrote to you' }).waitFor();
   assert.ok(!page.url().includes('#'));
   await checkA11y(page, 'open-landing');
+  const address = page.getByLabel('Your e-mail address');
+  assert.equal(await address.getAttribute('type'), 'email');
+  assert.equal(await address.getAttribute('autocomplete'), 'email');
+  // A click without an address, and then a mistyped one, open nothing and
+  // say why, under the field, where the focus stays.
   await page.getByRole('button', { name: 'Open conversation' }).click();
+  await page.getByText('Type the e-mail address this link was sent to.').waitFor();
+  await address.fill('ann@guest.tset');
+  await address.press('Enter');
+  const wrong = page.getByText(/^This link was sent to another address\./);
+  await wrong.waitFor();
+  const problemId = await wrong.getAttribute('id');
+  assert.ok((await address.getAttribute('aria-describedby')).split(' ').includes(problemId));
+  assert.equal(await address.getAttribute('aria-invalid'), 'true');
+  assert.ok(await address.evaluate((input) => input === document.activeElement), 'the focus left the field');
+  await checkA11y(page, 'open-wrong-address');
+  await typeAddressAndOpen(page, ` ${guestEmail.toUpperCase()} `);
   const messages = page.getByRole('list', { name: 'Messages' });
   await messages.getByText('Hello Bob, from the contact page.').waitFor();
   await page.getByLabel('Your reply').fill('A second message from Ann.');
@@ -170,12 +191,22 @@ test('a guest writes, opens his link, reads, replies, and deletes, all through t
   for (const m of await mail.all()) assert.ok(!m.text.includes(own.split('#')[1]));
   // The member hands it over in a message of his own; the guest clicks it there.
   const byHand = await clickLinkInText(await guestContext(), `Hello Ann, my reply is here: ${own}`);
-  await byHand.getByRole('button', { name: 'Open conversation' }).click();
+  await typeAddressAndOpen(byHand);
   await byHand.getByRole('list', { name: 'Messages' }).waitFor();
   await byHand.getByText('Delivered by hand.').waitFor();
 
-  // The guest deletes the conversation, for both sides.
+  // The guest deletes the conversation, for both sides, once he has typed
+  // the word: the button alone deletes nothing.
   await byHand.getByRole('button', { name: 'Delete this conversation' }).click();
+  const word = byHand.getByLabel('Type “delete” to confirm');
+  assert.ok(await word.evaluate((input) => input === document.activeElement));
+  await byHand.getByRole('button', { name: 'Yes, delete it for both of us' }).click();
+  await byHand.getByText(/^Nothing was deleted\. To delete, type the word “delete”/).waitFor();
+  await word.fill('remove');
+  await byHand.getByRole('button', { name: 'Yes, delete it for both of us' }).click();
+  await checkA11y(byHand, 'delete-confirm');
+  assert.match(await server.cli(['inbox'], member), /4 message\(s\)/);
+  await word.fill(' Delete ');
   await byHand.getByRole('button', { name: 'Yes, delete it for both of us' }).click();
   await byHand.getByRole('heading', { name: 'Conversation deleted' }).waitFor();
   assert.match(await server.cli(['inbox'], member), /no conversations/);
@@ -193,6 +224,7 @@ test('a guest writes, opens his link, reads, replies, and deletes, all through t
     const contact = new URL(r.url).pathname === '/api/v1/members/bob/conversations';
     const url = r.url + JSON.stringify(r.headers);
     const body = r.body;
+    assert.ok(!decodeURIComponent(r.url).toLowerCase().includes(guestEmail), `a request URL carried the address: ${r.url}`);
     for (const fragment of fragments) {
       const mayCarry = contact && fragment === firstFragment;
       for (const secret of [fragment, fragment.slice(3)]) {
@@ -343,26 +375,32 @@ test('after a link is opened, no trace of it in clear is left in the address bar
   assert.ok(!page.url().includes('#'), page.url());
   clean('landing page', await kept(page));
 
-  await page.getByRole('button', { name: 'Open conversation' }).click();
+  await typeAddressAndOpen(page, 'erin@guest.test');
   await page.getByRole('list', { name: 'Messages' }).getByText('Nothing left behind').waitFor();
   assert.ok(!page.url().includes('#'), page.url());
   const opened = await kept(page);
   clean('open conversation', opened);
+  // The address is kept for reloads too, sealed under the same key.
+  assert.ok(!JSON.stringify(opened).includes('erin@'), 'the address in clear');
   assert.deepEqual(opened.local, {});
   // What is kept for a reload is a ciphertext (the fragment's 46 bytes and
   // a 16-byte tag) under a key the page can use but not read.
   const entry = JSON.parse(opened.session['latchkey.guest.link']);
   assert.equal(Buffer.from(entry.sealed, 'base64url').length, fragment.length + 16);
+  assert.equal(Buffer.from(entry.address.sealed, 'base64url').length, 'erin@guest.test'.length + 16);
   assert.equal(entry.opened, true);
   assert.deepEqual(
     opened.records.map(({ id, type, algorithm, extractable, exported }) => ({ id, type, algorithm, extractable, exported })),
     [{ id: entry.id, type: 'secret', algorithm: 'AES-GCM', extractable: false, exported: 'InvalidAccessError' }],
   );
 
-  // It does its job: a reload reopens the conversation, and leaves nothing.
+  // It does its job: a reload reopens the conversation without asking for
+  // the address again, and leaves nothing.
   await page.reload();
   await page.getByRole('list', { name: 'Messages' }).getByText('Nothing left behind').waitFor();
-  clean('after a reload', await kept(page));
+  const reloaded = await kept(page);
+  clean('after a reload', reloaded);
+  assert.ok(!JSON.stringify(reloaded).includes('erin@'), 'the address in clear after a reload');
 
   // Signing out forgets the ciphertext and destroys its key.
   await page.getByRole('button', { name: 'Sign out on this computer' }).click();

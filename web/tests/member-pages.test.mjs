@@ -100,6 +100,12 @@ async function checkA11y(page, name) {
   await page.screenshot({ path: resolve(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
+/** The guest, on a link page: types the address the link went to, opens. */
+async function openAsGuest(page) {
+  await page.getByLabel('Your e-mail address').fill(guestEmail);
+  await page.getByRole('button', { name: 'Open conversation' }).click();
+}
+
 async function signIn(page, handle, password) {
   await page.getByLabel('Handle').fill(handle);
   await page.getByLabel('Password').fill(password);
@@ -211,7 +217,7 @@ test('a member signs up, reads and answers a guest, changes settings and passwor
   // The guest opens that link from the mail, reads and replies (twice, the
   // second time with markup).
   guest = await clickLinkInMail(guest.context(), await mail.message(guestEmail, 2));
-  await guest.getByRole('button', { name: 'Open conversation' }).click();
+  await openAsGuest(guest);
   const guestMessages = guest.getByRole('list', { name: 'Messages' });
   await guestMessages.getByText('Hello Ann, from the member page.').waitFor();
   assert.equal(await guestMessages.getByText('Hello Ann, from the member page.').count(), 1, 'the retried reply is there once');
@@ -261,7 +267,7 @@ test('a member signs up, reads and answers a guest, changes settings and passwor
   // guest clicks the link in it.
   const handWritten = decodeURIComponent(mailto.split('body=')[1]);
   const byHand = await clickLinkInText(await newContext(), handWritten);
-  await byHand.getByRole('button', { name: 'Open conversation' }).click();
+  await openAsGuest(byHand);
   await byHand.getByRole('list', { name: 'Messages' }).getByText('Delivered by hand.').waitFor();
   await byHand.context().close();
 
@@ -280,7 +286,7 @@ test('a member signs up, reads and answers a guest, changes settings and passwor
   await new Promise((ok) => setTimeout(ok, 1500));
   assert.equal((await mail.waitFor(guestEmail, 3)).length, 3);
   const later = await clickLinkInMail(await newContext(), requested);
-  await later.getByRole('button', { name: 'Open conversation' }).click();
+  await openAsGuest(later);
   await later.getByRole('list', { name: 'Messages' }).getByText('Delivered by hand.').waitFor();
   await later.context().close();
 
@@ -354,11 +360,16 @@ test('a member signs up, reads and answers a guest, changes settings and passwor
   await page.getByRole('button', { name: 'Unlock' }).click();
   await messages.getByText('Thanks, Dora!').waitFor({ timeout: 60_000 });
 
-  // Delete the conversation, after a confirmation step.
+  // Delete the conversation, after a confirmation step: the word typed,
+  // not only a button pressed.
   await page.getByRole('button', { name: 'Delete this conversation' }).click();
   await page.getByRole('button', { name: 'Keep it' }).click();
   assert.equal(await page.getByRole('button', { name: 'Yes, delete it for both of us' }).isVisible(), false);
   await page.getByRole('button', { name: 'Delete this conversation' }).click();
+  await page.getByRole('button', { name: 'Yes, delete it for both of us' }).click();
+  await page.getByText(/^Nothing was deleted\. To delete, type the word “delete”/).waitFor();
+  await checkA11y(page, 'member-delete-confirm');
+  await page.getByLabel('Type “delete” to confirm').fill('DELETE');
   await page.getByRole('button', { name: 'Yes, delete it for both of us' }).click();
   await page.getByRole('heading', { name: 'Inbox' }).waitFor();
   await page.getByText('No conversations yet.').waitFor();

@@ -605,15 +605,23 @@ pub const REDEEM_GRANT: Endpoint = Endpoint {
     path: "/grants/redeem",
     operation_id: "redeemGrant",
     summary: "Open a link",
-    description: "Uses a link: the first redeem starts its grace window (10 minutes by default, for reloads) and confirms the guest's address. The answer carries the wrapped conversation key, which only the link key in the URL fragment unwraps, and sets a guest session cookie for this conversation only.",
+    description: "Uses a link, given the e-mail address it was sent to (every time, reloads too): the first redeem starts its grace window (10 minutes by default, for reloads) and confirms the guest's address. A wrong address uses nothing up and answers `wrong_address`; wrong tries are rate-limited per link and per client, and while either budget is spent every address answers `rate_limited`. The answer carries the wrapped conversation key, which only the link key in the URL fragment unwraps, and sets a guest session cookie for this conversation only.",
     auth: Auth::Anyone,
     query: None,
-    request: Some("GrantRef"),
+    request: Some("RedeemRequest"),
     replies: &[with_cookie(
         ok(200, "RedeemedView", "The link works; a guest session is open."),
         Cookie::SetGuest,
     )],
-    specific_errors: &[UnknownLink, LinkUsed, LinkExpired, InvalidGrantId, RateLimited],
+    specific_errors: &[
+        UnknownLink,
+        LinkUsed,
+        LinkExpired,
+        WrongAddress,
+        InvalidGrantId,
+        InvalidEmail,
+        RateLimited,
+    ],
 };
 
 /// `POST /link-requests`.

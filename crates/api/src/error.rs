@@ -63,6 +63,8 @@ error_codes! {
     LoginFailed = (401, "login_failed", "wrong handle or password, or the login took longer than a minute"),
     /// A cookie-authenticated write from elsewhere.
     BadOrigin = (403, "bad_origin", "a cookie-authenticated write whose `Origin` header is missing or is not the server's public origin"),
+    /// The address does not fit the link.
+    WrongAddress = (403, "wrong_address", "the e-mail address is not the one the link was sent to; nothing was used up (wrong tries are rate-limited per link and per client)"),
     /// A guest session used on another conversation.
     WrongConversation = (403, "wrong_conversation", "the guest session belongs to another conversation"),
     /// The sign-in is too old for this.

@@ -41,7 +41,9 @@ pub use error::{tagged_field_error, ErrorBody, ErrorCode};
 pub use fields::{DisplayName, Email, FieldError, Handle};
 pub use ids::{ConversationId, LoginId, MessageId};
 pub use link::{GrantId, LinkFragment};
-pub use links::{GrantRef, Health, LinkRequest, LinkRequested, Peeked, RedeemedView};
+pub use links::{
+    GrantRef, Health, LinkRequest, LinkRequested, Peeked, RedeemRequest, RedeemedView,
+};
 pub use members::{
     LoginFinish, LoginStart, LoginStarted, MemberView, NewRecovery, OpaqueResponse, PasswordFinish,
     PasswordStart, ProfileUpdate, PublicMember, RecoverFinish, RecoverStart, RecoverStarted,

@@ -9,6 +9,15 @@ bodies! {
         pub grant_id: GrantId,
     }
 
+    /// Opens a link: its grant id, and the address it was sent to. A
+    /// wrong address uses nothing up, so a mail scanner that clicks
+    /// through the link page cannot burn the link.
+    pub struct RedeemRequest {
+        pub grant_id: GrantId,
+        /// The guest's e-mail address: the one the link was sent to.
+        pub email: Email,
+    }
+
     /// Who wrote, before the link is redeemed.
     pub struct Peeked {
         pub member: PublicMember,

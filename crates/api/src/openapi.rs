@@ -51,6 +51,7 @@ fn component_schemas() -> BTreeMap<String, Value> {
     add::<crate::AddGrant>(&mut schemas);
     add::<crate::GrantAdded>(&mut schemas);
     add::<crate::GrantRef>(&mut schemas);
+    add::<crate::RedeemRequest>(&mut schemas);
     add::<crate::Peeked>(&mut schemas);
     add::<crate::RedeemedView>(&mut schemas);
     add::<crate::LinkRequest>(&mut schemas);

@@ -76,6 +76,7 @@ pub fn declarations() -> String {
     declare::<crate::AddGrant>(&cfg, &mut out);
     declare::<crate::GrantAdded>(&cfg, &mut out);
     declare::<crate::GrantRef>(&cfg, &mut out);
+    declare::<crate::RedeemRequest>(&cfg, &mut out);
     declare::<crate::Peeked>(&cfg, &mut out);
     declare::<crate::RedeemedView>(&cfg, &mut out);
     declare::<crate::LinkRequest>(&cfg, &mut out);

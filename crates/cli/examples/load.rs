@@ -81,7 +81,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .new_link(&conversation, Delivery::Myself)
             .await?
             .ok_or("no link")?;
-        sessions.push((conversation, Guest::open(&server, &link).await?));
+        sessions.push((conversation, Guest::open(&server, &link, &email).await?));
     }
     println!(
         "setup: {guests} conversations and sessions in {:.1} s",
@@ -213,7 +213,7 @@ async fn honest_client(
         let link = member.new_link(&conversation, Delivery::Myself).await;
         steps[2].result(&link);
         let Ok(Some(link)) = link else { continue };
-        let guest = Guest::open(&server, &link).await;
+        let guest = Guest::open(&server, &link, &email).await;
         steps[3].result(&guest);
         let Ok(guest) = guest else { continue };
         steps[4].result(&guest.reply("an honest reply").await);

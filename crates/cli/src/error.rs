@@ -16,8 +16,8 @@ Exit codes:
   2  usage: bad arguments, a malformed conversation id, link or server address
   3  configuration: an unknown LATCHKEY_ variable or key, a bad value, a missing,
      misplaced or existing secrets file, bad mail settings
-  4  authentication failed: wrong handle, password, recovery key or
-     registration code
+  4  authentication failed: wrong handle, password, recovery key,
+     registration code, or (open) not the address the link was sent to
   5  the server refused the request (a used or expired link, a rate limit, ...)
   6  the server (or, for serve and migrate, the database) could not be reached
   7  local input/output: reading the terminal or standard input, files, the
@@ -32,7 +32,8 @@ pub enum CliError {
     /// The configuration, or a file it names, is unusable.
     #[error(transparent)]
     Config(Box<dyn std::error::Error + Send + Sync>),
-    /// Wrong handle, password, recovery key or registration code.
+    /// Wrong handle, password, recovery key or registration code, or a
+    /// link opened with another address than the one it was sent to.
     #[error(transparent)]
     Auth(ClientError),
     /// The server answered with an error.

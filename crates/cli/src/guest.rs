@@ -32,6 +32,10 @@ pub struct OpenArgs {
     /// The link from the e-mail (https://…/open#k1.…), or `-` to read
     /// it from standard input (keeps it out of `ps` and shell history).
     link: String,
+    /// Your e-mail address: the one the link was sent to (the server opens
+    /// the link for nobody else; a wrong one uses nothing up).
+    #[arg(long)]
+    email: String,
     /// Reply with this text.
     #[arg(long)]
     reply: Option<String>,
@@ -82,7 +86,7 @@ pub async fn open(args: OpenArgs) -> Result<(), CliError> {
         Zeroizing::new(args.link)
     };
     let server = server_of_link(&link)?;
-    let guest = Guest::open(&server, &link).await?;
+    let guest = Guest::open(&server, &link, &args.email).await?;
     println!(
         "conversation with {} (key fingerprint {})",
         guest.member().display_name,

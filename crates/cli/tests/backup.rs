@@ -69,7 +69,7 @@ async fn a_backup_taken_under_writes_restores_every_acknowledged_message() {
         .link
         .unwrap()
         .to_string();
-    let ann = Guest::open(&url, &link).await.unwrap();
+    let ann = Guest::open(&url, &link, &guest_email).await.unwrap();
 
     // 20 MB more of pages to copy, so that the backup takes long enough
     // (a few hundred milliseconds) for writes to be seen going on under it.

@@ -297,7 +297,10 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     let (status, body) = guest
         .post(
             "/grants/redeem",
-            &json!({"grant_id": link.grant_id().expose_base64url().as_str()}),
+            &json!({
+                "grant_id": link.grant_id().expose_base64url().as_str(),
+                "email": guest_email,
+            }),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -486,17 +489,41 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
 
     // Links.
     expect_error(
-        anon.post("/grants/redeem", &json!({"grant_id": "nope"}))
-            .await,
+        anon.post(
+            "/grants/redeem",
+            &json!({"grant_id": "nope", "email": guest_email}),
+        )
+        .await,
         422,
         "invalid_grant_id",
     );
     let unknown = LinkKey::generate(&mut OsRng);
     let unknown_id = json!({"grant_id": unknown.grant_id().expose_base64url().as_str()});
+    let redeem_unknown = json!({
+        "grant_id": unknown.grant_id().expose_base64url().as_str(),
+        "email": guest_email,
+    });
     expect_error(
-        anon.post("/grants/redeem", &unknown_id).await,
+        anon.post("/grants/redeem", &redeem_unknown).await,
         404,
         "unknown_link",
+    );
+    // Every redeem names the guest's address, in the contact form's rule.
+    let live_id = link.grant_id().expose_base64url().as_str().to_owned();
+    expect_error(
+        anon.post("/grants/redeem", &json!({"grant_id": live_id}))
+            .await,
+        422,
+        "invalid_field",
+    );
+    expect_error(
+        anon.post(
+            "/grants/redeem",
+            &json!({"grant_id": live_id, "email": "not an address"}),
+        )
+        .await,
+        422,
+        "invalid_email",
     );
     expect_error(
         anon.post("/grants/peek", &unknown_id).await,

@@ -182,7 +182,23 @@ fn the_run_command_profile_end_to_end_with_the_cli() {
 
     // The guest's link is on the dev mail page.
     let link = wait_for_link(&base, 1);
-    let out = run(&["open", &link, "--reply", "Second message"]);
+    // Another address opens nothing and uses nothing up.
+    let wrong = latchkey(
+        dir.path(),
+        &["open", &link, "--email", "eve@example.org", "--reply", "x"],
+        &env,
+    );
+    assert_eq!(wrong.status.code(), Some(4), "authentication failed");
+    let err = failure(&wrong);
+    assert!(err.contains("sent to another address"), "{err}");
+    let out = run(&[
+        "open",
+        &link,
+        "--email",
+        "Ann@Example.org",
+        "--reply",
+        "Second message",
+    ]);
     assert!(
         out.contains("Hello Bob") && out.contains("Ann <ann@example.org>"),
         "{out}"
@@ -200,7 +216,7 @@ fn the_run_command_profile_end_to_end_with_the_cli() {
         .find(|w| w.contains("/open#k1."))
         .expect("the link to hand over")
         .to_owned();
-    let out = run(&["open", &own_link]);
+    let out = run(&["open", &own_link, "--email", "ann@example.org"]);
     assert!(out.contains("Hello Ann"), "{out}");
 
     let out = run(&[
@@ -220,7 +236,7 @@ fn the_run_command_profile_end_to_end_with_the_cli() {
         .current_dir(dir.path())
         .env_clear()
         .envs(env.iter().copied())
-        .args(["open", "-"])
+        .args(["open", "-", "--email", "ann@example.org"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -234,7 +250,11 @@ fn the_run_command_profile_end_to_end_with_the_cli() {
     assert!(out.contains("Hello Ann"), "{out}");
 
     std::thread::sleep(Duration::from_millis(1200));
-    let err = failure(&latchkey(dir.path(), &["open", &link], &env));
+    let err = failure(&latchkey(
+        dir.path(),
+        &["open", &link, "--email", "ann@example.org"],
+        &env,
+    ));
     assert!(err.contains("This link has been used"), "{err}");
     let out = run(&["delete", &conversation]);
     assert!(out.contains("deleted"), "{out}");

@@ -12,9 +12,10 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use support::relay::{Relay, RelayMode, TestCa};
 use support::{free_port, MailServer, SmtpPort};
 
 /// An installation in a folder of its own: secrets and epoch file at the
@@ -116,6 +117,20 @@ fn the_problem(stdout: &str, what: &str) -> String {
     problems[0].to_owned()
 }
 
+/// The names of the SQLite migrations (`0006_mail_log`), in order: what
+/// this build applies.
+fn migrations() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/migrations/sqlite");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "sql"))
+        .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// The files under `dir`, but SQLite's own `-wal` and `-shm` files, which
 /// come and go with any connection.
 fn files(dir: &Path) -> Vec<PathBuf> {
@@ -151,7 +166,10 @@ async fn a_healthy_installation_passes_and_nothing_is_written() {
         6,
         "{stdout}"
     );
-    assert!(stdout.contains("all 9 migrations applied"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("all {} migrations applied", migrations().len())),
+        "{stdout}"
+    );
     assert!(stdout.contains("matches the database"), "{stdout}");
     assert!(stdout.ends_with("all checks passed\n"), "{stdout}");
     let keys_after = [
@@ -240,12 +258,16 @@ async fn a_database_migrated_by_an_older_binary() {
     let (code, stdout) = install.doctor();
     assert_eq!(code, 1);
     let line = the_problem(&stdout, "database");
+    let all = migrations();
     assert!(
-        line.contains("4 migration(s) are not applied yet"),
+        line.contains(&format!(
+            "{} migration(s) are not applied yet",
+            all.len() - 5
+        )),
         "{line}"
     );
     assert!(
-        line.contains("0006_mail_log") && line.contains("0009_"),
+        line.contains("0006_mail_log") && line.contains(all.last().unwrap()),
         "{line}"
     );
     assert!(line.contains("latchkey migrate"), "{line}");
@@ -308,72 +330,14 @@ async fn plain_smtp_to_a_relay_elsewhere() {
     );
 }
 
-/// aiosmtpd offering STARTTLS with a self-signed certificate made for
-/// another host.
-struct TlsRelay {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl TlsRelay {
-    fn start() -> TlsRelay {
-        let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/aiosmtpd/bin/python");
-        assert!(
-            python.exists(),
-            "{} is missing: run scripts/setup",
-            python.display()
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let made = Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            ])
-            .args(["-subj", "/CN=relay.invalid"])
-            .args(["-addext", "subjectAltName=DNS:relay.invalid"])
-            .arg("-keyout")
-            .arg(dir.path().join("key.pem"))
-            .arg("-out")
-            .arg(dir.path().join("cert.pem"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("openssl runs (scripts/setup installs it)");
-        assert!(made.success());
-        let port = free_port();
-        let child = Command::new(python)
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .arg("--tlscert")
-            .arg(dir.path().join("cert.pem"))
-            .arg("--tlskey")
-            .arg(dir.path().join("key.pem"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not come up");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        TlsRelay {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for TlsRelay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn a_relay_whose_certificate_is_not_valid_for_its_host() {
-    let relay = TlsRelay::start();
+    // Signed by an authority of no one's, for another host.
+    let ca = TestCa::new("latchkey doctor test CA");
+    let relay = Relay::start(
+        RelayMode::StartTls,
+        &ca.issue("relay", &["DNS:relay.invalid"]),
+    );
     let mut install = Install::migrated(relay.port);
     install.set("LATCHKEY_MAIL__SMTP__SECURITY", "starttls");
     let (code, stdout) = install.doctor();
@@ -384,6 +348,80 @@ async fn a_relay_whose_certificate_is_not_valid_for_its_host() {
         line.contains("certificate must be valid for 127.0.0.1"),
         "{line}"
     );
+    assert!(line.contains("set mail.smtp.ca_file"), "{line}");
+
+    // Trusting the authority is not enough: the name must match too.
+    install.set("LATCHKEY_MAIL__SMTP__CA_FILE", ca.cert.to_str().unwrap());
+    let (code, stdout) = install.doctor();
+    assert_eq!(code, 1);
+    let line = the_problem(&stdout, "mail relay");
+    assert!(
+        line.contains("not valid for name \"127.0.0.1\"") && line.contains("relay.invalid"),
+        "{line}"
+    );
+}
+
+/// An internal relay whose certificate a private authority signed: the
+/// doctor trusts `mail.smtp.ca_file` as the server does, with STARTTLS and
+/// with TLS from the first byte.
+#[tokio::test]
+async fn a_relay_signed_by_the_authority_in_ca_file() {
+    let ca = TestCa::new("latchkey doctor test CA");
+    let identity = ca.issue("relay", &["IP:127.0.0.1", "DNS:localhost"]);
+    for (mode, security) in [(RelayMode::StartTls, "starttls"), (RelayMode::Tls, "tls")] {
+        let relay = Relay::start(mode, &identity);
+        let mut install = Install::migrated(relay.port);
+        install.set("LATCHKEY_MAIL__SMTP__SECURITY", security);
+        let (code, stdout) = install.doctor();
+        assert_eq!(code, 1, "{security}");
+        let line = the_problem(&stdout, "mail relay");
+        assert!(line.contains("UnknownIssuer"), "{line}");
+        assert!(line.contains("set mail.smtp.ca_file"), "{line}");
+
+        let ca_file = ca.cert.to_str().unwrap();
+        install.set("LATCHKEY_MAIL__SMTP__CA_FILE", ca_file);
+        let (code, stdout) = install.doctor();
+        assert_eq!(code, 0, "{stdout}");
+        assert!(
+            stdout.contains(&format!(
+                "answers (security = {security}; its certificate checked against the public \
+                 authorities and {ca_file})"
+            )),
+            "{stdout}"
+        );
+    }
+}
+
+/// A `ca_file` that is no file of certificates stops everything, as for
+/// `serve`: named, not quoted.
+#[tokio::test]
+async fn a_ca_file_that_holds_no_certificate() {
+    let mut install = Install::migrated(free_port());
+    install.set("LATCHKEY_MAIL__SMTP__SECURITY", "starttls");
+    // The relay's private key, chosen by mistake: its lines must appear
+    // nowhere.
+    let ca = TestCa::new("latchkey doctor test CA");
+    let key = ca.issue("relay", &["IP:127.0.0.1"]).key;
+    install.set("LATCHKEY_MAIL__SMTP__CA_FILE", key.to_str().unwrap());
+    let (code, stdout) = install.doctor();
+    assert_eq!(code, 3);
+    let line = the_problem(&stdout, "configuration");
+    assert!(
+        line.contains("mail.smtp.ca_file: ") && line.contains("holds no PEM certificate"),
+        "{line}"
+    );
+    let serve = install.run(&["serve"]);
+    assert!(!serve.status.success());
+    let said = format!("{stdout}{}", text(&serve.stderr));
+    assert!(
+        text(&serve.stderr).contains("mail.smtp.ca_file: "),
+        "{}",
+        text(&serve.stderr)
+    );
+    let pem = std::fs::read_to_string(&key).unwrap();
+    for line in pem.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(!said.contains(line), "{said}");
+    }
 }
 
 #[tokio::test]

@@ -120,7 +120,7 @@ async fn guest_sessions_time_out_and_idle_conversations_are_deleted() {
         .unwrap();
     let created = Instant::now();
     let link = mail.link(&ann, 1).await;
-    let guest = Guest::open(&server.url, &link).await.unwrap();
+    let guest = Guest::open(&server.url, &link, &ann).await.unwrap();
     guest.read().await.unwrap();
 
     // Idle past the guest timeout: the session is over.
@@ -247,9 +247,9 @@ async fn the_first_reply_is_never_hidden_and_own_messages_are_not_unread() {
 
     // A guest signs out on a shared computer.
     let link = mail.link(&ann, 3).await;
-    let guest = Guest::open(url, &link).await.unwrap();
+    let guest = Guest::open(url, &link, &ann).await.unwrap();
     assert_eq!(guest.read().await.unwrap().len(), 4);
-    let shared_computer = Guest::open(url, &link).await.unwrap();
+    let shared_computer = Guest::open(url, &link, &ann).await.unwrap();
     shared_computer.sign_out().await.unwrap();
     let ended = shared_computer.read().await.unwrap_err();
     assert_eq!(ended.status(), Some(401), "{ended}");

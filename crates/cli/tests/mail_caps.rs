@@ -207,7 +207,7 @@ async fn coalesced_links_and_recipient_caps(db: &Database) {
             .await
             .unwrap();
         let link = mail.link(&guest, 1).await;
-        let session = Guest::open(&url, &link).await.unwrap();
+        let session = Guest::open(&url, &link, &guest).await.unwrap();
         let (_, notification) = session.reply(&format!("reply {n}")).await.unwrap();
         replies.push((session, notification));
     }
@@ -316,7 +316,7 @@ async fn conversation_and_member_caps(db: &Database) {
     // The member's notices from one conversation stop at its cap: the
     // first guest's conversation has had 2 mails (first contact, link).
     let link = mail.link(&guests[0].0, 2).await;
-    let guest = Guest::open(&url, &link).await.unwrap();
+    let guest = Guest::open(&url, &link, &guests[0].0).await.unwrap();
     let mut notified = Vec::new();
     for n in 0..5 {
         notified.push(guest.reply(&format!("more {n}")).await.unwrap().1);

@@ -210,7 +210,9 @@ async fn two_instances_on_one_postgres_send_each_mail_once() {
     // Each guest opens his link on the other instance and replies there.
     for (i, (email, _)) in guests.iter().enumerate() {
         let link = mail.link(email, 1).await;
-        let session = Guest::open(servers[(i + 1) % 2], &link).await.unwrap();
+        let session = Guest::open(servers[(i + 1) % 2], &link, email)
+            .await
+            .unwrap();
         assert_eq!(session.read().await.unwrap().len(), 1);
         session.reply("a reply").await.unwrap();
     }

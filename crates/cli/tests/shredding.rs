@@ -75,7 +75,7 @@ async fn used_links_open_nothing_in_old_copies(db: Database) {
         .unwrap();
     let link = mail.link(&guest, 1).await;
     let link_key = LinkKey::parse_fragment(link.rsplit_once('#').unwrap().1).unwrap();
-    Guest::open(url, &link).await.unwrap();
+    Guest::open(url, &link, &guest).await.unwrap();
 
     // Right after the use, while the grant row is still there (its grace
     // window): the thief copies everything, the epoch file too.
@@ -143,7 +143,7 @@ async fn used_links_open_nothing_in_old_copies(db: Database) {
     }
     // And the link is dead: "used" while the server remembers its hash
     // (as long as a link lives, here 6 s), then "unknown".
-    let dead = Guest::open(url, &link).await.unwrap_err();
+    let dead = Guest::open(url, &link, &guest).await.unwrap_err();
     assert!(
         matches!(dead.code(), Some("link_used" | "unknown_link")),
         "{dead}"
@@ -358,7 +358,7 @@ async fn an_instance_with_another_epoch_file_is_refused() {
     // The first instance's file is still the one on record, and the link
     // it sealed opens.
     first.restart();
-    Guest::open(&first.url, &link).await.unwrap();
+    Guest::open(&first.url, &link, &guest).await.unwrap();
 }
 
 /// Starts `latchkey serve` on `db` with this epoch file, expects it to exit

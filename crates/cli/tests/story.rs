@@ -114,7 +114,7 @@ async fn story(db: Database) {
     }
 
     // The guest opens it, reads, replies twice; the member gets one notice.
-    let ann_session = Guest::open(url, &l1).await.unwrap();
+    let ann_session = Guest::open(url, &l1, &ann).await.unwrap();
     assert_eq!(ann_session.conversation(), conversation);
     let read = ann_session.read().await.unwrap();
     assert_eq!(read.len(), 1);
@@ -176,7 +176,7 @@ async fn story(db: Database) {
 
     // The guest opens the new link and sees everything; a reload inside
     // the grace window works.
-    let session2 = Guest::open(url, &l2).await.unwrap();
+    let session2 = Guest::open(url, &l2, &ann).await.unwrap();
     let bodies: Vec<String> = session2
         .read()
         .await
@@ -188,10 +188,10 @@ async fn story(db: Database) {
         bodies,
         [text("1"), text("2"), text("2b"), text("3"), text("4")]
     );
-    Guest::open(url, &l2).await.unwrap();
+    Guest::open(url, &l2, &ann).await.unwrap();
     tokio::time::sleep(Duration::from_millis(settings.grace_secs * 1000 + 1500)).await;
     for used in [&l1, &l2] {
-        let gone = Guest::open(url, used).await.unwrap_err();
+        let gone = Guest::open(url, used, &ann).await.unwrap_err();
         assert_eq!((gone.status(), gone.code()), (Some(410), Some("link_used")));
     }
     assert_eq!(
@@ -208,7 +208,7 @@ async fn story(db: Database) {
     assert_eq!(sent.notification, Notification::None);
     let own = sent.link.unwrap().to_string();
     let own_fragment = own.rsplit_once('#').unwrap().1.to_owned();
-    let session4 = Guest::open(url, &own).await.unwrap();
+    let session4 = Guest::open(url, &own, &ann).await.unwrap();
     assert_eq!(
         session4.read().await.unwrap().last().unwrap().body,
         text("5")
@@ -222,13 +222,13 @@ async fn story(db: Database) {
     assert_eq!(bob.fulfil_link_requests().await.unwrap(), 1);
     assert!(!bob.conversations().await.unwrap()[0].link_requested);
     let l5 = mail.link(&ann, 3).await;
-    let session5 = Guest::open(url, &l5).await.unwrap();
+    let session5 = Guest::open(url, &l5, &ann).await.unwrap();
     assert_eq!(session5.read().await.unwrap().len(), 6);
 
     // The link nobody used expires.
     let ttl = Duration::from_secs(settings.ttl_secs) + Duration::from_millis(500);
     tokio::time::sleep(ttl.saturating_sub(expiring_made.elapsed())).await;
-    let expired = Guest::open(url, &expiring).await.unwrap_err();
+    let expired = Guest::open(url, &expiring, &ann).await.unwrap_err();
     assert_eq!(
         (expired.status(), expired.code()),
         (Some(410), Some("link_expired"))
@@ -336,7 +336,7 @@ async fn story(db: Database) {
         .unwrap();
     let carl_link = mail.link(&carl, 1).await;
     bob.delete(&second).await.unwrap();
-    let unknown = Guest::open(url, &carl_link).await.unwrap_err();
+    let unknown = Guest::open(url, &carl_link, &carl).await.unwrap_err();
     assert_eq!(
         (unknown.status(), unknown.code()),
         (Some(404), Some("unknown_link"))

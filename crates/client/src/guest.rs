@@ -3,7 +3,8 @@
 use latchkey_api::endpoints as ops;
 use latchkey_api::{
     Email, GrantId, GrantInput, GrantRef, Handle, LinkFragment, LinkRequest, LinkRequested,
-    MessageInput, Peeked, PostMessage, PostedView, RedeemedView, StartConversation, Started, B64,
+    MessageInput, Peeked, PostMessage, PostedView, RedeemRequest, RedeemedView, StartConversation,
+    Started, B64,
 };
 use latchkey_core::{
     ConversationId, ConversationKey, GuestIntroduction, IdentityPublic, LinkKey, Message,
@@ -138,14 +139,18 @@ impl Guest {
     }
 
     /// Redeems a link: opens a guest session and unwraps the conversation
-    /// key. The link key itself never reaches the server.
-    pub async fn open(server: &ServerUrl, link: &str) -> Result<Guest, ClientError> {
+    /// key. `email` is the address the link was sent to: the server opens
+    /// the link for nobody else (a wrong one uses nothing up). The link key
+    /// itself never reaches the server.
+    pub async fn open(server: &ServerUrl, link: &str, email: &str) -> Result<Guest, ClientError> {
+        let email = Email::parse(email)?;
         let link = link_key(link)?;
         let http = Http::new(server)?;
-        let grant = GrantRef {
+        let request = RedeemRequest {
             grant_id: GrantId(link.grant_id()),
+            email,
         };
-        let redeemed: RedeemedView = http.call(&ops::REDEEM_GRANT, &[], &grant).await?;
+        let redeemed: RedeemedView = http.call(&ops::REDEEM_GRANT, &[], &request).await?;
         let conversation = redeemed.conversation_id.0;
         let key = link.unwrap(
             &conversation,

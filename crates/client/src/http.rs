@@ -57,8 +57,15 @@ fn method(method: Method) -> reqwest::Method {
 
 impl Http {
     pub fn new(server: &ServerUrl) -> Result<Http, ClientError> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(language) = &server.language {
+            let value = reqwest::header::HeaderValue::from_str(language)
+                .map_err(|e| ClientError::Usage(format!("language {language:?}: {e}")))?;
+            headers.insert(reqwest::header::ACCEPT_LANGUAGE, value);
+        }
         let client = reqwest::Client::builder()
             .cookie_store(true)
+            .default_headers(headers)
             .timeout(std::time::Duration::from_secs(60))
             .build()?;
         Ok(Http {

@@ -103,6 +103,9 @@ pub struct ReceivedMessage {
 pub struct ServerUrl {
     pub(crate) url: url::Url,
     pub(crate) observer: Option<Observer>,
+    /// Sent as `Accept-Language`: the server writes this client's e-mails
+    /// (a guest's links, a member's notices) in it.
+    pub(crate) language: Option<String>,
 }
 
 impl std::fmt::Debug for ServerUrl {
@@ -127,6 +130,7 @@ impl ServerUrl {
         Ok(ServerUrl {
             url,
             observer: None,
+            language: None,
         })
     }
 
@@ -136,6 +140,15 @@ impl ServerUrl {
     pub fn with_observer(self, observer: Observer) -> ServerUrl {
         ServerUrl {
             observer: Some(observer),
+            ..self
+        }
+    }
+
+    /// The same server, asked for e-mails in `accept_language` (an
+    /// `Accept-Language` value: `de`, `de-DE,de;q=0.9`), as a browser asks.
+    pub fn with_language(self, accept_language: &str) -> ServerUrl {
+        ServerUrl {
+            language: Some(accept_language.to_owned()),
             ..self
         }
     }

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use sqlx::Connection;
 
-use crate::config::{Config, MailTransportKind, SmtpSecurity};
+use crate::config::{Config, MailTransportKind, SmtpConfig, SmtpSecurity};
 use crate::epochs::{self, EpochKeys};
-use crate::mail::Mailer;
+use crate::mail::{MailError, Mailer};
 use crate::model::Timestamp;
 use crate::secrets::{self, SecretsError};
 use crate::store::Store;
@@ -306,24 +306,29 @@ pub async fn check_relay(config: &Config) -> Check {
         }
     };
     let security = smtp.security.as_str();
+    let trust = match &smtp.ca_file {
+        Some(path) if smtp.security != SmtpSecurity::None => format!(
+            "; its certificate checked against the public authorities and {}",
+            path.display()
+        ),
+        _ => String::new(),
+    };
     match tested {
-        Ok(true) => Ok(format!("{at} answers (security = {security})")),
+        Ok(true) => Ok(format!("{at} answers (security = {security}{trust})")),
         Ok(false) => Err(format!(
             "the relay at {at} accepted the connection but not a NOOP: check that it is an \
              SMTP relay"
         )),
-        Err(e) => Err(relay_problem(&e, &at, &smtp.host, smtp.security)),
+        Err(e) => Err(relay_problem(&e, &at, smtp)),
     }
 }
 
 /// Plain words for a failed relay test. Only lettre's own text and TLS
 /// errors are shown: a relay's reply text is not (it could hold anything).
-fn relay_problem(
-    error: &lettre::transport::smtp::Error,
-    at: &str,
-    host: &str,
-    security: SmtpSecurity,
-) -> String {
+/// TLS failures are told apart as the outbox worker tells them
+/// ([`MailError::from_smtp`]).
+fn relay_problem(error: &lettre::transport::smtp::Error, at: &str, smtp: &SmtpConfig) -> String {
+    let host = &smtp.host;
     // The innermost cause says it best ("Connection refused", "invalid
     // peer certificate: …"); lettre wraps it once or twice.
     let mut cause: &(dyn std::error::Error + 'static) = error;
@@ -337,17 +342,35 @@ fn relay_problem(
              requires: enable STARTTLS on the relay, or use its TLS port with security = tls"
         );
     }
-    if error.is_tls() || cause.contains("certificate") {
-        return format!(
-            "TLS with the relay at {at} failed ({cause}): its certificate must be valid for \
-             {host} and signed by a public certificate authority; set mail.smtp.host to the \
-             name on the certificate{}",
-            if security == SmtpSecurity::Tls {
-                " (and check that this port speaks TLS from the first byte; else use starttls)"
-            } else {
-                ""
-            }
-        );
+    let wrong_port = if smtp.security == SmtpSecurity::Tls {
+        " (and check that this port speaks TLS from the first byte; else use starttls)"
+    } else {
+        ""
+    };
+    match MailError::from_smtp(error) {
+        MailError::Certificate { reason } => {
+            let authorities = match &smtp.ca_file {
+                Some(path) => format!(
+                    "a public certificate authority or one in mail.smtp.ca_file ({})",
+                    path.display()
+                ),
+                None => "a public certificate authority; for a relay with a private one, set \
+                         mail.smtp.ca_file to its PEM file"
+                    .into(),
+            };
+            return format!(
+                "TLS with the relay at {at} failed, its certificate was refused: {reason}. \
+                 Its certificate must be valid for {host} (else set mail.smtp.host to the name \
+                 on it) and signed by {authorities}{wrong_port}"
+            );
+        }
+        MailError::Tls { reason } => {
+            return format!("TLS with the relay at {at} failed ({reason}){wrong_port}");
+        }
+        _ => {}
+    }
+    if error.is_tls() {
+        return format!("TLS with the relay at {at} failed ({cause}){wrong_port}");
     }
     if error.is_timeout() {
         return format!("the relay at {at} timed out: check mail.smtp.host and mail.smtp.port");

@@ -13,6 +13,7 @@ pub mod doctor;
 pub mod domain;
 pub mod epochs;
 pub mod http;
+pub mod i18n;
 pub mod mail;
 pub mod metrics;
 pub mod model;

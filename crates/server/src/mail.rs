@@ -6,11 +6,13 @@ use std::sync::{Arc, Mutex};
 
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::config::{MailConfig, MailTransportKind, SmtpSecurity};
+use crate::config::{read_ca_file, MailConfig, MailTransportKind, SmtpSecurity};
+use crate::i18n::Language;
 
 /// What an outbox row asks for. Serialised, then sealed with the outbox key.
 #[derive(Serialize, Deserialize)]
@@ -26,11 +28,18 @@ pub enum MailPayload {
         fragment: String,
         /// Why the link is sent.
         reason: LinkReason,
+        /// The guest's language. Rows queued before languages existed have
+        /// none: English.
+        #[serde(default)]
+        language: Language,
     },
     /// A member's content-free notice that a guest wrote.
     MemberNotice {
         /// The member's address.
         to: String,
+        /// The member's language (English for rows from before).
+        #[serde(default)]
+        language: Language,
     },
 }
 
@@ -72,7 +81,8 @@ impl std::fmt::Debug for Email {
 }
 
 impl MailPayload {
-    /// Renders the e-mail. `public_url` is the server's public address.
+    /// Renders the e-mail in its recipient's language. `public_url` is the
+    /// server's public address.
     pub fn render(&self, public_url: &str) -> Email {
         let base = public_url.trim_end_matches('/');
         match self {
@@ -81,61 +91,55 @@ impl MailPayload {
                 member_name,
                 fragment,
                 reason,
+                language,
             } => {
+                let t = |key: &str, name: &str| language.text(key, &[("member", name)]);
                 let link = format!("{base}/open#{fragment}");
+                let unnamed = language.raw("mail.link.unnamed_member");
                 let full_name = clean_name(member_name);
-                let short_name = subject_name(member_name);
-                let member_name = &full_name;
-                let (subject, opening) = match reason {
-                    LinkReason::FirstContact => (
-                        format!("Your message to {short_name}"),
-                        format!(
-                            "Your message to {member_name} was delivered. When you open this \
-                             link you confirm your address, and you can read the conversation \
-                             and write again."
-                        ),
-                    ),
-                    LinkReason::NewMessage => (
-                        format!("New message from {short_name}"),
-                        format!("{member_name} wrote to you. Open the link to read it and reply."),
-                    ),
-                    LinkReason::Requested => (
-                        format!("Your new link to {short_name}"),
-                        format!(
-                            "You asked for a new link to your conversation with {member_name}."
-                        ),
-                    ),
+                let full_name = if full_name.is_empty() {
+                    unnamed
+                } else {
+                    &full_name
                 };
-                let rules = "The link opens the conversation in your browser; nothing is \
-                             installed. It can be used once (reloads work for a few minutes) \
-                             and expires if unused. The message itself is not in this e-mail: \
-                             it is end-to-end encrypted.";
+                let short_name = subject_name(member_name).unwrap_or_else(|| unnamed.to_owned());
+                let kind = match reason {
+                    LinkReason::FirstContact => "first_contact",
+                    LinkReason::NewMessage => "new_message",
+                    LinkReason::Requested => "requested",
+                };
+                let subject = t(&format!("mail.link.{kind}.subject"), &short_name);
+                let opening = t(&format!("mail.link.{kind}.opening"), full_name);
+                let rules = language.raw("mail.link.rules");
                 Email {
                     to: to.clone(),
                     subject,
                     text: format!("{opening}\n\n{link}\n\n{rules}\n"),
                     html: format!(
-                        "<!doctype html><html><body><p>{}</p><p><a href=\"{}\">Open the \
-                         conversation</a></p><p>{}</p></body></html>",
+                        "<!doctype html><html lang=\"{}\"><body><p>{}</p><p><a href=\"{}\">{}</a>\
+                         </p><p>{}</p></body></html>",
+                        language.tag(),
                         html_escape(&opening),
                         html_escape(&link),
+                        html_escape(language.raw("mail.link.button")),
                         html_escape(rules)
                     ),
                 }
             }
-            MailPayload::MemberNotice { to } => {
+            MailPayload::MemberNotice { to, language } => {
                 let inbox = format!("{base}/inbox");
-                let text = "A guest wrote to you. Sign in to read the message; it is \
-                            end-to-end encrypted and not part of this e-mail.";
+                let text = language.raw("mail.notice.body");
                 Email {
                     to: to.clone(),
-                    subject: "New message in your latchkey inbox".into(),
+                    subject: language.raw("mail.notice.subject").to_owned(),
                     text: format!("{text}\n\n{inbox}\n"),
                     html: format!(
-                        "<!doctype html><html><body><p>{}</p><p><a href=\"{}\">Open your \
-                         inbox</a></p></body></html>",
+                        "<!doctype html><html lang=\"{}\"><body><p>{}</p><p><a href=\"{}\">{}</a>\
+                         </p></body></html>",
+                        language.tag(),
                         html_escape(text),
-                        html_escape(&inbox)
+                        html_escape(&inbox),
+                        html_escape(language.raw("mail.notice.button"))
                     ),
                 }
             }
@@ -198,18 +202,18 @@ fn is_invisible_format(c: char) -> bool {
 
 /// The member's name as a Subject line carries it: cleaned, and at most
 /// [`SUBJECT_NAME_CHARS`] characters (the last an ellipsis when cut), so a
-/// member cannot write his own subject line into a guest's inbox. An empty
-/// result (nothing visible) reads "a member".
-pub(crate) fn subject_name(name: &str) -> String {
+/// member cannot write his own subject line into a guest's inbox. None when
+/// nothing visible is left (the mail then says "a member" in its language).
+pub(crate) fn subject_name(name: &str) -> Option<String> {
     let clean = clean_name(name);
     if clean.is_empty() {
-        return "a member".into();
+        return None;
     }
     if clean.chars().count() <= SUBJECT_NAME_CHARS {
-        return clean;
+        return Some(clean);
     }
     let cut: String = clean.chars().take(SUBJECT_NAME_CHARS - 1).collect();
-    format!("{}…", cut.trim_end())
+    Some(format!("{}…", cut.trim_end()))
 }
 
 /// Text made safe inside HTML (element content or a quoted attribute).
@@ -247,6 +251,24 @@ pub enum MailError {
         /// The SMTP reply code, if there was a reply.
         code: Option<String>,
     },
+    /// The relay's certificate was refused: not signed by an authority
+    /// this server trusts (the public ones and `mail.smtp.ca_file`), not
+    /// valid for `mail.smtp.host`, expired. Transient: the mail waits in
+    /// the outbox while the relay or the setting is put right. `reason` is
+    /// the TLS library's, naming at most the relay's host names.
+    #[error("mail relay's TLS certificate was refused: {reason}")]
+    Certificate {
+        /// Why, in the TLS library's words.
+        reason: String,
+    },
+    /// TLS with the relay could not be set up or failed otherwise (no
+    /// STARTTLS offered, a handshake the two sides do not agree on, plain
+    /// text on a TLS port). Transient, like [`MailError::Certificate`].
+    #[error("TLS with the mail relay failed: {reason}")]
+    Tls {
+        /// Why, in lettre's or the TLS library's words.
+        reason: String,
+    },
     /// The whole hand-over took longer than allowed. Transient.
     #[error("SMTP hand-over timed out")]
     Timeout,
@@ -262,7 +284,61 @@ impl MailError {
         match self {
             MailError::Address | MailError::Build => true,
             MailError::Smtp { permanent, .. } => *permanent,
-            MailError::Timeout | MailError::Unreadable => false,
+            MailError::Certificate { .. }
+            | MailError::Tls { .. }
+            | MailError::Timeout
+            | MailError::Unreadable => false,
+        }
+    }
+
+    /// What a failed hand-over says: TLS failures in plain words (the
+    /// handshake's error is two wrappers deep), the rest as the reply
+    /// code, never the relay's reply text.
+    pub fn from_smtp(error: &lettre::transport::smtp::Error) -> MailError {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        while let Some(current) = cause {
+            // tokio-rustls hands the handshake's error over inside an
+            // `io::Error`, whose `source` skips it.
+            let tls = current.downcast_ref::<rustls::Error>().or_else(|| {
+                current
+                    .downcast_ref::<std::io::Error>()
+                    .and_then(std::io::Error::get_ref)
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            });
+            if let Some(tls) = tls {
+                return match tls {
+                    rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
+                        MailError::Certificate {
+                            reason: "signed by an authority this server does not trust \
+                                     (UnknownIssuer): a relay with a private CA needs \
+                                     mail.smtp.ca_file"
+                                .into(),
+                        }
+                    }
+                    rustls::Error::InvalidCertificate(why) => MailError::Certificate {
+                        reason: why.to_string(),
+                    },
+                    rustls::Error::NoCertificatesPresented => MailError::Certificate {
+                        reason: tls.to_string(),
+                    },
+                    other => MailError::Tls {
+                        reason: other.to_string(),
+                    },
+                };
+            }
+            cause = current.source();
+        }
+        // lettre's own words, not the relay's.
+        if error.is_client() && error.to_string().contains("STARTTLS") {
+            return MailError::Tls {
+                reason: "the relay does not offer STARTTLS, which mail.smtp.security = \
+                         starttls requires"
+                    .into(),
+            };
+        }
+        MailError::Smtp {
+            permanent: error.is_permanent(),
+            code: error.status().map(|c| c.to_string()),
         }
     }
 }
@@ -307,16 +383,27 @@ impl Mailer {
             MailTransportKind::Dev => Ok(Mailer::Dev(DevMailbox::default())),
             MailTransportKind::Smtp => {
                 let smtp = &config.smtp;
+                // Not lettre's `relay`/`starttls_relay`: they trust the
+                // public authorities only, and an internal relay's private
+                // one is in `ca_file`. The certificate is checked for the
+                // host either way.
+                let tls = || -> Result<TlsParameters, MailError> {
+                    let mut parameters = TlsParameters::builder(smtp.host.clone());
+                    if let Some(path) = &smtp.ca_file {
+                        let authorities = read_ca_file(path).map_err(|e| MailError::Tls {
+                            reason: e.to_string(),
+                        })?;
+                        parameters = parameters.add_root_certificate(authorities);
+                    }
+                    parameters.build().map_err(|e| MailError::Tls {
+                        reason: e.to_string(),
+                    })
+                };
+                let plain = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host);
                 let builder = match smtp.security {
-                    SmtpSecurity::None => {
-                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
-                    }
-                    SmtpSecurity::Starttls => {
-                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
-                            .map_err(|_| MailError::Build)?
-                    }
-                    SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
-                        .map_err(|_| MailError::Build)?,
+                    SmtpSecurity::None => plain,
+                    SmtpSecurity::Starttls => plain.tls(Tls::Required(tls()?)),
+                    SmtpSecurity::Tls => plain.tls(Tls::Wrapper(tls()?)),
                 };
                 let mut builder = builder.port(smtp.port).timeout(Some(smtp.timeout));
                 if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
@@ -376,10 +463,10 @@ impl Mailer {
                             ),
                     )
                     .map_err(|_| MailError::Build)?;
-                transport.send(message).await.map_err(|e| MailError::Smtp {
-                    permanent: e.is_permanent(),
-                    code: e.status().map(|c| c.to_string()),
-                })?;
+                transport
+                    .send(message)
+                    .await
+                    .map_err(|e| MailError::from_smtp(&e))?;
                 Ok(())
             }
         }
@@ -397,6 +484,7 @@ mod tests {
             member_name: "<b>Bob</b>".into(),
             fragment: "k1.AAAA".into(),
             reason: LinkReason::NewMessage,
+            language: Language::ENGLISH,
         };
         let email = payload.render("https://chat.example.org/");
         assert!(email.text.contains("https://chat.example.org/open#k1.AAAA"));
@@ -413,6 +501,7 @@ mod tests {
             member_name: name.into(),
             fragment: "k1.AAAA".into(),
             reason,
+            language: Language::ENGLISH,
         }
         .render("https://chat.example.org")
         .subject
@@ -464,6 +553,116 @@ mod tests {
         );
         // No line break can reach the header.
         assert!(!subject_for("Bob\r\nBcc: x@example.org", LinkReason::Requested).contains('\n'));
+    }
+}
+
+#[cfg(test)]
+mod language_tests {
+    use super::*;
+
+    fn german() -> Language {
+        Language::from_tag("de").unwrap()
+    }
+
+    fn link_mail(name: &str, reason: LinkReason, language: Language) -> Email {
+        MailPayload::GuestLink {
+            to: "ann@example.org".into(),
+            member_name: name.into(),
+            fragment: "k1.AAAA".into(),
+            reason,
+            language,
+        }
+        .render("https://chat.example.org")
+    }
+
+    #[test]
+    fn a_guest_link_mail_reads_in_the_guests_language() {
+        let mail = link_mail("Bob", LinkReason::NewMessage, german());
+        assert_eq!(mail.subject, "Neue Nachricht von Bob");
+        assert!(mail
+            .text
+            .starts_with("Sie haben eine neue Nachricht von Bob."));
+        assert!(mail.text.contains("https://chat.example.org/open#k1.AAAA"));
+        assert!(mail.html.contains("<html lang=\"de\">"));
+        assert!(mail.html.contains(">Gespräch öffnen</a>"));
+        let mail = link_mail("Bob", LinkReason::FirstContact, german());
+        assert_eq!(mail.subject, "Ihre Nachricht ist bei Bob angekommen");
+        let mail = link_mail("Bob", LinkReason::Requested, german());
+        assert_eq!(mail.subject, "Ihr neuer Link zum Gespräch mit Bob");
+        // Nothing visible in the name: the language's own words for it.
+        let mail = link_mail("\u{200B}", LinkReason::NewMessage, german());
+        assert_eq!(mail.subject, "Neue Nachricht von einem Mitglied");
+        assert!(mail
+            .text
+            .starts_with("Sie haben eine neue Nachricht von einem Mitglied."));
+        let mail = link_mail("\u{200B}", LinkReason::Requested, Language::ENGLISH);
+        assert_eq!(mail.subject, "Your new link to a member");
+    }
+
+    #[test]
+    fn a_member_notice_reads_in_the_members_language() {
+        let mail = MailPayload::MemberNotice {
+            to: "bob@example.org".into(),
+            language: german(),
+        }
+        .render("https://chat.example.org");
+        assert_eq!(mail.subject, "Neue Nachricht in Ihrem latchkey-Posteingang");
+        assert!(mail.text.contains("https://chat.example.org/inbox"));
+        assert!(mail.html.contains(">Posteingang öffnen</a>"));
+    }
+
+    #[test]
+    fn a_row_queued_before_languages_existed_goes_out_in_english() {
+        let old = br#"{"kind":"member_notice","to":"bob@example.org"}"#;
+        let mail = MailPayload::from_bytes(old)
+            .unwrap()
+            .render("https://chat.example.org");
+        assert_eq!(mail.subject, "New message in your latchkey inbox");
+        let old = br#"{"kind":"guest_link","to":"a@example.org","member_name":"Bob","fragment":"k1.A","reason":"requested"}"#;
+        let mail = MailPayload::from_bytes(old)
+            .unwrap()
+            .render("https://chat.example.org");
+        assert_eq!(mail.subject, "Your new link to Bob");
+        // A language since removed: English too.
+        let gone = br#"{"kind":"member_notice","to":"b@example.org","language":"xx"}"#;
+        let mail = MailPayload::from_bytes(gone)
+            .unwrap()
+            .render("https://chat.example.org");
+        assert_eq!(mail.subject, "New message in your latchkey inbox");
+    }
+}
+
+#[cfg(test)]
+mod tls_tests {
+    use super::{MailError, Mailer};
+    use crate::config::{Config, MailTransportKind, SmtpSecurity};
+
+    #[test]
+    fn tls_failures_keep_the_mail_and_say_what_failed() {
+        let refused = MailError::Certificate {
+            reason: "certificate expired".into(),
+        };
+        assert!(!refused.is_permanent());
+        assert_eq!(
+            refused.to_string(),
+            "mail relay's TLS certificate was refused: certificate expired"
+        );
+        assert!(!MailError::Tls { reason: "x".into() }.is_permanent());
+    }
+
+    #[tokio::test]
+    async fn a_ca_file_gone_since_the_start_is_a_tls_error() {
+        let mut config = Config::default();
+        config.mail.transport = MailTransportKind::Smtp;
+        config.mail.smtp.security = SmtpSecurity::Tls;
+        config.mail.smtp.ca_file = Some("/nonexistent/relay-ca.pem".into());
+        let Err(error) = Mailer::from_config(&config.mail) else {
+            panic!("built without its authorities");
+        };
+        assert!(matches!(error, MailError::Tls { .. }), "{error}");
+        assert!(error.to_string().contains("mail.smtp.ca_file"), "{error}");
+        config.mail.smtp.ca_file = None;
+        assert!(Mailer::from_config(&config.mail).is_ok());
     }
 }
 

@@ -301,13 +301,15 @@ fn method_label(method: &axum::http::Method) -> &'static str {
     }
 }
 
-const FAILURE_KINDS: [&str; 6] = [
+const FAILURE_KINDS: [&str; 8] = [
     "address",
     "build",
     "smtp_permanent",
     "smtp_transient",
     "timeout",
     "unreadable",
+    "tls_certificate",
+    "tls",
 ];
 
 /// A failure's kind: what an operator acts on, without the relay's text
@@ -324,6 +326,8 @@ fn failure_kind(error: &MailError) -> &'static str {
         } => "smtp_transient",
         MailError::Timeout => "timeout",
         MailError::Unreadable => "unreadable",
+        MailError::Certificate { .. } => "tls_certificate",
+        MailError::Tls { .. } => "tls",
     }
 }
 

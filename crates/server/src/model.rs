@@ -12,6 +12,8 @@ use std::fmt;
 use latchkey_api::{DisplayName, Handle};
 use latchkey_core::{ConversationId, MessageId, OsRng, RngCore, Role};
 
+pub use crate::i18n::Language;
+
 /// A point in time: milliseconds since the Unix epoch, as stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
@@ -137,6 +139,8 @@ pub struct Member {
     pub created_at: Timestamp,
     /// The recovery key's part, if he made one.
     pub recovery: Option<MemberRecovery>,
+    /// The language of his notices: the one he last signed in with.
+    pub language: Language,
 }
 
 /// Password files and sealed keys stay out of logs.
@@ -173,6 +177,9 @@ pub struct Conversation {
     pub created_at: Timestamp,
     /// Time of the newest message.
     pub last_activity_at: Timestamp,
+    /// The language of the guest's link mails: his first contact's, then
+    /// his latest new-link request's.
+    pub guest_language: Language,
 }
 
 /// A conversation with its unread count, for the member's inbox. Counting
@@ -297,6 +304,8 @@ pub struct Redeemed {
     pub sealed_key: Vec<u8>,
     /// The epoch whose key sealed it.
     pub epoch: Option<u64>,
+    /// The blind index of the guest's address: a redeem must name it.
+    pub guest_email_index: [u8; 32],
 }
 
 /// Why a grant is gone (what its remembered hash answers).
@@ -449,6 +458,8 @@ pub struct NewConversation {
     pub grant: NewGrant,
     /// The e-mail carrying it.
     pub mail: NewMail,
+    /// The language the guest wrote in (his later mails use it).
+    pub guest_language: Language,
 }
 
 /// What posting a message did.
@@ -516,6 +527,7 @@ mod tests {
                 sealed_identity: vec![0xef; 40],
                 verifier: vec![0x99; 32],
             }),
+            language: crate::i18n::Language::ENGLISH,
         };
         let shown = format!("{member:?} {:?}", member.recovery);
         assert!(shown.contains("ann"));

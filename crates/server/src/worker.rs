@@ -111,7 +111,14 @@ impl Worker {
             }
             Err(error) => {
                 let delay = backoff_secs(mail.attempts, self.config.outbox.max_backoff.as_secs());
-                tracing::warn!(mail = %mail.id, attempts = mail.attempts, retry_in_secs = delay, %error, "mail not sent");
+                if matches!(error, MailError::Certificate { .. } | MailError::Tls { .. }) {
+                    // The operator's to put right (the relay's certificate,
+                    // `mail.smtp.ca_file`, the security setting): the
+                    // line's message says what, not a field to look for.
+                    tracing::warn!(mail = %mail.id, attempts = mail.attempts, retry_in_secs = delay, "{error}; the mail stays queued");
+                } else {
+                    tracing::warn!(mail = %mail.id, attempts = mail.attempts, retry_in_secs = delay, %error, "mail not sent");
+                }
                 self.store
                     .retry_mail(&mail, Timestamp::now().plus_ms(secs_ms(delay)))
                     .await?;

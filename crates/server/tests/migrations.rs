@@ -789,6 +789,13 @@ async fn unknown_values_are_errors(db: Db) {
         .execute(&pool)
         .await
         .unwrap();
+    // And migration 0010's languages, with its defaults.
+    for sql in [
+        "ALTER TABLE members ADD COLUMN language TEXT NOT NULL DEFAULT 'en'",
+        "ALTER TABLE conversations ADD COLUMN guest_language TEXT NOT NULL DEFAULT 'en'",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
     pool.close().await;
 
     // The store reads what is there (connect does not migrate).

@@ -512,6 +512,17 @@ notification: Notification, };
 export type GrantRef = { grant_id: GrantId, };
 
 /**
+ * Opens a link: its grant id, and the address it was sent to. A
+ * wrong address uses nothing up, so a mail scanner that clicks
+ * through the link page cannot burn the link.
+ */
+export type RedeemRequest = { grant_id: GrantId, 
+/**
+ * The guest's e-mail address: the one the link was sent to.
+ */
+email: Email, };
+
+/**
  * Who wrote, before the link is redeemed.
  */
 export type Peeked = { member: PublicMember, };
@@ -579,6 +590,7 @@ export type ErrorCode =
   | 'not_signed_in'
   | 'login_failed'
   | 'bad_origin'
+  | 'wrong_address'
   | 'wrong_conversation'
   | 'reauthentication_required'
   | 'registration_closed'

@@ -12,6 +12,8 @@ export class ApiError extends Error {
     /** The server's `ErrorCode`, or one of the page's and the core's own. */
     readonly code: string,
     message: string,
+    /** From `Retry-After`, for a refusal over a budget. */
+    readonly retryAfterSecs: number | null = null,
   ) {
     super(message);
   }
@@ -44,9 +46,16 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
       response.status,
       e?.error ?? 'unexpected',
       e?.message ?? `The server answered ${response.status}. Try again later.`,
+      retryAfter(response.headers.get('retry-after')),
     );
   }
   return data as T;
+}
+
+/** `Retry-After` in seconds (the server sends seconds, never a date). */
+function retryAfter(header: string | null): number | null {
+  const secs = header === null ? NaN : Number(header);
+  return Number.isFinite(secs) && secs >= 0 ? Math.ceil(secs) : null;
 }
 
 /**

@@ -61,3 +61,12 @@ export function field(
 export function when(ms: number): string {
   return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
+
+/** A form that only the page's own `submit` handler acts on. Its method is
+ * `dialog`, which outside a <dialog> makes the browser's own submission do
+ * nothing: a script calling `form.submit()` (a link scanner does) skips the
+ * handler, and would otherwise reload the page with the fields in its URL,
+ * sent to the server. */
+export function pageForm(attrs: Attrs, ...children: Child[]): HTMLFormElement {
+  return el('form', { ...attrs, method: 'dialog' }, ...children);
+}

@@ -1,9 +1,9 @@
 // An open conversation, as its guest sees it: the messages, decrypted
-// here, a reply box, sign-out and deletion.
+// here, a reply box, sign-out and deletion (only with the word typed).
 import { fingerprint, type Conversation } from 'latchkey-wasm-guest';
 import { allMessages, api, ApiError, fromB64, toB64, type PostMessage, type PostedView, type PublicMember } from '../common/api';
-import { describe, retryBlock } from '../common/ui';
-import { el, field, show, statusLine, when } from '../common/dom';
+import { describe, retryBlock, typedConfirmation } from '../common/ui';
+import { el, field, pageForm, show, statusLine, when } from '../common/dom';
 import { forgetLink } from './link-store';
 import { newLinkForm } from './newlink';
 
@@ -66,7 +66,7 @@ export async function conversationView(
   const send = el('button', { type: 'submit' }, 'Send reply');
   const replyStatus = statusLine();
   const sessionEnded = el('div', {});
-  const form = el('form', { class: 'reply', 'aria-label': 'Reply' }, field('Your reply', text), send, replyStatus);
+  const form = pageForm({ class: 'reply', 'aria-label': 'Reply' }, field('Your reply', text), send, replyStatus);
   let pending: Pending | null = null;
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -130,26 +130,46 @@ export async function conversationView(
       });
   });
 
+  // Deleting is for both sides and for good, so a click is not enough: a
+  // program clicking through the page (a mail scanner, an extension) would
+  // find the button as easily as the guest does. It has to type the word.
   const remove = el('button', { type: 'button', class: 'danger' }, 'Delete this conversation');
   const warning = el(
     'p',
     { id: 'delete-warning' },
     'This removes every message of this conversation from the server, for both of you. It cannot be undone.',
   );
-  const yes = el('button', { type: 'button', class: 'danger', 'aria-describedby': 'delete-warning' }, 'Yes, delete it for both of us');
+  const word = typedConfirmation();
+  // Landing in the box, a screen reader reads what it is about to confirm.
+  word.input.setAttribute('aria-describedby', 'delete-warning');
+  const yes = el('button', { type: 'submit', class: 'danger', 'aria-describedby': 'delete-warning' }, 'Yes, delete it for both of us');
   const no = el('button', { type: 'button', class: 'secondary' }, 'Keep it');
   const deleteStatus = statusLine();
-  const confirmBox = el('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm deletion', hidden: true }, warning, yes, no, deleteStatus);
+  const confirmBox = pageForm(
+    { class: 'confirm', 'aria-label': 'Confirm deletion', hidden: true, novalidate: true },
+    warning,
+    word.field,
+    yes,
+    no,
+    deleteStatus,
+  );
   remove.addEventListener('click', () => {
     confirmBox.hidden = false;
-    yes.focus();
+    word.input.focus();
   });
   no.addEventListener('click', () => {
     confirmBox.hidden = true;
+    word.clear();
+    deleteStatus.textContent = '';
     remove.focus();
   });
-  yes.addEventListener('click', () => {
+  let deleting = false;
+  confirmBox.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (deleting || !word.check(deleteStatus)) return;
+    deleting = true;
     yes.disabled = true;
+    deleteStatus.textContent = 'Deleting…';
     api
       .del(`/conversations/${conversationId}`)
       .then(() => {
@@ -160,6 +180,7 @@ export async function conversationView(
         );
       })
       .catch((e: unknown) => {
+        deleting = false;
         yes.disabled = false;
         deleteStatus.textContent = describe(e);
         yes.focus();

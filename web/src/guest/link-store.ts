@@ -10,7 +10,10 @@
 // protect against.
 //
 // The link travels in Uint8Arrays that the caller and this module wipe;
-// nothing here ever holds it as a string.
+// nothing here ever holds it as a string. Once the link is opened, the
+// guest's address is sealed the same way beside it: the server asks for it
+// again on every redeem (a mail scanner does not know it), so a reload needs
+// it too, and it goes when the link goes.
 import { fromB64, toB64 } from '../common/api';
 
 const LINK = 'latchkey.guest.link';
@@ -22,13 +25,19 @@ const KEYS = 'link-keys';
 const UNOPENED_MS = 60 * 60 * 1000;
 const OPENED_MS = 10 * 60 * 1000;
 
-/** What sessionStorage holds: no key, no link in clear. */
-interface Entry {
-  id: string;
+/** An AES-GCM ciphertext and its nonce, base64url. */
+interface Sealed {
   iv: string;
   sealed: string;
+}
+
+/** What sessionStorage holds: no key, no link or address in clear. */
+interface Entry extends Sealed {
+  id: string;
   opened: boolean;
   until: number;
+  /** The guest's address, once the link is opened with it. */
+  address?: Sealed;
 }
 
 /** What IndexedDB holds, under the entry's id. */
@@ -42,6 +51,8 @@ export interface Remembered {
   /** The fragment's bytes: the caller wipes them (`fill(0)`) once parsed. */
   fragment: Uint8Array;
   opened: boolean;
+  /** The address the link was opened with; null before that. */
+  email: string | null;
 }
 
 function done<T>(request: IDBRequest<T>): Promise<T> {
@@ -75,16 +86,20 @@ async function withKeys<T>(mode: IDBTransactionMode, work: (keys: IDBObjectStore
   }
 }
 
+function isSealed(s: Partial<Sealed> | null | undefined): boolean {
+  return !!s && typeof s.iv === 'string' && typeof s.sealed === 'string';
+}
+
 function entry(): Entry | null {
   try {
     const e = JSON.parse(sessionStorage.getItem(LINK) ?? 'null') as Partial<Entry> | null;
     if (
       e &&
       typeof e.id === 'string' &&
-      typeof e.iv === 'string' &&
-      typeof e.sealed === 'string' &&
+      isSealed(e) &&
       typeof e.opened === 'boolean' &&
-      typeof e.until === 'number'
+      typeof e.until === 'number' &&
+      (e.address === undefined || isSealed(e.address))
     ) {
       return e as Entry;
     }
@@ -94,9 +109,34 @@ function entry(): Entry | null {
   return null;
 }
 
-/** Binds the ciphertext to its entry, so no other entry's key opens it. */
-function associated(id: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(`latchkey guest link ${id}`);
+/** Binds a ciphertext to its entry and its role, so no other entry's key
+ * opens it and the address cannot pass for the link or the other way. */
+function associated(id: string, what: 'link' | 'address' = 'link'): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(`latchkey guest ${what} ${id}`);
+}
+
+async function seal(key: CryptoKey, id: string, what: 'link' | 'address', plain: Uint8Array<ArrayBuffer>): Promise<Sealed> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = new Uint8Array(
+    await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: associated(id, what) }, key, plain),
+  );
+  return { iv: toB64(iv), sealed: toB64(sealed) };
+}
+
+async function unseal(key: CryptoKey, id: string, what: 'link' | 'address', s: Sealed): Promise<Uint8Array> {
+  const plain = await crypto.subtle.decrypt(
+    { name: 'AES-GCM', iv: Uint8Array.from(fromB64(s.iv)), additionalData: associated(id, what) },
+    key,
+    Uint8Array.from(fromB64(s.sealed)),
+  );
+  return new Uint8Array(plain);
+}
+
+function keyOf(e: Entry): Promise<CryptoKey> {
+  return withKeys('readonly', (keys) => done(keys.get(e.id) as IDBRequest<KeyRecord | undefined>)).then((record) => {
+    if (!record) throw new Error('the key is gone');
+    return record.key;
+  });
 }
 
 /** Keeps an encrypted copy of `fragment` for this tab, replacing any
@@ -108,15 +148,12 @@ export async function rememberLink(fragment: Uint8Array, opened: boolean): Promi
     await sweepKeys();
     const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
     const id = toB64(crypto.getRandomValues(new Uint8Array(16)));
-    const iv = crypto.getRandomValues(new Uint8Array(12));
-    const sealed = new Uint8Array(
-      await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: associated(id) }, key, plain),
-    );
+    const sealed = await seal(key, id, 'link', plain);
     plain.fill(0);
     const until = Date.now() + (opened ? OPENED_MS : UNOPENED_MS);
     await forgetLink();
     await withKeys('readwrite', (keys) => done(keys.put({ id, key, until } satisfies KeyRecord)));
-    const stored: Entry = { id, iv: toB64(iv), sealed: toB64(sealed), opened, until };
+    const stored: Entry = { id, ...sealed, opened, until };
     sessionStorage.setItem(LINK, JSON.stringify(stored));
   } catch {
     await forgetLink().catch(() => undefined);
@@ -131,26 +168,34 @@ export async function storedLink(): Promise<Remembered | null> {
   try {
     await sweepKeys();
     if (!e || e.until <= Date.now()) throw new Error('nothing to use');
-    const record = await withKeys('readonly', (keys) => done(keys.get(e.id) as IDBRequest<KeyRecord | undefined>));
-    if (!record) throw new Error('the key is gone');
-    const plain = await crypto.subtle.decrypt(
-      { name: 'AES-GCM', iv: Uint8Array.from(fromB64(e.iv)), additionalData: associated(e.id) },
-      record.key,
-      Uint8Array.from(fromB64(e.sealed)),
-    );
-    return { fragment: new Uint8Array(plain), opened: e.opened };
+    const key = await keyOf(e);
+    const fragment = await unseal(key, e.id, 'link', e);
+    // An address that no longer opens only costs typing it again.
+    const email = e.address
+      ? await unseal(key, e.id, 'address', e.address).then(
+          (bytes) => new TextDecoder().decode(bytes),
+          () => null,
+        )
+      : null;
+    return { fragment, opened: e.opened, email };
   } catch {
     await forgetLink().catch(() => undefined);
     return null;
   }
 }
 
-/** After the click: a reload may reopen the link for the grace window only. */
-export async function markOpened(): Promise<void> {
+/** After the link opened with `email`: a reload may reopen it, with the
+ * same address, for the grace window only. */
+export async function markOpened(email: string): Promise<void> {
   const e = entry();
   if (!e) return;
   const until = Date.now() + OPENED_MS;
-  sessionStorage.setItem(LINK, JSON.stringify({ ...e, opened: true, until } satisfies Entry));
+  const address = await keyOf(e)
+    .then((key) => seal(key, e.id, 'address', new TextEncoder().encode(email)))
+    .catch(() => null);
+  const opened: Entry = { ...e, opened: true, until };
+  if (address) opened.address = address;
+  sessionStorage.setItem(LINK, JSON.stringify(opened));
   await withKeys('readwrite', async (keys) => {
     const record = await done(keys.get(e.id) as IDBRequest<KeyRecord | undefined>);
     if (record) await done(keys.put({ ...record, until } satisfies KeyRecord));

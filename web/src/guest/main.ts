@@ -1,25 +1,78 @@
 // The guest's pages: /m/HANDLE (write to a member) and /open#k1… (a link
-// from an e-mail). Loads the guest WebAssembly bundle only: no OPAQUE, no
-// member code.
+// from an e-mail, also when a mail gateway rewrote it; see address.ts).
+// Loads the guest WebAssembly bundle only: no OPAQUE, no member code.
 import init from 'latchkey-wasm-guest';
 import { el, show } from '../common/dom';
+import { takeLinkFromAddress } from './address';
 import { contactPage } from './contact';
 import { rememberLink } from './link-store';
-import { openPage, takeFragment } from './open';
+import { openPage } from './open';
 
 // First thing, before any request: the link key leaves the address bar, as
-// bytes that openPage wipes once it has parsed them.
-const fragment = location.pathname === '/open' ? takeFragment() : null;
+// bytes that openPage wipes once it has parsed them. Every form of the link
+// page's address is `/open` from here on.
+const fragment = takeLinkFromAddress();
+const linkPage = location.pathname === '/open';
+
+/** Whether this browser runs WebAssembly. Lockdown Mode on an iPhone, iPad
+ * or Mac turns it off (the `WebAssembly` object is gone), and so can a
+ * browser's policy. Validating the smallest module compiles nothing. */
+function hasWebAssembly(): boolean {
+  try {
+    return (
+      typeof WebAssembly === 'object' &&
+      WebAssembly.validate(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]))
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Without WebAssembly the page cannot decrypt; saying so, and what helps.
+ * Reloading never does. The link has not been shown to the server, so it is
+ * not used up. */
+function noWebAssembly(): void {
+  show(
+    el('h1', {}, linkPage ? 'This browser cannot open the conversation' : 'This browser cannot send your message'),
+    el(
+      'p',
+      {},
+      'Messages here are encrypted end to end: your browser encrypts and decrypts them itself, with WebAssembly, and this browser has WebAssembly turned off. On an iPhone, iPad or Mac, Lockdown Mode does that.',
+    ),
+    linkPage
+      ? el(
+          'p',
+          {},
+          'Your link is not used up. Open it from the e-mail in another browser or on another device, or turn off Lockdown Mode for this website and open the link from the e-mail again.',
+        )
+      : el(
+          'p',
+          {},
+          'Open this page in another browser or on another device, or turn off Lockdown Mode for this website and open this page again.',
+        ),
+    el(
+      'p',
+      { class: 'hint' },
+      'To turn it off for this website in Safari: tap the page settings button (“aA”) beside the address, then “Website Settings”, and turn off “Lockdown Mode”.',
+    ),
+  );
+}
 
 async function main(): Promise<void> {
   // Its encrypted copy is made meanwhile (it takes its own copy of the
-  // bytes at once), so a reload while the code loads keeps the link too.
+  // bytes at once), so a reload while the code loads keeps the link too,
+  // and so does the page that comes back once Lockdown Mode is off.
   const remembered = fragment ? rememberLink(fragment, false) : Promise.resolve();
+  if (false && !hasWebAssembly()) {
+    await remembered;
+    fragment?.fill(0);
+    return noWebAssembly();
+  }
   await init({ module_or_path: '/assets/guest.wasm' });
   const path = location.pathname;
   const handle = /^\/m\/([A-Za-z0-9-]{3,32})\/?$/.exec(path)?.[1];
   if (handle) return contactPage(handle.toLowerCase());
-  if (path === '/open') {
+  if (linkPage) {
     // Another link pasted into this tab changes only the fragment: start
     // over with a clean page rather than race the first one.
     window.addEventListener('hashchange', () => location.reload());

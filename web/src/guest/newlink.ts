@@ -1,15 +1,14 @@
 // "Send me a new link": the answer is the same whether or not the address
 // has a conversation here, so the form reveals nothing about anyone.
 import { api, type LinkRequest, type LinkRequested } from '../common/api';
-import { el, field, statusLine } from '../common/dom';
+import { el, field, pageForm, statusLine } from '../common/dom';
 import { describe } from '../common/ui';
 
 export function newLinkForm(handle?: string): HTMLFormElement {
   const email = el('input', { type: 'email', name: 'email', required: true, autocomplete: 'email' });
   const send = el('button', { type: 'submit' }, 'Send me a new link');
   const status = statusLine();
-  const form = el(
-    'form',
+  const form = pageForm(
     { class: 'new-link', 'aria-label': 'Ask for a new link' },
     el('h2', {}, 'Ask for a new link'),
     field('Your e-mail address', email, 'The address you wrote from. The new link arrives there.'),
@@ -18,6 +17,7 @@ export function newLinkForm(handle?: string): HTMLFormElement {
   );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
+    if (send.disabled) return;
     send.disabled = true;
     status.textContent = 'Sending…';
     api

@@ -4,14 +4,18 @@
 // address bar before anything else, as bytes it can wipe, and keeps only an
 // encrypted copy for this tab (see link-store.ts) so that a reload inside
 // the grace window works. From then on the link lives in a WebAssembly
-// `Link` (zeroed when freed), never in a string this page keeps. Loading
-// the page changes nothing on the server; only the click on "Open
-// conversation" redeems the link, so a mail scanner that fetches or even
-// renders the page does not use it up.
+// `Link` (zeroed when freed), never in a string this page keeps.
+//
+// Loading the page changes nothing on the server, and neither does any
+// click: the link is redeemed only together with the address it was sent
+// to, which the guest types (or his browser fills in). Mail gateways open
+// links and click every button, filling forms with junk, to look for
+// malware; a wrong address is refused and uses nothing up, so such a visit
+// leaves the link as it was (docs/scanners.md says what it does not stop).
 import { fingerprint, Link, type Conversation } from 'latchkey-wasm-guest';
-import { api, ApiError, fromB64, type GrantRef, type Peeked, type PublicMember, type RedeemedView } from '../common/api';
-import { el, show, statusLine } from '../common/dom';
-import { retryBlock } from '../common/ui';
+import { api, ApiError, fromB64, type GrantRef, type Peeked, type PublicMember, type RedeemedView, type RedeemRequest } from '../common/api';
+import { el, field, pageForm, show, statusLine } from '../common/dom';
+import { describe, retryBlock, waitText } from '../common/ui';
 import { conversationView } from './conversation';
 import { forgetLink, markOpened, storedLink } from './link-store';
 import { newLinkForm } from './newlink';
@@ -48,12 +52,13 @@ export async function openPage(fromAddress: Uint8Array | null): Promise<void> {
   } finally {
     fragment.fill(0);
   }
-  // A reload after the click: open again without asking (grace window).
-  if (stored?.opened) return redeem(link);
+  // A reload after opening: open again without asking (grace window), with
+  // the address it was opened with; the server wants it every time.
+  if (stored?.opened && stored.email) return reopen(link, stored.email);
   return landing(link);
 }
 
-/** Who wrote, and the button that opens: the link is not used before. */
+/** Who wrote, and the address form that opens: the link is not used before. */
 async function landing(link: Link): Promise<void> {
   const status = statusLine();
   show(el('h1', {}, 'A message is waiting for you'), status);
@@ -64,12 +69,6 @@ async function landing(link: Link): Promise<void> {
   } catch (e) {
     return failed(e, link);
   }
-  const open = el('button', { type: 'button', class: 'primary' }, 'Open conversation');
-  open.addEventListener('click', () => {
-    open.disabled = true;
-    open.textContent = 'Opening…';
-    void redeem(link);
-  });
   show(
     el('h1', {}, `${member.display_name} wrote to you`),
     el(
@@ -77,7 +76,7 @@ async function landing(link: Link): Promise<void> {
       {},
       'The conversation is end-to-end encrypted: your browser decrypts it with the key in your link. The link works once; after you open it, reloading this page keeps working for a few minutes.',
     ),
-    open,
+    addressForm(link),
     el(
       'p',
       { class: 'hint' },
@@ -86,25 +85,121 @@ async function landing(link: Link): Promise<void> {
   );
 }
 
-async function redeem(link: Link): Promise<void> {
-  let redeemed: RedeemedView;
+/** The one question before the link is used: the address it was sent to.
+ * A wrong answer keeps the link as it was, so the form stays, with what was
+ * typed, the reason under the field, and the focus in it. */
+function addressForm(link: Link): HTMLFormElement {
+  const email = el('input', {
+    type: 'email',
+    required: true,
+    autocomplete: 'email',
+    autocapitalize: 'none',
+    spellcheck: 'false',
+    maxlength: '254',
+  });
+  // No `name`: the address leaves the page only through the handler below
+  // (see pageForm for the submission that skips it).
+  const wrapper = field(
+    'Your e-mail address',
+    email,
+    'The address this e-mail was sent to. Asking for it stops programs that check the links in e-mails from using yours up.',
+  );
+  const problem = el('p', { class: 'field-problem', id: 'address-problem', role: 'alert' });
+  email.setAttribute('aria-describedby', `${email.getAttribute('aria-describedby') ?? ''} ${problem.id}`.trim());
+  const open = el('button', { type: 'submit', class: 'primary' }, 'Open conversation');
+  const form = pageForm(
+    { class: 'open-link', 'aria-label': 'Open the conversation', novalidate: true },
+    wrapper,
+    problem,
+    open,
+  );
+  const refuse = (text: string): void => {
+    email.setAttribute('aria-invalid', 'true');
+    problem.textContent = text;
+    email.focus();
+  };
+  const wrongAddress = (): void =>
+    refuse(
+      'This link was sent to another address. Type the address this e-mail came to (check for typing mistakes); the link still works.',
+    );
+  // Wrong tries are counted per link, and a few lock it for a while: an
+  // address already refused is not sent again (a second press of Enter, or
+  // a program submitting the form over and over, costs nothing).
+  const refused = new Set<string>();
+  let busy = false;
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (busy) return;
+    const address = email.value.trim();
+    if (!address) return refuse('Type the e-mail address this link was sent to.');
+    if (email.validity.typeMismatch || !address.includes('@')) {
+      return refuse('This is not an e-mail address. Type the one this link was sent to, like name@example.org.');
+    }
+    if (refused.has(address.toLowerCase())) return wrongAddress();
+    busy = true;
+    open.disabled = true;
+    open.textContent = 'Opening…';
+    email.removeAttribute('aria-invalid');
+    problem.textContent = '';
+    redeem(link, address)
+      .catch((e: unknown) => {
+        if (e instanceof ApiError && e.code === 'wrong_address') {
+          refused.add(address.toLowerCase());
+          return wrongAddress();
+        }
+        if (e instanceof ApiError && e.code === 'rate_limited') {
+          return refuse(
+            `Too many tries to open this link. Try again ${waitText(e.retryAfterSecs)}; the link still works until then.`,
+          );
+        }
+        if (e instanceof ApiError && DEAD.includes(e.code)) return failed(e, link);
+        // Not reached, or the server failed: the address stays typed, and
+        // pressing the button again is the retry.
+        refuse(describe(e));
+      })
+      .finally(() => {
+        busy = false;
+        open.disabled = false;
+        open.textContent = 'Open conversation';
+      });
+  });
+  return form;
+}
+
+/** Redeems with `email`; throws the server's refusal as it came. */
+async function redeem(link: Link, email: string): Promise<void> {
+  const redeemed = await api.post<RedeemedView, RedeemRequest>('/grants/redeem', { grant_id: link.grantId(), email });
   let key: Conversation;
   try {
-    redeemed = await api.post<RedeemedView, GrantRef>('/grants/redeem', { grant_id: link.grantId() });
     key = link.open(redeemed.conversation_id, fromB64(redeemed.wrapped_key));
   } catch (e) {
     return failed(e, link);
   }
   // The conversation key is all this page needs now: the link's key is
-  // zeroed, and only the encrypted copy stays, for reloads.
+  // zeroed, and only the encrypted copies stay, for reloads.
   link.free();
-  await markOpened();
+  await markOpened(email);
   await conversationView(redeemed.conversation_id, key, redeemed.member);
 }
 
+/** A reload in the grace window: no question, unless the answer changed. */
+async function reopen(link: Link, email: string): Promise<void> {
+  const status = statusLine();
+  show(el('h1', {}, 'Opening your conversation'), status);
+  status.textContent = 'Opening…';
+  try {
+    await redeem(link, email);
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 'wrong_address') return landing(link);
+    failed(e, link);
+  }
+}
+
+const DEAD = ['link_used', 'link_expired', 'unknown_link'];
+
 /** A dead link is freed and forgotten; any other failure offers a retry. */
 function failed(e: unknown, link: Link): void {
-  const dead = e instanceof ApiError && ['link_used', 'link_expired', 'unknown_link'].includes(e.code);
+  const dead = e instanceof ApiError && DEAD.includes(e.code);
   if (dead) {
     link.free();
     void forgetLink().catch(() => undefined);

@@ -32,7 +32,7 @@ function start(): Worker {
     event.preventDefault();
     worker?.terminate();
     worker = null;
-    failAll(new ApiError(0, 'offline', 'The part of this page that holds your key could not start. Check your connection and reload the page.'));
+    failAll(new ApiError(0, 'worker_failed', ''));
   };
   worker = w;
   return w;
@@ -55,7 +55,7 @@ export function rpc<M extends Method>(method: M, arg: Methods[M]['arg']): Promis
 export function endWorker(): void {
   const w = worker;
   worker = null;
-  failAll(new ApiError(0, 'locked', 'Signed out.'));
+  failAll(new ApiError(0, 'locked', ''));
   if (!w) return;
   const id = next++;
   const end = (): void => {

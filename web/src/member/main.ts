@@ -4,13 +4,14 @@
 // happens in place, so the worker and the unlocked key live as long as the
 // tab; a reload asks for the password.
 import { el, show } from '../common/dom';
+import { reloadTexts, showLanguages, t } from '../common/i18n';
 import { endWorker, rpc } from './client';
 import { recoverPage, signInPage, signUpPage, unlockPage } from './pages/auth';
 import { conversationPage } from './pages/conversation';
 import { homePage, notFoundPage, signedOutPage } from './pages/home';
 import { inboxPage } from './pages/inbox';
 import { settingsPage } from './pages/settings';
-import { interceptLinks, matchRoute, navigate, renderHere, setAfterSignIn, setRenderer, type MemberRoute, type RouteMatch } from './router';
+import { interceptLinks, matchRoute, navigate, redrawHere, renderHere, setAfterSignIn, setRenderer, type MemberRoute, type RouteMatch } from './router';
 import { hideNav, keyStatus, rememberedHandle, serverMember, signOut, updateNav } from './session';
 import { retryBlock } from './ui';
 
@@ -75,11 +76,29 @@ async function render(): Promise<void> {
     await (match ? PAGES[match.route](match.params) : open(notFoundPage));
   } catch (e) {
     if (turn !== rendering) return;
-    show(el('h1', {}, 'This page could not load'), retryBlock(e, () => void render()));
+    show(el('h1', {}, t('member.load_failed')), retryBlock(e, () => void render()));
   }
 }
 
+/**
+ * Another language, in place: a reload would end the worker and lock the
+ * key. The screen is drawn again in the new language (a half-filled form
+ * starts empty); if the texts cannot be fetched, the page reloads.
+ */
+function switchLanguage(): void {
+  reloadTexts().then(
+    () => {
+      showLanguages(switchLanguage);
+      // The header, where it shows (screens that hide it draw none).
+      if (document.getElementById('nav')?.childElementCount) void keyStatus().then((s) => updateNav(s.unlocked));
+      redrawHere();
+    },
+    () => location.reload(),
+  );
+}
+
 function main(): void {
+  showLanguages(switchLanguage);
   setRenderer(() => void render());
   interceptLinks();
   document.addEventListener('latchkey:signout', () => {

@@ -61,15 +61,28 @@ export function setRenderer(render: () => void): void {
   renderPage = render;
 }
 
+/** How the screen now shown draws itself again, if it belongs to no address. */
+let redrawScreen: (() => void) | null = null;
+
 /** Shows the page of the current address. */
 export function renderHere(): void {
   shown = location.pathname;
+  redrawScreen = null;
   renderPage();
 }
 
-/** The screen now shown belongs to no address (see `shown`). */
-export function leftRoute(): void {
+/** The screen now shown belongs to no address (see `shown`); `redraw`
+ * shows it again (in another language), with what it shows now. */
+export function leftRoute(redraw: () => void): void {
   shown = null;
+  redrawScreen = redraw;
+}
+
+/** Draws what is on screen again: a screen that belongs to no address
+ * (the recovery key, shown once) must not give way to its address's page. */
+export function redrawHere(): void {
+  if (shown === null && redrawScreen) redrawScreen();
+  else renderHere();
 }
 
 export function navigate(path: string, replace = false): void {

@@ -42,7 +42,8 @@ export interface InboxRow {
   lastActivityAt: number;
   /** The guest asked for a new link and this call sent it. */
   linkSent: boolean;
-  /** Could not be decrypted (shown as such, not hidden). */
+  /** Why it cannot be shown (shown as such, not hidden): 'undecryptable'
+   * (not with this key), or the error code of what failed. */
   problem: string | null;
 }
 
@@ -56,7 +57,8 @@ export interface ShownMessage {
   sender: 'member' | 'guest';
   sentAt: number;
   body: string | null;
-  problem: string | null;
+  /** 'damaged': it could not be decrypted (damaged or altered). */
+  problem: 'damaged' | null;
 }
 
 export interface Thread {

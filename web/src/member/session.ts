@@ -1,6 +1,7 @@
 // What the page knows about the member's session (never a key).
 import { api, ApiError } from '../common/api';
 import { el } from '../common/dom';
+import { t } from '../common/i18n';
 import { endWorker, rpc } from './client';
 import type { MemberView, WorkerStatus } from './rpc';
 
@@ -49,11 +50,11 @@ export function updateNav(unlocked: boolean): void {
   const link = (href: string, text: string): HTMLAnchorElement =>
     el('a', { href, 'aria-current': here === href ? 'page' : undefined }, text);
   if (unlocked) {
-    const out = el('button', { type: 'button', class: 'linkish', id: 'sign-out' }, 'Sign out');
+    const out = el('button', { type: 'button', class: 'linkish', id: 'sign-out' }, t('member.nav.sign_out'));
     out.addEventListener('click', () => document.dispatchEvent(new CustomEvent('latchkey:signout')));
-    nav.replaceChildren(link('/inbox', 'Inbox'), link('/settings', 'Settings'), out);
+    nav.replaceChildren(link('/inbox', t('member.nav.inbox')), link('/settings', t('member.nav.settings')), out);
   } else {
-    nav.replaceChildren(link('/signin', 'Sign in'), link('/signup', 'Sign up'));
+    nav.replaceChildren(link('/signin', t('member.signin.link')), link('/signup', t('member.signup.link')));
   }
 }
 

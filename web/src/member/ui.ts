@@ -1,7 +1,21 @@
 // Small pieces the member's pages share.
 import { el } from '../common/dom';
+import { ApiError } from '../common/api';
+import { has, t } from '../common/i18n';
+import { describe as describeCommon } from '../common/ui';
 
-export { describe, retryBlock } from '../common/ui';
+export { retryBlock } from '../common/ui';
+
+/** An error in words, member codes included. */
+export function describe(e: unknown): string {
+  if (e instanceof ApiError && has(`member.error.${e.code}`)) return t(`member.error.${e.code}`);
+  return describeCommon(e);
+}
+
+/** Why the worker could not show a conversation or a message (a code, see rpc.ts), in words. */
+export function problemText(code: string): string {
+  return has(`member.problem.${code}`) ? t(`member.problem.${code}`) : describe(new ApiError(0, code, ''));
+}
 
 /** A button that copies `text()` and says so in `status`. */
 export function copyButton(label: string, text: () => string, status: HTMLElement, source?: HTMLInputElement | HTMLTextAreaElement): HTMLButtonElement {
@@ -13,11 +27,11 @@ export function copyButton(label: string, text: () => string, status: HTMLElemen
         source.focus();
         source.select();
       }
-      status.textContent = 'Your browser did not allow copying: the text is selected, copy it with Ctrl+C (or a long press).';
+      status.textContent = t('member.copy.refused');
     };
     if (!navigator.clipboard) return selectIt();
     navigator.clipboard.writeText(value).then(() => {
-      status.textContent = 'Copied.';
+      status.textContent = t('member.copy.done');
     }, selectIt);
   });
   return button;
@@ -38,7 +52,7 @@ export function copyField(label: string, value: string, opts: { multiline?: bool
     { class: 'field' },
     el('label', { for: id }, label),
     control,
-    copyButton(opts.copyLabel ?? `Copy ${label.toLowerCase()}`, () => control.value, status, control),
+    copyButton(opts.copyLabel ?? t('member.copy.default'), () => control.value, status, control),
     status,
   );
 }
@@ -50,9 +64,9 @@ export function recoveryBox(key: string): HTMLDivElement {
   return el(
     'div',
     { class: 'secret-box' },
-    el('p', { class: 'label', id: 'recovery-label' }, 'Your recovery key'),
+    el('p', { class: 'label', id: 'recovery-label' }, t('member.recovery_box.label')),
     shown,
-    copyButton('Copy recovery key', () => key, status),
+    copyButton(t('member.recovery_box.copy'), () => key, status),
     status,
   );
 }

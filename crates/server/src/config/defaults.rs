@@ -43,6 +43,7 @@ impl Default for Config {
                     username: None,
                     password: None,
                     timeout: Duration::from_secs(20),
+                    ca_file: None,
                 },
                 // Far above a real day: coalescing already sends a guest
                 // one link until he uses it, and a member one notice until
@@ -78,6 +79,8 @@ impl Default for Config {
                 login_per_ip_per_minute: 30,
                 login_per_handle_per_minute: 10,
                 redeem_per_ip_per_minute: 30,
+                wrong_address_per_link_per_hour: 5,
+                wrong_address_per_ip_per_hour: 20,
                 posts_per_session_per_minute: 120,
                 ipv4_24_multiple: 16,
                 ipv6_48_multiple: 8,

@@ -20,7 +20,8 @@
 //! Beside it: `defaults` (the production and development profiles),
 //! `settings` (the flat list of settings), `load` (the layering),
 //! `suggest` ("did you mean"), `duration` (the duration syntax), `validate`
-//! (the checks across values) and `secret` ([`SecretString`]).
+//! (the checks across values), `secret` ([`SecretString`]) and `ca_file`
+//! (the mail relay's private certificate authorities).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+mod ca_file;
 pub mod cli_vars;
 mod defaults;
 mod duration;
@@ -40,6 +42,7 @@ mod suggest;
 mod test_support;
 mod validate;
 
+pub use ca_file::read_ca_file;
 pub use network::IpNetwork;
 pub use secret::SecretString;
 
@@ -226,6 +229,10 @@ pub struct SmtpConfig {
     /// A send attempt is abandoned after this long. Setting `timeout_secs`.
     #[serde(rename = "timeout_secs", deserialize_with = "duration::secs")]
     pub timeout: Duration,
+    /// A PEM file of certificate authorities trusted for the relay's
+    /// certificate besides the public ones (an internal relay's private
+    /// CA), with `starttls` and `tls`. Read and checked at start.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Transport security towards the SMTP relay.
@@ -327,6 +334,14 @@ pub struct RateLimitConfig {
     pub login_per_handle_per_minute: u32,
     /// Link redemptions per client address per minute.
     pub redeem_per_ip_per_minute: u32,
+    /// Redeems with a wrong e-mail address per link per hour. Once spent,
+    /// the link answers 429 to every address until the hour is over:
+    /// otherwise the answer to the next guess would still tell right from
+    /// wrong.
+    pub wrong_address_per_link_per_hour: u32,
+    /// Redeems with a wrong e-mail address per client address per hour,
+    /// over all links (spent, they refuse this client every address too).
+    pub wrong_address_per_ip_per_hour: u32,
     /// Messages per session (member or guest) per minute.
     pub posts_per_session_per_minute: u32,
     /// An IPv4 /24 may spend this many times one address's budget, over

@@ -119,6 +119,7 @@ impl Config {
                             username,
                             password,
                             timeout,
+                            ca_file,
                         },
                     per_conversation_per_day,
                     per_member_per_day,
@@ -154,6 +155,8 @@ impl Config {
                     login_per_ip_per_minute,
                     login_per_handle_per_minute,
                     redeem_per_ip_per_minute,
+                    wrong_address_per_link_per_hour,
+                    wrong_address_per_ip_per_hour,
                     posts_per_session_per_minute,
                     ipv4_24_multiple,
                     ipv6_48_multiple,
@@ -197,6 +200,10 @@ impl Config {
                 password.as_ref().map(SecretString::expose),
             ),
             secs("mail.smtp.timeout_secs", timeout),
+            Setting::optional_text(
+                "mail.smtp.ca_file",
+                ca_file.as_ref().map(|p| p.to_string_lossy()).as_deref(),
+            ),
             Setting::number("mail.per_conversation_per_day", *per_conversation_per_day),
             Setting::number("mail.per_member_per_day", *per_member_per_day),
             Setting::number("mail.per_recipient_per_day", *per_recipient_per_day),
@@ -239,6 +246,14 @@ impl Config {
             Setting::number(
                 "rate_limits.redeem_per_ip_per_minute",
                 *redeem_per_ip_per_minute,
+            ),
+            Setting::number(
+                "rate_limits.wrong_address_per_link_per_hour",
+                *wrong_address_per_link_per_hour,
+            ),
+            Setting::number(
+                "rate_limits.wrong_address_per_ip_per_hour",
+                *wrong_address_per_ip_per_hour,
             ),
             Setting::number(
                 "rate_limits.posts_per_session_per_minute",

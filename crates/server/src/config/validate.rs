@@ -113,6 +113,7 @@ impl Config {
         }
         self.validate_client_ip()?;
         self.validate_registration()?;
+        self.validate_ca_file()?;
         Ok(())
     }
 

@@ -15,6 +15,7 @@ use super::recovery::checked_recovery;
 use super::sessions::{self, SessionToken};
 use super::{Budget, ClientKey, Context, DomainError, MINUTE};
 use crate::config::RegistrationPolicy;
+use crate::i18n::Language;
 use crate::random::random_hex;
 use crate::store::{Member, MemberId, Session, SessionOwner, Timestamp};
 
@@ -75,11 +76,13 @@ pub async fn register_start(
 
 /// Step 2 of registration: checks step 1's token and the proof of holding
 /// the identity key, then stores the password file, the public key and the
-/// sealed private key; the member is signed in.
+/// sealed private key; the member is signed in. His notices are in
+/// `language` (his request's) until he signs in with another.
 pub async fn register_finish(
     ctx: &Context,
     client: ClientKey,
     input: RegisterFinish,
+    language: Language,
 ) -> Result<(Member, SessionToken), DomainError> {
     ctx.spend(ctx.login_budget(), &client.bytes()).await?;
     check_registration_code(ctx, input.registration_code.as_deref())?;
@@ -111,6 +114,7 @@ pub async fn register_finish(
         sealed_identity: input.sealed_identity.0,
         created_at: Timestamp::now(),
         recovery,
+        language,
     };
     ctx.store.create_member(&member).await?;
     tracing::info!(member = %member.id, "member registered");
@@ -186,11 +190,13 @@ fn login_failed() -> DomainError {
     )
 }
 
-/// Step 2 of login: checks the client's proof and opens a session.
+/// Step 2 of login: checks the client's proof and opens a session. His
+/// notices are in `language` (this sign-in's) from now on.
 pub async fn login_finish(
     ctx: &Context,
     login_id: &LoginId,
     finalization: &[u8],
+    language: Language,
 ) -> Result<(Member, SessionToken), DomainError> {
     let (handle, sealed) = ctx
         .store
@@ -208,11 +214,15 @@ pub async fn login_finish(
         .map_err(|_| login_failed())?;
     // The attempt stored the canonical handle it was started with.
     let handle = Handle::parse(&handle).map_err(|_| login_failed())?;
-    let member = ctx
+    let mut member = ctx
         .store
         .member_by_handle(&handle)
         .await?
         .ok_or_else(login_failed)?;
+    if member.language != language {
+        ctx.store.set_member_language(&member.id, language).await?;
+        member.language = language;
+    }
     tracing::info!(member = %member.id, "member signed in");
     let token = sessions::open(ctx, SessionOwner::Member(member.id)).await?;
     Ok((member, token))

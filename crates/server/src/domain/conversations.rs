@@ -8,6 +8,7 @@ use super::access::{conversation_for, member_of, Participant};
 use super::grants;
 use super::notices::{self, guest_address};
 use super::{accounts, ms, Budget, ClientKey, Context, DomainError, HOUR, MINUTE};
+use crate::i18n::Language;
 use crate::mail::LinkReason;
 use crate::store::{
     Conversation, GrantKind, InboxEntry, Member, MemberId, NewConversation, NewMessage, Session,
@@ -39,11 +40,13 @@ fn check_message(
 
 /// A guest writes to a member for the first time: the conversation, its
 /// first message, its first grant and the e-mail with his link, together.
+/// His mails are in `language` (his request's) until he asks in another.
 pub async fn start(
     ctx: &Context,
     client: ClientKey,
     handle: &Handle,
     input: StartConversation,
+    language: Language,
 ) -> Result<ConversationId, DomainError> {
     let limits = &ctx.config.rate_limits;
     ctx.spend(
@@ -91,12 +94,21 @@ pub async fn start(
             to.as_bytes(),
         ),
         guest_email_index: index.to_vec(),
-        mail: notices::guest_link(ctx, to, &member, &id, &link, LinkReason::FirstContact),
+        mail: notices::guest_link(
+            ctx,
+            to,
+            &member,
+            &id,
+            &link,
+            LinkReason::FirstContact,
+            language,
+        ),
         id,
         member_id: member.id,
         sealed_key: input.sealed_key.0,
         message,
         grant: checked.grant,
+        guest_language: language,
     };
     let mailed = ctx.store.start_conversation(&new, now).await?;
     if mailed {
@@ -268,11 +280,14 @@ pub struct PostOutcome {
 
 /// Posts a message (member or guest); the server assigns its order. A
 /// guest's message notifies the member; a member's may carry a new link.
+/// A guest writing in another `language` (his request's) gets his next
+/// mails in it.
 pub async fn post(
     ctx: &Context,
     session: &Session,
     id: ConversationId,
     input: PostMessage,
+    language: Language,
 ) -> Result<PostOutcome, DomainError> {
     ctx.spend(
         Budget {
@@ -300,6 +315,11 @@ pub async fn post(
     let now = Timestamp::now();
     let (grant, mail) = match (who, input.grant, input.link) {
         (Participant::Guest(_), None, None) => {
+            if conversation.guest_language != language {
+                ctx.store
+                    .set_guest_language(&conversation.id, language)
+                    .await?;
+            }
             let member = member_of(ctx, &conversation).await?;
             (
                 None,

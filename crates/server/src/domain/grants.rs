@@ -41,6 +41,7 @@ impl CheckedGrant {
             &conversation.id,
             link,
             reason,
+            conversation.guest_language,
         )))
     }
 }

@@ -8,8 +8,10 @@ use latchkey_core::{ConversationId, WrappedConversationKey};
 use super::access::{conversation_for, member_of, Participant};
 use super::sessions::{self, SessionToken};
 use super::{grants, ms, Budget, ClientKey, Context, DomainError, HOUR};
+use crate::i18n::Language;
 use crate::mail::LinkReason;
 use crate::model::MailOutcome;
+use crate::ratelimit::BudgetKey;
 use crate::store::{
     GrantKind, GrantState, Member, MemberId, Redeemed, SessionOwner, SpentReason, StoreError,
     Timestamp,
@@ -83,33 +85,51 @@ pub struct Opened {
     pub session: SessionToken,
 }
 
-/// Redeems a link: the first time starts its grace window and confirms the
-/// guest's address.
+/// Redeems a link for the guest who names the address it was sent to: the
+/// first time starts its grace window and confirms the guest's address.
+/// A wrong address changes nothing but the wrong-address budgets, so a mail
+/// scanner clicking through the link page cannot use the link up.
 pub async fn redeem(
     ctx: &Context,
     client: ClientKey,
     grant: &GrantId,
+    email: &Email,
 ) -> Result<Opened, DomainError> {
     ctx.spend(ctx.redeem_budget(), &client.bytes()).await?;
     let links = &ctx.config.links;
     let id_hash = grant.0.storage_hash();
-    // The seal first, read-only: a grant whose epoch is gone (or whose
-    // seal does not open) is refused before the redeem stamps it used and
-    // confirms the guest's address. The seal never changes once stored.
+    let index = ctx.keys.blind_index.email(email.as_str());
+    // The address and the seal first, read-only: a wrong address, or a
+    // grant whose epoch is gone (or whose seal does not open), is refused
+    // before the redeem stamps it used and confirms the guest's address.
+    // Neither the index nor the seal changes once stored.
     if let GrantState::Valid(stored) = ctx
         .store
         .peek_grant(&id_hash, Timestamp::now(), ms(links.grace))
         .await?
     {
+        check_address(ctx, client, &id_hash, &stored, &index).await?;
         unseal(ctx, &id_hash, &stored)?;
     }
     let state = ctx
         .store
-        .redeem_grant(&id_hash, Timestamp::now(), ms(links.grace), ms(links.ttl))
+        .redeem_grant(
+            &id_hash,
+            &index,
+            Timestamp::now(),
+            ms(links.grace),
+            ms(links.ttl),
+        )
         .await?;
     let GrantState::Valid(redeemed) = state else {
         return Err(dead(&state));
     };
+    // Only a grant stored between the two reads gets here unchecked (its
+    // link cannot have been mailed yet); the store stamped it only for its
+    // own address.
+    if redeemed.guest_email_index != index {
+        return Err(wrong_address());
+    }
     let wrapped_key = unseal(ctx, &id_hash, &redeemed)?;
     let member = member_behind(ctx, &redeemed).await?;
     let session = sessions::open(ctx, SessionOwner::Guest(redeemed.conversation_id)).await?;
@@ -120,6 +140,78 @@ pub async fn redeem(
         member,
         session,
     })
+}
+
+fn wrong_address() -> DomainError {
+    DomainError::new(
+        ErrorCode::WrongAddress,
+        "This link was sent to another address. Type the address the e-mail with the link \
+         came to.",
+    )
+}
+
+/// Wrong addresses per link: keyed by the grant id's storage hash (never
+/// the id, which opens the key wrap), so a guesser holding one link gets a
+/// few tries, however many clients he uses.
+fn wrong_address_per_link(ctx: &Context) -> Budget {
+    Budget {
+        name: "wrong-address-link",
+        limit: ctx.config.rate_limits.wrong_address_per_link_per_hour,
+        period: HOUR,
+    }
+}
+
+/// Wrong addresses per client, over every link it tries.
+fn wrong_address_per_client(ctx: &Context) -> Budget {
+    Budget {
+        name: "wrong-address-ip",
+        limit: ctx.config.rate_limits.wrong_address_per_ip_per_hour,
+        period: HOUR,
+    }
+}
+
+/// Lets the redeem go on only for the address the link was sent to. A
+/// wrong one spends a try from the client's budget, then (if it had one)
+/// from the link's, and is refused: a client past its own budget locks no
+/// link for others. The right one passes only while both have tries left.
+/// Were it let through past them, the answer would still tell a right
+/// guess from a wrong one and the budgets would stop no guesser. A guest
+/// whose link a guesser has locked waits out the hour; he loses nothing.
+async fn check_address(
+    ctx: &Context,
+    client: ClientKey,
+    id_hash: &[u8; 32],
+    stored: &Redeemed,
+    index: &[u8; 32],
+) -> Result<(), DomainError> {
+    // A plain comparison: the index is an HMAC under a server key, so
+    // whoever types an address does not know the index he compares, and
+    // the time a mismatch takes tells him nothing he could use.
+    if stored.guest_email_index == *index {
+        left(ctx, wrong_address_per_link(ctx), id_hash).await?;
+        return left(ctx, wrong_address_per_client(ctx), &client.bytes()).await;
+    }
+    ctx.spend(wrong_address_per_client(ctx), &client.bytes())
+        .await?;
+    ctx.spend(wrong_address_per_link(ctx), id_hash).await?;
+    tracing::info!("link redeem with a wrong address refused");
+    Err(wrong_address())
+}
+
+/// Refuses, as [`Context::spend`] would, once `budget` is spent for `key`,
+/// without spending from it.
+async fn left<'k>(
+    ctx: &Context,
+    budget: Budget,
+    key: impl Into<BudgetKey<'k>>,
+) -> Result<(), DomainError> {
+    ctx.limiter
+        .left(budget.name, key.into(), budget.limit, budget.period)
+        .await
+        .map_err(|retry_after| {
+            ctx.metrics.rate_limited(budget.name);
+            DomainError::rate_limited(retry_after)
+        })
 }
 
 /// Takes a redeemed grant's wrapped key out of its epoch seal. An epoch
@@ -156,12 +248,14 @@ pub const LINK_REQUESTED: &str = "If this address has a conversation here, a new
 
 /// "Send me a new link": recorded for the member's client to fulfil. The
 /// outcome, and the work done before answering, are the same whether or not
-/// the address has a conversation here or the handle a member.
+/// the address has a conversation here or the handle a member. The link
+/// comes in `language` (the request's), as do his later mails.
 pub async fn request(
     ctx: &Context,
     client: ClientKey,
     email: &Email,
     handle: Option<&Handle>,
+    language: Language,
 ) -> Result<(), DomainError> {
     let limits = &ctx.config.rate_limits;
     ctx.spend(
@@ -186,7 +280,7 @@ pub async fn request(
     // Queued whatever it names, known or not, with no look-up first: the
     // same statement, so the same time (the store folds it in later).
     ctx.store
-        .request_links(&index, handle, Timestamp::now())
+        .request_links(&index, handle, language, Timestamp::now())
         .await?;
     Ok(())
 }

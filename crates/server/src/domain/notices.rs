@@ -10,6 +10,7 @@
 use latchkey_core::{ConversationId, LinkKey, OsRng};
 
 use super::{ms, Context, DomainError};
+use crate::i18n::Language;
 use crate::mail::{LinkReason, MailPayload};
 use crate::model::{MailBudget, MailScope};
 use crate::random::random_hex;
@@ -54,7 +55,7 @@ fn conversation_budget(ctx: &Context, id: &ConversationId) -> MailBudget {
 }
 
 /// The guest's link e-mail, to `to` (his address as he typed it), in
-/// `conversation`. A first contact is the guest's doing, not the member's,
+/// `conversation`, in his `language`. A first contact is the guest's doing, not the member's,
 /// so it spends no member budget; every link spends the address's budget
 /// (its blind index: all conversations with the address count together).
 pub(crate) fn guest_link(
@@ -64,6 +65,7 @@ pub(crate) fn guest_link(
     conversation: &ConversationId,
     link: &LinkKey,
     reason: LinkReason,
+    language: Language,
 ) -> NewMail {
     let mail = &ctx.config.mail;
     let mut budgets = vec![
@@ -89,6 +91,7 @@ pub(crate) fn guest_link(
             member_name: member.display_name.as_str().to_owned(),
             fragment: link.expose_fragment().to_string(),
             reason,
+            language,
         },
         budgets,
     )
@@ -104,7 +107,8 @@ fn notice_budget(ctx: &Context, member: &MemberId) -> MailBudget {
     )
 }
 
-/// The member's notice that his guest wrote in `conversation`.
+/// The member's notice that his guest wrote in `conversation`, in the
+/// language he last signed in with.
 pub(crate) fn member_notice(
     ctx: &Context,
     member: &Member,
@@ -120,6 +124,7 @@ pub(crate) fn member_notice(
         ctx,
         &MailPayload::MemberNotice {
             to: String::from_utf8_lossy(&to).into_owned(),
+            language: member.language,
         },
         vec![
             conversation_budget(ctx, conversation),

@@ -14,6 +14,7 @@ use super::error::ApiError;
 use super::extract::{
     set_cookie, ApiJson, ApiPath, ApiQuery, ClientIp, MemberSession, ParticipantSession,
 };
+use super::language::RequestLanguage;
 use super::{views, AppState};
 use crate::domain::access::Participant;
 use crate::domain::conversations::{self, ConversationView};
@@ -23,9 +24,10 @@ pub(super) async fn start(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
     ApiPath(handle): ApiPath<Handle>,
+    RequestLanguage(language): RequestLanguage,
     ApiJson(body): ApiJson<StartConversation>,
 ) -> Result<Response, ApiError> {
-    let id = conversations::start(&state.ctx, client, &handle, body).await?;
+    let id = conversations::start(&state.ctx, client, &handle, body, language).await?;
     Ok((
         StatusCode::CREATED,
         Json(Started {
@@ -97,9 +99,10 @@ pub(super) async fn post(
     State(state): State<AppState>,
     session: ParticipantSession,
     ApiPath(id): ApiPath<ConversationId>,
+    RequestLanguage(language): RequestLanguage,
     ApiJson(body): ApiJson<PostMessage>,
 ) -> Result<Response, ApiError> {
-    let posted = conversations::post(&state.ctx, &session.0, id.0, body).await?;
+    let posted = conversations::post(&state.ctx, &session.0, id.0, body, language).await?;
     let status = if posted.duplicate {
         StatusCode::OK
     } else {

@@ -8,11 +8,12 @@ use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::Json;
 use latchkey_api::{
     AddGrant, ConversationId, GrantAdded, GrantRef, LinkRequest, LinkRequested, Peeked,
-    RedeemedView, B64,
+    RedeemRequest, RedeemedView, B64,
 };
 
 use super::error::ApiError;
 use super::extract::{set_cookie, ApiJson, ApiPath, ClientIp, MemberSession};
+use super::language::RequestLanguage;
 use super::{views, AppState};
 use crate::domain::links;
 use crate::domain::sessions::SessionKind;
@@ -30,12 +31,14 @@ pub(super) async fn peek(
     }))
 }
 
+/// The guest's address travels with the grant id: a wrong one uses
+/// nothing up.
 pub(super) async fn redeem(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
-    ApiJson(body): ApiJson<GrantRef>,
+    ApiJson(body): ApiJson<RedeemRequest>,
 ) -> Result<Response, ApiError> {
-    let opened = links::redeem(&state.ctx, client, &body.grant_id).await?;
+    let opened = links::redeem(&state.ctx, client, &body.grant_id, &body.email).await?;
     Ok((
         AppendHeaders([(
             header::SET_COOKIE,
@@ -54,9 +57,17 @@ pub(super) async fn redeem(
 pub(super) async fn request(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
+    RequestLanguage(language): RequestLanguage,
     ApiJson(body): ApiJson<LinkRequest>,
 ) -> Result<Response, ApiError> {
-    links::request(&state.ctx, client, &body.email, body.handle.as_ref()).await?;
+    links::request(
+        &state.ctx,
+        client,
+        &body.email,
+        body.handle.as_ref(),
+        language,
+    )
+    .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(LinkRequested {

@@ -13,6 +13,7 @@ use latchkey_api::{
 
 use super::error::ApiError;
 use super::extract::{set_cookie, ApiJson, ApiPath, ClientIp, MemberSession, SessionCookies};
+use super::language::RequestLanguage;
 use super::{views, AppState};
 use crate::domain::sessions::{SessionKind, SessionToken};
 use crate::domain::{accounts, recovery, sessions};
@@ -59,9 +60,10 @@ pub(super) async fn register_start(
 pub(super) async fn register_finish(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
+    RequestLanguage(language): RequestLanguage,
     ApiJson(body): ApiJson<RegisterFinish>,
 ) -> Result<Response, ApiError> {
-    let (member, token) = accounts::register_finish(&state.ctx, client, body).await?;
+    let (member, token) = accounts::register_finish(&state.ctx, client, body, language).await?;
     signed_in(&state, StatusCode::CREATED, &member, &token)
 }
 
@@ -80,10 +82,11 @@ pub(super) async fn login_start(
 
 pub(super) async fn login_finish(
     State(state): State<AppState>,
+    RequestLanguage(language): RequestLanguage,
     ApiJson(body): ApiJson<LoginFinish>,
 ) -> Result<Response, ApiError> {
     let (member, token) =
-        accounts::login_finish(&state.ctx, &body.login_id, &body.finalization.0).await?;
+        accounts::login_finish(&state.ctx, &body.login_id, &body.finalization.0, language).await?;
     signed_in(&state, StatusCode::OK, &member, &token)
 }
 

@@ -8,9 +8,11 @@ mod client_ip;
 mod conversations;
 mod error;
 mod extract;
+mod language;
 mod links;
 mod members;
 mod metrics;
+mod not_found;
 mod pages;
 mod views;
 mod web;
@@ -18,7 +20,7 @@ mod web;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -26,6 +28,7 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use latchkey_api::endpoints::{self as ops, Endpoint};
 use latchkey_api::ErrorCode;
+use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::ApiError;
@@ -142,7 +145,7 @@ pub fn router(state: AppState) -> Router {
     // Pages and assets are compressed; API answers are not (they are small,
     // and compressing secrets beside attacker-chosen text invites BREACH).
     let web = Router::new()
-        .route("/open", axum::routing::get(web::guest_page))
+        .route("/open", link_page())
         .route("/m/{handle}", axum::routing::get(web::guest_page))
         .merge(web::member_pages())
         .route("/assets/{*path}", axum::routing::get(web::assets))
@@ -152,13 +155,17 @@ pub fn router(state: AppState) -> Router {
             "/favicon.ico",
             axum::routing::get(|| async { axum::http::StatusCode::NO_CONTENT }),
         )
-        .layer(tower_http::compression::CompressionLayer::new());
+        .layer(CompressionLayer::new());
     let mut app = Router::new().nest("/api/v1", api).merge(web);
     if state.dev_mailbox.is_some() {
         app = app.route("/dev/mail", axum::routing::get(pages::dev_mail));
     }
+    // A link whose `#` a mail gateway percent-encoded lands here too.
+    let link_page = link_page().layer(CompressionLayer::new());
     let mut app = app
-        .fallback(pages::not_found_page)
+        .fallback(move |State(state): State<AppState>, request: Request| {
+            not_found::fallback(link_page, state, request)
+        })
         .layer(DefaultBodyLimit::max(config.limits.max_body_bytes))
         .layer(middleware::from_fn(log_request))
         .layer(middleware::from_fn_with_state(
@@ -199,17 +206,27 @@ pub fn router(state: AppState) -> Router {
     app.with_state(state)
 }
 
+/// `/open`: the link page.
+fn link_page() -> MethodRouter<AppState> {
+    axum::routing::get(web::guest_page)
+}
+
 /// One line per request, named by the matched route and never by the raw
-/// URL (which could carry ids a log reader has no business with).
+/// URL (which could carry ids a log reader has no business with, or, for a
+/// link a mail gateway rewrote to `/open%23k1.…`, the link's key). An
+/// answer of the fallback is named by the fixed template it set.
 async fn log_request(request: Request, next: Next) -> Response {
     let method: Method = request.method().clone();
-    let route = request
+    let matched = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "(unmatched)".to_owned());
+        .map(|p| p.as_str().to_owned());
     let started = Instant::now();
     let response = next.run(request).await;
+    let route = matched.unwrap_or_else(|| {
+        let fallback = response.extensions().get::<not_found::FallbackRoute>();
+        fallback.map_or("(unmatched)", |f| f.0).to_owned()
+    });
     let status = response.status();
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     if status.is_server_error() {

@@ -2,7 +2,7 @@
 //! home page and (dev mode) the mailbox.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 
@@ -83,16 +83,9 @@ pub(super) async fn wrong_method() -> ApiError {
     super::wrong_method_error()
 }
 
-/// Unknown page.
+/// Unknown page: the site's styled one.
 pub(super) async fn not_found_page() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Html(page(
-            "Not found",
-            "<p>There is no page at this address.</p>",
-        )),
-    )
-        .into_response()
+    super::not_found::page(&super::not_found::ENGLISH)
 }
 
 /// `/`: what this server is. The web app replaces it.

@@ -74,6 +74,31 @@ impl LocalCounter {
         Ok(())
     }
 
+    /// Whether each of `counts` has room for one more request, counting
+    /// nothing. `Err(seconds)` says when the first full one ends.
+    pub(super) fn left(&self, counts: &[Count], period: Duration, now: Instant) -> Result<(), u64> {
+        let Ok(buckets) = self.buckets.lock() else {
+            // Poisoned: as in `check`, serve rather than refuse.
+            return Ok(());
+        };
+        for count in counts {
+            if count.limit == 0 {
+                return Err(period.as_secs().max(1));
+            }
+            let key = self.hasher.hash_one(&count.key);
+            let window = buckets
+                .get(&(count.bucket, count.scope))
+                .and_then(|bucket| bucket.windows.get(&key));
+            if let Some(window) = window {
+                let age = now.saturating_duration_since(window.started);
+                if age < period && window.count >= count.limit {
+                    return Err(period.saturating_sub(age).as_secs().max(1));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Windows held, over all budgets.
     #[cfg(test)]
     pub(super) fn windows(&self) -> usize {

@@ -193,6 +193,26 @@ impl RateLimiter {
         self.local.check(&counts, period, Instant::now())
     }
 
+    /// Whether `key` has any of `limit` left in `bucket` this period (and,
+    /// for a client, whether its network has), spending nothing: for
+    /// budgets that count only failures, which must still refuse a
+    /// success once spent. `Err(seconds)` says when to try again.
+    pub async fn left(
+        &self,
+        bucket: &'static str,
+        key: BudgetKey<'_>,
+        limit: u32,
+        period: Duration,
+    ) -> Result<(), u64> {
+        let counts = self.counts(bucket, key, limit);
+        if let Some(shared) = &self.shared {
+            if let Some(answer) = shared.left(&counts, period).await {
+                return answer;
+            }
+        }
+        self.local.left(&counts, period, Instant::now())
+    }
+
     /// The key's own counter, then its network's if it has one.
     fn counts(&self, bucket: &'static str, key: BudgetKey<'_>, limit: u32) -> Vec<Count> {
         let own = |key: Vec<u8>| Count {
@@ -243,29 +263,43 @@ impl Shared {
     /// caller counts in memory instead: a degraded budget beats none, and
     /// beats refusing everyone.
     async fn check(&self, counts: &[Count], period: Duration) -> Option<Result<(), u64>> {
-        let period_ms = ms(period).max(1);
-        let now = Timestamp::now();
-        // Windows are aligned to the clock, so every instance names the
-        // same window without asking the others.
-        let start = Timestamp::from_ms(now.as_ms() - now.as_ms().rem_euclid(period_ms));
-        let end = start.plus_ms(period_ms);
-        let hashed: Vec<([u8; 32], String, i64)> = counts
+        let window = Window::now(period);
+        let hashed = self.hashed(counts);
+        let rows = BudgetCount::all(&hashed);
+        let spent = self
+            .store
+            .spend_budget(&rows, window.start, window.end)
+            .await;
+        self.answer(spent, &window)
+    }
+
+    /// [`Shared::check`] without spending.
+    async fn left(&self, counts: &[Count], period: Duration) -> Option<Result<(), u64>> {
+        let window = Window::now(period);
+        let hashed = self.hashed(counts);
+        let rows = BudgetCount::all(&hashed);
+        let left = self.store.budget_left(&rows, window.start).await;
+        self.answer(left, &window)
+    }
+
+    /// Each counter's keyed hash, stored name and limit.
+    fn hashed(&self, counts: &[Count]) -> Vec<([u8; 32], String, i64)> {
+        counts
             .iter()
             .map(|c| (self.key_hash(c), stored_bucket(c), i64::from(c.limit)))
-            .collect();
-        let rows: Vec<BudgetCount<'_>> = hashed
-            .iter()
-            .map(|(key_hash, bucket, limit)| BudgetCount {
-                bucket,
-                key_hash,
-                limit: *limit,
-            })
-            .collect();
-        let spent = self.store.spend_budget(&rows, start, end).await;
-        match spent {
+            .collect()
+    }
+
+    /// The database's yes or no as the limiter's answer.
+    fn answer(
+        &self,
+        passed: Result<bool, crate::store::StoreError>,
+        window: &Window,
+    ) -> Option<Result<(), u64>> {
+        match passed {
             Ok(true) => Some(Ok(())),
             Ok(false) => {
-                let left_ms = end.as_ms().saturating_sub(now.as_ms());
+                let left_ms = window.end.as_ms().saturating_sub(window.now.as_ms());
                 let secs = u64::try_from(left_ms.saturating_add(999) / 1000).unwrap_or(1);
                 Some(Err(secs.max(1)))
             }
@@ -289,6 +323,42 @@ impl Shared {
         self.keys
             .blind_index
             .email(&format!("budget:{}:{hex}", stored_bucket(count)))
+    }
+}
+
+/// The clock-aligned window a shared counter counts in.
+struct Window {
+    now: Timestamp,
+    start: Timestamp,
+    end: Timestamp,
+}
+
+impl Window {
+    fn now(period: Duration) -> Window {
+        let period_ms = ms(period).max(1);
+        let now = Timestamp::now();
+        // Windows are aligned to the clock, so every instance names the
+        // same window without asking the others.
+        let start = Timestamp::from_ms(now.as_ms() - now.as_ms().rem_euclid(period_ms));
+        Window {
+            now,
+            start,
+            end: start.plus_ms(period_ms),
+        }
+    }
+}
+
+impl<'a> BudgetCount<'a> {
+    /// The rows for [`Store::spend_budget`] and [`Store::budget_left`].
+    fn all(hashed: &'a [([u8; 32], String, i64)]) -> Vec<BudgetCount<'a>> {
+        hashed
+            .iter()
+            .map(|(key_hash, bucket, limit)| BudgetCount {
+                bucket,
+                key_hash,
+                limit: *limit,
+            })
+            .collect()
     }
 }
 
@@ -407,6 +477,39 @@ mod tests {
             .await
             .is_err());
         assert!(limiter.local.windows() <= 4 * limits.max_keys_per_bucket);
+    }
+
+    /// `left` answers as the next `check` would, and spends nothing.
+    #[tokio::test]
+    async fn left_looks_without_spending() {
+        let limiter = RateLimiter::in_memory(Limits {
+            ipv4_24_multiple: 2,
+            ..Limits::default()
+        });
+        let key = BudgetKey::Bytes(b"link");
+        for _ in 0..10 {
+            assert!(limiter.left("w", key, 2, MINUTE).await.is_ok());
+        }
+        assert!(limiter.check("w", key, 2, MINUTE).await.is_ok());
+        assert!(limiter.left("w", key, 2, MINUTE).await.is_ok());
+        assert!(limiter.check("w", key, 2, MINUTE).await.is_ok());
+        let wait = limiter.left("w", key, 2, MINUTE).await.unwrap_err();
+        assert!((1..=60).contains(&wait), "{wait}");
+        assert!(limiter.left("w", key, 0, MINUTE).await.is_err());
+        // A client whose network is full has nothing left either.
+        for d in 1..=2 {
+            for _ in 0..2 {
+                assert!(limiter
+                    .check("w", v4(192, 0, 2, d), 2, MINUTE)
+                    .await
+                    .is_ok());
+            }
+        }
+        assert!(limiter
+            .left("w", v4(192, 0, 2, 3), 2, MINUTE)
+            .await
+            .is_err());
+        assert!(limiter.left("w", v4(192, 0, 3, 3), 2, MINUTE).await.is_ok());
     }
 
     #[tokio::test]

@@ -98,6 +98,45 @@ impl Store {
         }
     }
 
+    /// Whether each of `counts` has room for one more request in the window
+    /// starting at `start`, raising nothing. One statement for all.
+    pub async fn budget_left(
+        &self,
+        counts: &[BudgetCount<'_>],
+        start: Timestamp,
+    ) -> Result<bool, StoreError> {
+        if counts.is_empty() {
+            return Ok(true);
+        }
+        if counts.iter().any(|c| c.limit <= 0) {
+            return Ok(false);
+        }
+        let full: Vec<String> = (0..counts.len())
+            .map(|i| {
+                let n = 2 + 3 * i;
+                format!(
+                    "(bucket = ${} AND key_hash = ${} AND hits >= ${})",
+                    n,
+                    n + 1,
+                    n + 2
+                )
+            })
+            .collect();
+        let sql = format!(
+            "SELECT COUNT(*) AS full_counts FROM budgets WHERE window_start = $1 AND ({})",
+            full.join(" OR ")
+        );
+        let mut query = sqlx::query(&sql).bind(start.as_ms());
+        for count in counts {
+            query = query
+                .bind(count.bucket)
+                .bind(count.key_hash.as_slice())
+                .bind(count.limit);
+        }
+        let row = query.fetch_one(&self.pool).await?;
+        Ok(Columns::of("budgets", &row).count("full_counts")? == 0)
+    }
+
     /// Deletes the windows that have ended (part of the sweep).
     pub(super) async fn sweep_budgets(&self, now: Timestamp) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM budgets WHERE expires_at <= $1")

@@ -9,12 +9,13 @@ use super::grants::insert_grant;
 use super::outbox::queue_mail;
 use super::{flag, Store, StoreError, Unique};
 use crate::model::{
-    Conversation, GrantKind, InboxEntry, MailOutcome, MemberId, NewConversation, NewGrant, NewMail,
-    NewMessage, Posted, StoredMessage, Timestamp,
+    Conversation, GrantKind, InboxEntry, Language, MailOutcome, MemberId, NewConversation,
+    NewGrant, NewMail, NewMessage, Posted, StoredMessage, Timestamp,
 };
 
 const COLUMNS: &str = "id, member_id, sealed_key, guest_email_sealed, confirmed, last_seq, \
-                       member_read_seq, link_requested_at, created_at, last_activity_at";
+                       member_read_seq, link_requested_at, created_at, last_activity_at, \
+                       guest_language";
 
 const UNREAD: &str = "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = conversations.id \
                       AND m.sender = 2 AND m.seq > conversations.member_read_seq) AS unread";
@@ -32,6 +33,7 @@ fn conversation(row: &AnyRow) -> Result<Conversation, StoreError> {
         link_requested_at: c.opt_time("link_requested_at")?,
         created_at: c.time("created_at")?,
         last_activity_at: c.time("last_activity_at")?,
+        guest_language: c.language("guest_language")?,
     })
 }
 
@@ -69,8 +71,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO conversations (id, member_id, sealed_key, guest_email_sealed, \
-             guest_email_index, last_seq, created_at, last_activity_at) \
-             VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+             guest_email_index, last_seq, created_at, last_activity_at, guest_language) \
+             VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $7)",
         )
         .bind(new.id.to_string())
         .bind(new.member_id.to_hex())
@@ -78,6 +80,7 @@ impl Store {
         .bind(&new.guest_email_sealed)
         .bind(&new.guest_email_index)
         .bind(now.as_ms())
+        .bind(new.guest_language.tag())
         .execute(&mut *tx)
         .await
         .map_err(StoreError::conflict_as(Unique::Conversation))?;
@@ -86,6 +89,20 @@ impl Store {
         insert_grant(&mut tx, &new.id, &as_mailed(&new.grant, queued), now).await?;
         tx.commit().await?;
         Ok(queued)
+    }
+
+    /// Remembers the language of the guest's mails (he wrote in it).
+    pub async fn set_guest_language(
+        &self,
+        id: &ConversationId,
+        language: Language,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE conversations SET guest_language = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(language.tag())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The conversation with this id.

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::StoreError;
-use crate::model::{is_lower_hex32, MemberId, Timestamp};
+use crate::model::{is_lower_hex32, Language, MemberId, Timestamp};
 
 /// One row of one table, read column by column.
 pub(super) struct Columns<'r> {
@@ -103,6 +103,12 @@ impl<'r> Columns<'r> {
             Some(ms) if ms < 0 => Err(self.corrupt(column, "is a time before 1970")),
             other => Ok(other.map(Timestamp::from_ms)),
         }
+    }
+
+    /// A language tag. One without a catalogue is not corrupt: the
+    /// catalogue may have been removed since; its mails go out in English.
+    pub(super) fn language(&self, column: &'static str) -> Result<Language, StoreError> {
+        Ok(crate::i18n::stored(&self.text(column)?))
     }
 
     fn hex16(&self, column: &'static str) -> Result<String, StoreError> {

@@ -43,7 +43,11 @@ struct GrantRow {
     redeemed_at: Option<Timestamp>,
 }
 
-const GRANT_COLUMNS: &str = "conversation_id, wrapped_key, epoch, expires_at, redeemed_at";
+/// A grant with its conversation's guest address index, in one query: the
+/// redeem compares the address before it stamps anything.
+const SELECT_GRANT: &str = "SELECT g.conversation_id, g.wrapped_key, g.epoch, g.expires_at, \
+     g.redeemed_at, c.guest_email_index FROM grants g \
+     JOIN conversations c ON c.id = g.conversation_id WHERE g.id_hash = $1";
 
 /// Epochs are counted from 1970 in spans of a second or more: far inside
 /// both types.
@@ -63,6 +67,7 @@ fn grant_row(row: &AnyRow) -> Result<GrantRow, StoreError> {
             conversation_id: c.conversation_id("conversation_id")?,
             sealed_key: c.bytes("wrapped_key")?,
             epoch,
+            guest_email_index: c.hash32("guest_email_index")?,
         },
         expires_at: c.time("expires_at")?,
         redeemed_at: c.opt_time("redeemed_at")?,
@@ -71,31 +76,34 @@ fn grant_row(row: &AnyRow) -> Result<GrantRow, StoreError> {
 
 impl Store {
     /// Looks at a grant without changing anything (the landing page, before
-    /// the guest clicks).
+    /// the guest clicks; the redeem, before it compares the address).
     pub async fn peek_grant(
         &self,
         id_hash: &[u8],
         now: Timestamp,
         grace_ms: i64,
     ) -> Result<GrantState, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {GRANT_COLUMNS} FROM grants WHERE id_hash = $1"
-        ))
-        .bind(id_hash)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(SELECT_GRANT)
+            .bind(id_hash)
+            .fetch_optional(&self.pool)
+            .await?;
         match row {
             Some(row) => Ok(judge(grant_row(&row)?, now, grace_ms)),
             None => self.spent_state(id_hash).await,
         }
     }
 
-    /// Redeems a grant: the first redeem starts the grace window and confirms
-    /// the guest's address; later ones inside the window answer the same.
-    /// A dead grant is destroyed on the spot.
+    /// Redeems a grant for the guest whose address has `guest_email_index`:
+    /// the first redeem starts the grace window and confirms the guest's
+    /// address; later ones inside the window answer the same. A dead grant
+    /// is destroyed on the spot. The domain compares the address first;
+    /// the stamp compares it again, so no grant is ever stamped used for
+    /// another address (the returned state then carries the stored index,
+    /// which does not match).
     pub async fn redeem_grant(
         &self,
         id_hash: &[u8],
+        guest_email_index: &[u8; 32],
         now: Timestamp,
         grace_ms: i64,
         spent_memory_ms: i64,
@@ -104,24 +112,28 @@ impl Store {
         // Stamps the first redeem; on PostgreSQL this also locks the row.
         sqlx::query(
             "UPDATE grants SET redeemed_at = $2 \
-             WHERE id_hash = $1 AND redeemed_at IS NULL AND expires_at > $2",
+             WHERE id_hash = $1 AND redeemed_at IS NULL AND expires_at > $2 \
+             AND conversation_id IN \
+             (SELECT id FROM conversations WHERE guest_email_index = $3)",
         )
         .bind(id_hash)
         .bind(now.as_ms())
+        .bind(guest_email_index.as_slice())
         .execute(&mut *tx)
         .await?;
-        let row = sqlx::query(&format!(
-            "SELECT {GRANT_COLUMNS} FROM grants WHERE id_hash = $1"
-        ))
-        .bind(id_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let row = sqlx::query(SELECT_GRANT)
+            .bind(id_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(row) = row else {
             drop(tx);
             return self.spent_state(id_hash).await;
         };
         let state = judge(grant_row(&row)?, now, grace_ms);
         match &state {
+            // Another address (only if the domain's comparison was
+            // skipped): nothing stamped above, nothing confirmed here.
+            GrantState::Valid(redeemed) if redeemed.guest_email_index != *guest_email_index => {}
             GrantState::Valid(redeemed) => {
                 sqlx::query("UPDATE conversations SET confirmed = $2 WHERE id = $1")
                     .bind(redeemed.conversation_id.to_string())

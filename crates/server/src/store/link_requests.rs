@@ -15,26 +15,29 @@ use std::collections::BTreeMap;
 use latchkey_api::Handle;
 
 use super::{Store, StoreError};
-use crate::model::Timestamp;
+use crate::model::{Language, Timestamp};
 
 impl Store {
     /// Records a new-link request for the conversations of this guest
-    /// address (with this member, if a handle is given). Nothing is looked
+    /// address (with this member, if a handle is given), asked in
+    /// `language` (the link mails use it from then on). Nothing is looked
     /// up: the statement and the row are the same whether or not the address
     /// or the handle exist.
     pub async fn request_links(
         &self,
         guest_email_index: &[u8],
         handle: Option<&Handle>,
+        language: Language,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO link_requests (guest_email_index, handle, requested_at) \
-             VALUES ($1, $2, $3)",
+            "INSERT INTO link_requests (guest_email_index, handle, requested_at, language) \
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(guest_email_index)
         .bind(handle.map(Handle::as_str))
         .bind(now.as_ms())
+        .bind(language.tag())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -58,28 +61,35 @@ impl Store {
         // on PostgreSQL two folds never both take a row (the second waits,
         // then finds it gone), so a request is marked once and cannot come
         // back after the member answered it.
-        let taken: Vec<(Vec<u8>, Option<String>, i64)> = sqlx::query_as(
-            "DELETE FROM link_requests RETURNING guest_email_index, handle, requested_at",
+        let taken: Vec<(Vec<u8>, Option<String>, i64, String)> = sqlx::query_as(
+            "DELETE FROM link_requests \
+             RETURNING guest_email_index, handle, requested_at, language",
         )
         .fetch_all(&mut *tx)
         .await?;
-        // One update per address and handle, however often it was asked.
-        let mut latest: BTreeMap<(Vec<u8>, Option<String>), i64> = BTreeMap::new();
-        for (index, handle, at) in taken {
-            let slot = latest.entry((index, handle)).or_insert(at);
-            *slot = (*slot).max(at);
+        // One update per address and handle, however often it was asked,
+        // in the language of the latest request.
+        let mut latest: BTreeMap<(Vec<u8>, Option<String>), (i64, String)> = BTreeMap::new();
+        for (index, handle, at, language) in taken {
+            let slot = latest
+                .entry((index, handle))
+                .or_insert((at, language.clone()));
+            if at >= slot.0 {
+                *slot = (at, language);
+            }
         }
-        for ((index, handle), at) in latest {
+        for ((index, handle), (at, language)) in latest {
             // No handle: a real NULL, which matches every member. A handle
             // nobody has matches no member id.
             sqlx::query(
-                "UPDATE conversations SET link_requested_at = $2 \
+                "UPDATE conversations SET link_requested_at = $2, guest_language = $4 \
                  WHERE guest_email_index = $1 \
                  AND ($3 IS NULL OR member_id IN (SELECT id FROM members WHERE handle = $3))",
             )
             .bind(index)
             .bind(at)
             .bind(handle)
+            .bind(language)
             .execute(&mut *tx)
             .await?;
         }
@@ -164,7 +174,7 @@ mod tests {
         ];
         for (i, (index, handle)) in requests.into_iter().enumerate() {
             store
-                .request_links(index, handle, Timestamp::from_ms(1000))
+                .request_links(index, handle, Language::ENGLISH, Timestamp::from_ms(1000))
                 .await
                 .unwrap();
             // The same effect whatever the request names: one more row in
@@ -185,9 +195,12 @@ mod tests {
         let (_dir, store) = store().await;
         let now = Timestamp::from_ms(5000);
         // Unknown address, or a handle nobody has: nothing marked, queue emptied.
-        store.request_links(&[2u8; 32], None, now).await.unwrap();
         store
-            .request_links(&[1u8; 32], Some(&handle("nobody")), now)
+            .request_links(&[2u8; 32], None, Language::ENGLISH, now)
+            .await
+            .unwrap();
+        store
+            .request_links(&[1u8; 32], Some(&handle("nobody")), Language::ENGLISH, now)
             .await
             .unwrap();
         store.fold_link_requests().await.unwrap();
@@ -195,7 +208,7 @@ mod tests {
         assert_eq!(count(&store, "SELECT COUNT(*) FROM link_requests").await, 0);
         // A handle: that member's conversation only.
         store
-            .request_links(&[1u8; 32], Some(&handle("carol")), now)
+            .request_links(&[1u8; 32], Some(&handle("carol")), Language::ENGLISH, now)
             .await
             .unwrap();
         // Reading the inbox folds first: the member never sees it late.
@@ -205,5 +218,33 @@ mod tests {
             .unwrap();
         assert_eq!(inbox[0].conversation.link_requested_at, Some(now));
         assert_eq!(requested(&store).await, [CAROL]);
+    }
+
+    #[tokio::test]
+    async fn a_fold_gives_the_conversation_the_latest_requests_language() {
+        let (_dir, store) = store().await;
+        let german = Language::from_tag("de").unwrap();
+        let bob = handle("bob");
+        store
+            .request_links(&[1u8; 32], Some(&bob), german, Timestamp::from_ms(2000))
+            .await
+            .unwrap();
+        store
+            .request_links(
+                &[1u8; 32],
+                Some(&bob),
+                Language::ENGLISH,
+                Timestamp::from_ms(1000),
+            )
+            .await
+            .unwrap();
+        store.fold_link_requests().await.unwrap();
+        let id = BOB.parse::<latchkey_core::ConversationId>().unwrap();
+        let bobs = store.conversation(&id).await.unwrap().unwrap();
+        assert_eq!(bobs.guest_language, german);
+        // Carol's conversation was not named: still the default.
+        let id = CAROL.parse::<latchkey_core::ConversationId>().unwrap();
+        let carols = store.conversation(&id).await.unwrap().unwrap();
+        assert_eq!(carols.guest_language, Language::ENGLISH);
     }
 }

@@ -6,10 +6,11 @@ use latchkey_api::{DisplayName, Handle};
 
 use super::decode::Columns;
 use super::{Store, StoreError, Unique};
-use crate::model::{Member, MemberId, MemberRecovery, Timestamp};
+use crate::model::{Language, Member, MemberId, MemberRecovery, Timestamp};
 
 const COLUMNS: &str = "id, handle, display_name, email_sealed, password_file, identity_public, \
-                       sealed_identity, created_at, recovery_sealed_identity, recovery_verifier";
+                       sealed_identity, created_at, recovery_sealed_identity, recovery_verifier, \
+                       language";
 
 fn member(row: &AnyRow) -> Result<Member, StoreError> {
     let c = Columns::of("members", row);
@@ -41,6 +42,7 @@ fn member(row: &AnyRow) -> Result<Member, StoreError> {
         sealed_identity: c.bytes("sealed_identity")?,
         created_at: c.time("created_at")?,
         recovery,
+        language: c.language("language")?,
     })
 }
 
@@ -80,7 +82,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO members (id, handle, display_name, email_sealed, password_file, \
              identity_public, sealed_identity, created_at, recovery_sealed_identity, \
-             recovery_verifier) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             recovery_verifier, language) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(member.id.to_hex())
         .bind(member.handle.as_str())
@@ -92,6 +94,7 @@ impl Store {
         .bind(member.created_at.as_ms())
         .bind(recovery_sealed_identity)
         .bind(recovery_verifier)
+        .bind(member.language.tag())
         .execute(&self.pool)
         .await
         .map_err(member_conflict)?;
@@ -107,6 +110,20 @@ impl Store {
             .as_ref()
             .map(member)
             .transpose()
+    }
+
+    /// Remembers the language of a member's notices (he signed in with it).
+    pub async fn set_member_language(
+        &self,
+        id: &MemberId,
+        language: Language,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE members SET language = $2 WHERE id = $1 AND language <> $2")
+            .bind(id.to_hex())
+            .bind(language.tag())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The member with this id.

@@ -2,11 +2,12 @@
 // text. A reply goes with a new link for the guest: e-mailed by the server
 // (default), or delivered by the member himself (the server never sees it).
 import { api, type ReadMark } from '../../common/api';
-import { el, field, show, statusLine, when } from '../../common/dom';
+import { el, field, pageForm, show, statusLine, when } from '../../common/dom';
 import { rpc } from '../client';
 import type { SendResult, ShownMessage, Thread } from '../rpc';
 import { navigate } from '../router';
 import { copyField, describe, retryBlock } from '../ui';
+import { typedConfirmation } from '../../common/ui';
 
 function guestLabel(t: Thread): string {
   return t.guestName ?? t.guestEmail ?? 'the guest';
@@ -87,8 +88,7 @@ export async function conversationPage(id: string): Promise<void> {
   const send = el('button', { type: 'submit' }, 'Send reply');
   const replyStatus = statusLine();
   const delivered = el('div', {});
-  const form = el(
-    'form',
+  const form = pageForm(
     { class: 'reply', 'aria-label': 'Reply', novalidate: true },
     field('Your reply', text),
     el(
@@ -132,28 +132,38 @@ export async function conversationPage(id: string): Promise<void> {
   const reload = el('button', { type: 'button', class: 'secondary' }, 'Check for new messages');
   reload.addEventListener('click', () => void conversationPage(id));
 
-  // Deletion, with a confirmation step.
+  // Deletion, confirmed by typing a word: the guest's copy goes too, for
+  // good, so a stray click (or a program clicking every button) must not do it.
   const remove = el('button', { type: 'button', class: 'danger' }, 'Delete this conversation');
-  const yes = el('button', { type: 'button', class: 'danger' }, 'Yes, delete it for both of us');
+  const word = typedConfirmation();
+  // Landing in the box, a screen reader reads what it is about to confirm.
+  word.input.setAttribute('aria-describedby', 'delete-what');
+  const yes = el('button', { type: 'submit', class: 'danger' }, 'Yes, delete it for both of us');
   const no = el('button', { type: 'button', class: 'secondary' }, 'Keep it');
   const deleteStatus = statusLine();
-  const confirmBox = el(
-    'div',
-    { class: 'confirm', hidden: true, role: 'group', 'aria-labelledby': 'delete-what' },
+  const confirmBox = pageForm(
+    { class: 'confirm', hidden: true, 'aria-labelledby': 'delete-what', novalidate: true },
     el('p', { id: 'delete-what' }, `This removes every message of this conversation from the server, for you and for ${guest}, and every link to it. It cannot be undone.`),
+    word.field,
     yes,
     no,
     deleteStatus,
   );
   remove.addEventListener('click', () => {
     confirmBox.hidden = false;
-    yes.focus();
+    word.input.focus();
   });
   no.addEventListener('click', () => {
     confirmBox.hidden = true;
+    word.clear();
+    deleteStatus.textContent = '';
     remove.focus();
   });
-  yes.addEventListener('click', () => {
+  let deleting = false;
+  confirmBox.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (deleting || !word.check(deleteStatus)) return;
+    deleting = true;
     yes.disabled = true;
     deleteStatus.textContent = 'Deleting…';
     api
@@ -162,6 +172,7 @@ export async function conversationPage(id: string): Promise<void> {
         navigate('/inbox', true);
       })
       .catch((e: unknown) => {
+        deleting = false;
         yes.disabled = false;
         deleteStatus.textContent = describe(e);
       });

@@ -1,48 +1,49 @@
 // The home page, the page for an unknown address, and the screen after
 // signing out.
 import { el, show } from '../../common/dom';
+import { t } from '../../common/i18n';
 import { leftRoute } from '../router';
 
 export function homePage(signedIn: boolean): void {
-  document.title = 'latchkey';
+  document.title = t('member.home.title');
   show(
-    el('h1', {}, 'latchkey'),
-    el('p', {}, 'End-to-end-encrypted messages between you and people who have nothing but an e-mail address.'),
+    el('h1', {}, t('member.home.heading')),
+    el('p', {}, t('member.home.intro')),
     el(
       'ul',
       {},
-      el('li', {}, 'Guests write to you from your contact page. Their browser encrypts; only you can read it.'),
-      el('li', {}, 'Your answers reach them as a one-time link by e-mail. The key is in the link, never on the server.'),
-      el('li', {}, 'The server stores ciphertext and sealed keys only. Your password never leaves your browser.'),
+      el('li', {}, t('member.home.point1')),
+      el('li', {}, t('member.home.point2')),
+      el('li', {}, t('member.home.point3')),
     ),
     signedIn
-      ? el('p', {}, el('a', { href: '/inbox', class: 'button' }, 'Go to your inbox'))
+      ? el('p', {}, el('a', { href: '/inbox', class: 'button' }, t('member.home.to_inbox')))
       : el(
           'p',
           { class: 'choices' },
-          el('a', { href: '/signup', class: 'button' }, 'Sign up'),
+          el('a', { href: '/signup', class: 'button' }, t('member.signup.link')),
           ' ',
-          el('a', { href: '/signin', class: 'button secondary' }, 'Sign in'),
+          el('a', { href: '/signin', class: 'button secondary' }, t('member.signin.link')),
         ),
   );
 }
 
 export function notFoundPage(): void {
-  document.title = 'Not found — latchkey';
-  show(el('h1', {}, 'Not found'), el('p', {}, 'There is no page at this address.'), el('a', { href: '/' }, 'Home'));
+  document.title = t('member.not_found.title');
+  show(el('h1', {}, t('common.not_found.heading')), el('p', {}, t('common.not_found.text')), el('a', { href: '/' }, t('member.not_found.home')));
 }
 
 /** After "Sign out". The address becomes /signin (a reload signs in), but
  * this screen is not the sign-in page: its links to /signin must work. */
 export function signedOutPage(ended: boolean): void {
-  leftRoute();
+  leftRoute(() => signedOutPage(ended));
   show(
-    el('h1', {}, ended ? 'Signed out' : 'Not signed out on the server'),
+    el('h1', {}, ended ? t('member.signed_out.heading') : t('member.signed_out.failed_heading')),
     ended
-      ? el('p', {}, 'Your key is gone from this tab and the session has ended on the server.')
-      : el('p', { role: 'alert' }, 'Your key is gone from this tab, but the server could not be reached to end the session. Sign in and out again when you are online, or wait: the session ends by itself after 7 days without use.'),
-    el('a', { href: '/signin' }, 'Sign in again'),
+      ? el('p', {}, t('member.signed_out.text'))
+      : el('p', { role: 'alert' }, t('member.signed_out.failed_text')),
+    el('a', { href: '/signin' }, t('member.signed_out.again')),
   );
   history.replaceState(null, '', '/signin');
-  document.title = 'Signed out — latchkey';
+  document.title = t('member.signed_out.title');
 }

@@ -2,6 +2,7 @@
 // password change and a new recovery key.
 import { call } from '../../common/api';
 import { el, field, show, statusLine } from '../../common/dom';
+import { t, tNodes } from '../../common/i18n';
 import { MIN_PASSWORD, passwordProblem } from './auth';
 import { rpc } from '../client';
 import type { MemberView } from '../rpc';
@@ -18,7 +19,7 @@ export function contactUrl(handle: string): string {
 
 /** A plain link for another website: no script, nothing loaded from here. */
 export function snippet(handle: string, name: string): string {
-  return `<a href="${escapeHtml(contactUrl(handle))}">Write to ${escapeHtml(name)}</a>`;
+  return `<a href="${escapeHtml(contactUrl(handle))}">${escapeHtml(t('member.settings.snippet_text', { name }))}</a>`;
 }
 
 function password(name: string, autocomplete: string): HTMLInputElement {
@@ -26,10 +27,10 @@ function password(name: string, autocomplete: string): HTMLInputElement {
 }
 
 export async function settingsPage(): Promise<void> {
-  document.title = 'Settings — latchkey';
+  document.title = t('member.settings.title');
   const status = statusLine();
-  show(el('h1', {}, 'Settings'), status);
-  status.textContent = 'Loading…';
+  show(el('h1', {}, t('member.settings.heading')), status);
+  status.textContent = t('common.loading');
   let me: MemberView | null;
   let print: string | null;
   try {
@@ -41,7 +42,7 @@ export async function settingsPage(): Promise<void> {
     return;
   }
   if (!me) {
-    status.textContent = 'You are signed out. Sign in again.';
+    status.textContent = t('member.settings.signed_out');
     return;
   }
   const member = me;
@@ -50,22 +51,22 @@ export async function settingsPage(): Promise<void> {
   const name = el('input', { type: 'text', name: 'display_name', required: true, maxlength: '80', autocomplete: 'name' });
   name.value = member.display_name;
   const nameStatus = statusLine();
-  const nameSave = el('button', { type: 'submit' }, 'Save name');
-  const snippetBox = copyField('HTML for a contact button', snippet(member.handle, member.display_name), { multiline: true, id: 'snippet', copyLabel: 'Copy the HTML' });
-  const nameForm = el('form', { 'aria-labelledby': 'h-name', novalidate: true }, field('Display name', name, 'What guests see.'), nameSave, nameStatus);
+  const nameSave = el('button', { type: 'submit' }, t('member.settings.save_name'));
+  const snippetBox = copyField(t('member.settings.snippet'), snippet(member.handle, member.display_name), { multiline: true, id: 'snippet', copyLabel: t('member.settings.copy_snippet') });
+  const nameForm = el('form', { 'aria-labelledby': 'h-name', novalidate: true }, field(t('member.field.display_name'), name, t('member.settings.display_name_hint')), nameSave, nameStatus);
   nameForm.addEventListener('submit', (event) => {
     event.preventDefault();
     const value = name.value.trim();
     if (!value) {
-      nameStatus.textContent = 'Enter a display name.';
+      nameStatus.textContent = t('member.field.display_name_missing');
       name.focus();
       return;
     }
     nameSave.disabled = true;
-    nameStatus.textContent = 'Saving…';
+    nameStatus.textContent = t('member.settings.saving');
     call<MemberView>('PATCH', '/me', { display_name: value })
       .then((updated) => {
-        nameStatus.textContent = 'Saved.';
+        nameStatus.textContent = t('member.settings.saved');
         const box = snippetBox.querySelector('textarea');
         if (box) box.value = snippet(updated.handle, updated.display_name);
       })
@@ -82,21 +83,21 @@ export async function settingsPage(): Promise<void> {
   const current = password('current', 'current-password');
   const next = password('new', 'new-password');
   const repeat = password('repeat', 'new-password');
-  const passwordSave = el('button', { type: 'submit' }, 'Change password');
+  const passwordSave = el('button', { type: 'submit' }, t('member.settings.change_password'));
   const passwordStatus = statusLine();
   const passwordForm = el(
     'form',
     { 'aria-labelledby': 'h-password', novalidate: true },
-    field('Current password', current),
-    field('New password', next, `At least ${MIN_PASSWORD} characters.`),
-    field('Repeat the new password', repeat),
+    field(t('member.field.current_password'), current),
+    field(t('member.field.new_password'), next, t('member.field.new_password_hint', { min: MIN_PASSWORD })),
+    field(t('member.field.repeat_new_password'), repeat),
     passwordSave,
     passwordStatus,
   );
   passwordForm.addEventListener('submit', (event) => {
     event.preventDefault();
     if (!current.value) {
-      passwordStatus.textContent = 'Enter your current password.';
+      passwordStatus.textContent = t('member.field.current_password_missing');
       current.focus();
       return;
     }
@@ -107,15 +108,15 @@ export async function settingsPage(): Promise<void> {
       return;
     }
     passwordSave.disabled = true;
-    passwordStatus.textContent = 'Changing your password… This takes a few seconds.';
+    passwordStatus.textContent = t('member.settings.changing_password');
     rpc('changePassword', { current: current.value, next: next.value })
       .then(() => {
         for (const f of [current, next, repeat]) f.value = '';
-        passwordStatus.textContent = 'Your password is changed. Other devices are signed out; your messages are unchanged.';
+        passwordStatus.textContent = t('member.settings.password_changed');
       })
       .catch((e: unknown) => {
         current.value = '';
-        passwordStatus.textContent = (e as { code?: string }).code === 'login_failed' ? 'The current password is wrong.' : describe(e);
+        passwordStatus.textContent = (e as { code?: string }).code === 'login_failed' ? t('member.settings.wrong_password') : describe(e);
       })
       .finally(() => {
         passwordSave.disabled = false;
@@ -124,14 +125,14 @@ export async function settingsPage(): Promise<void> {
 
   // A new recovery key.
   const recoveryPassword = password('recovery-current', 'current-password');
-  const recoverySave = el('button', { type: 'submit' }, 'Make a new recovery key');
+  const recoverySave = el('button', { type: 'submit' }, t('member.settings.new_recovery'));
   const recoveryStatus = statusLine();
   const recoveryShown = el('div', {});
   const recoveryForm = el(
     'form',
     { 'aria-labelledby': 'h-recovery', novalidate: true },
-    el('p', {}, 'A new recovery key replaces the old one, which stops working. It is shown once.'),
-    field('Current password', recoveryPassword),
+    el('p', {}, t('member.settings.new_recovery_intro')),
+    field(t('member.field.current_password'), recoveryPassword),
     recoverySave,
     recoveryStatus,
     recoveryShown,
@@ -139,22 +140,22 @@ export async function settingsPage(): Promise<void> {
   recoveryForm.addEventListener('submit', (event) => {
     event.preventDefault();
     if (!recoveryPassword.value) {
-      recoveryStatus.textContent = 'Enter your current password.';
+      recoveryStatus.textContent = t('member.field.current_password_missing');
       recoveryPassword.focus();
       return;
     }
     recoverySave.disabled = true;
     recoveryShown.replaceChildren();
-    recoveryStatus.textContent = 'Making a new recovery key…';
+    recoveryStatus.textContent = t('member.settings.making_recovery');
     rpc('newRecovery', { password: recoveryPassword.value })
       .then((key) => {
         recoveryPassword.value = '';
-        recoveryStatus.textContent = 'Your new recovery key is below. Save it now: it is not shown again. The old one no longer works.';
+        recoveryStatus.textContent = t('member.settings.recovery_made');
         recoveryShown.append(recoveryBox(key));
       })
       .catch((e: unknown) => {
         recoveryPassword.value = '';
-        recoveryStatus.textContent = (e as { code?: string }).code === 'login_failed' ? 'The current password is wrong.' : describe(e);
+        recoveryStatus.textContent = (e as { code?: string }).code === 'login_failed' ? t('member.settings.wrong_password') : describe(e);
       })
       .finally(() => {
         recoverySave.disabled = false;
@@ -163,21 +164,21 @@ export async function settingsPage(): Promise<void> {
 
   const url = contactUrl(member.handle);
   show(
-    el('h1', {}, 'Settings'),
-    el('p', {}, `Signed in as ${member.handle}.`),
-    el('h2', { id: 'h-name' }, 'Your name'),
+    el('h1', {}, t('member.settings.heading')),
+    el('p', {}, t('member.settings.signed_in_as', { handle: member.handle })),
+    el('h2', { id: 'h-name' }, t('member.settings.name_heading')),
     nameForm,
-    el('h2', { id: 'h-contact' }, 'Your contact page'),
-    el('p', {}, 'Guests write to you here: ', el('a', { href: url, id: 'contact-url' }, url)),
-    copyField('Contact page address', url),
-    el('p', { class: 'hint' }, 'To put a contact button on another website, paste this there. It is a plain link: no script, nothing loaded from this server.'),
+    el('h2', { id: 'h-contact' }, t('member.settings.contact_heading')),
+    el('p', {}, ...tNodes('member.settings.contact_text', { link: el('a', { href: url, id: 'contact-url' }, url) })),
+    copyField(t('member.settings.contact_address'), url, { copyLabel: t('member.settings.copy_contact_address') }),
+    el('p', { class: 'hint' }, t('member.settings.snippet_hint')),
     snippetBox,
-    el('h2', { id: 'h-key' }, 'Your key'),
-    el('p', {}, 'Key fingerprint (computed in this browser from your unlocked key). Guests see it on your contact page; read it to them to check they write to you:'),
+    el('h2', { id: 'h-key' }, t('member.settings.key_heading')),
+    el('p', {}, t('member.settings.key_text')),
     el('p', { class: 'fingerprint mono', id: 'fingerprint' }, print ?? member.fingerprint),
-    el('h2', { id: 'h-password' }, 'Password'),
+    el('h2', { id: 'h-password' }, t('member.settings.password_heading')),
     passwordForm,
-    el('h2', { id: 'h-recovery' }, 'Recovery key'),
+    el('h2', { id: 'h-recovery' }, t('member.settings.recovery_heading')),
     recoveryForm,
   );
 }

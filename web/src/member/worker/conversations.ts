@@ -37,10 +37,7 @@ async function row(s: UnlockedSession, c: ConversationView): Promise<InboxRow> {
     if (c.link_requested) out.linkSent = await fulfil(s, c).catch(() => false);
   } catch (e) {
     const err = local(e);
-    out.problem =
-      err.status === 0 && err.code !== 'offline' && err.code !== 'locked'
-        ? 'This conversation could not be decrypted with your key.'
-        : err.message;
+    out.problem = err.status === 0 && err.code !== 'offline' && err.code !== 'locked' ? 'undecryptable' : err.code;
   }
   return out;
 }
@@ -73,7 +70,7 @@ export async function thread(arg: { id: string }): Promise<Thread> {
         sender: v.sender,
         sentAt: v.created_at,
         body: null,
-        problem: 'This message could not be decrypted: it was damaged or altered.',
+        problem: 'damaged',
       };
     }
   });

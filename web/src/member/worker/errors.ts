@@ -1,5 +1,6 @@
 // The errors the worker hands to the page: always an ApiError, so that the
-// RPC can carry {status, code, message}. Status 0 means "happened here, in
+// RPC can carry {status, code, message}. The page puts the code in words,
+// in its language (common/ui.ts); the worker's own errors carry no sentence. Status 0 means "happened here, in
 // this browser" (a WebAssembly error, a locked key, no network).
 import { ApiError } from '../../common/api';
 
@@ -13,9 +14,9 @@ export function local(e: unknown): ApiError {
 
 /** One answer for a wrong password and an unknown handle: no oracle. */
 export function loginFailed(): ApiError {
-  return new ApiError(401, 'login_failed', 'The handle or the password is wrong.');
+  return new ApiError(401, 'login_failed', '');
 }
 
 export function locked(): ApiError {
-  return new ApiError(0, 'locked', 'Your key is not unlocked in this tab. Enter your password again.');
+  return new ApiError(0, 'locked', '');
 }

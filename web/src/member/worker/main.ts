@@ -24,7 +24,7 @@ let ready: Promise<unknown> | null = null;
 function wasm(): Promise<unknown> {
   ready ??= init({ module_or_path: '/assets/member.wasm' }).catch((e: unknown) => {
     ready = null; // offline: the next call tries again
-    throw new ApiError(0, 'offline', `The code for your keys could not be loaded (${String(e)}). Check your connection and try again.`);
+    throw new ApiError(0, 'wasm_unavailable', String(e));
   });
   return ready;
 }

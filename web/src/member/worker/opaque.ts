@@ -67,7 +67,7 @@ export async function reauthenticate(scope: HandleScope, handle: string, publicK
   try {
     const check = scope.own(kek.openIdentity(fromB64(member.sealed_identity), fromB64(member.identity_public)));
     if (toB64(check.publicKey) !== toB64(publicKey)) {
-      throw new ApiError(0, 'identity_mismatch', 'The key stored on the server is not the one unlocked in this tab. Sign in again.');
+      throw new ApiError(0, 'identity_mismatch', '');
     }
   } catch (e) {
     throw local(e);

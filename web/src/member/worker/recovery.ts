@@ -44,7 +44,7 @@ export async function recover(arg: { handle: string; recoveryKey: string; next: 
     try {
       recovery = scope.own(Recovery.parse(arg.recoveryKey));
     } catch {
-      throw new ApiError(0, 'invalid_recovery_key', 'This is not a recovery key: it starts with LKR1 and has eight groups of four characters.');
+      throw new ApiError(0, 'invalid_recovery_key', '');
     }
     const proof = toB64(recovery.proof());
     const { answer, upload, kek } = await registerPassword(scope, arg.next, (request) =>

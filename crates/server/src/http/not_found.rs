@@ -1,0 +1,152 @@
+//! What answers an address no route knows: a link whose `#` a mail gateway
+//! percent-encoded (`/open%23k1.…`, or twice, `/open%2523k1.…`) gets the
+//! link page, whose script repairs the address; an unknown `/api/` path
+//! gets the API's JSON 404; anything else a styled "not found" page.
+//!
+//! Such a path holds a link key, so nothing here (nor the request log,
+//! which names these answers by [`FallbackRoute`]) ever writes the path
+//! down.
+
+use axum::extract::Request;
+use axum::handler::Handler;
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::MethodRouter;
+
+use super::AppState;
+use crate::mail::html_escape;
+
+/// The page's texts, in English. They sit together so that a translation
+/// can replace them as one (catalogue keys `server.not_found.*`).
+#[derive(Clone, Copy, Debug)]
+pub struct Texts<'a> {
+    /// The page's language tag (`<html lang>`).
+    pub lang: &'a str,
+    pub title: &'a str,
+    pub heading: &'a str,
+    pub explanation: &'a str,
+    pub home: &'a str,
+}
+
+pub const ENGLISH: Texts<'static> = Texts {
+    lang: "en",
+    title: "Page not found – latchkey",
+    heading: "There is no page at this address",
+    explanation: "The address may be mistyped or cut short. If it came in an e-mail, \
+                  open it straight from the e-mail again.",
+    home: "Go to the home page",
+};
+
+/// How the request log names an answer given without a matched route: a
+/// fixed template, never the path itself (which may hold a link key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FallbackRoute(pub &'static str);
+
+const REWRITTEN_LINK: FallbackRoute = FallbackRoute("/open%23{link}");
+const UNKNOWN_API: FallbackRoute = FallbackRoute("/api/{unknown}");
+const UNKNOWN_PAGE: FallbackRoute = FallbackRoute("(not found)");
+
+/// The link page's address as a gateway that percent-encodes the `#` (once
+/// or twice) rewrites it; the link key follows.
+const REWRITTEN_PREFIXES: [&str; 2] = ["/open%23", "/open%2523"];
+
+/// Whether `path` is a link whose `#` was percent-encoded.
+fn is_rewritten_link(path: &str) -> bool {
+    REWRITTEN_PREFIXES.iter().any(|prefix| {
+        path.get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+    })
+}
+
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// The fallback of the whole site. `link_page` is what serves `/open`: a
+/// rewritten link gets exactly its answer (headers, compression,
+/// revalidation), as if the browser had asked for `/open`.
+pub(super) async fn fallback(
+    link_page: MethodRouter<AppState>,
+    state: AppState,
+    mut request: Request,
+) -> Response {
+    let path = request.uri().path();
+    let (route, response) = if is_rewritten_link(path) {
+        // The key goes no further than this function: the page's script
+        // reads it from the browser's address bar.
+        *request.uri_mut() = Uri::from_static("/open");
+        (REWRITTEN_LINK, link_page.call(request, state).await)
+    } else if is_api(path) {
+        let mut response = super::no_route_error().into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        (UNKNOWN_API, response)
+    } else {
+        (UNKNOWN_PAGE, page(&ENGLISH))
+    };
+    let mut response = response;
+    response.extensions_mut().insert(route);
+    response
+}
+
+/// The styled 404 page: the site's stylesheet, a way home.
+pub fn page(texts: &Texts<'_>) -> Response {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"referrer\" content=\"no-referrer\">\n<title>{title}</title>\n\
+         <link rel=\"stylesheet\" href=\"/assets/style.css\">\n</head>\n<body>\n<main>\n\
+         <h1>{heading}</h1>\n<p>{explanation}</p>\n<p><a href=\"/\">{home}</a></p>\n\
+         </main>\n</body>\n</html>\n",
+        lang = html_escape(texts.lang),
+        title = html_escape(texts.title),
+        heading = html_escape(texts.heading),
+        explanation = html_escape(texts.explanation),
+        home = html_escape(texts.home),
+    );
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+        Html(html),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_api, is_rewritten_link};
+
+    #[test]
+    fn rewritten_links_are_recognised_and_nothing_else() {
+        for path in [
+            "/open%23k1.abc",
+            "/open%2523k1.abc",
+            "/OPEN%23k1.abc",
+            "/open%23",
+            "/open%23k1.abc%3E",
+        ] {
+            assert!(is_rewritten_link(path), "{path}");
+        }
+        for path in [
+            "/open",
+            "/open/",
+            "/opened%23k1.abc",
+            "/open%2",
+            "/x/open%23k1.abc",
+            "/",
+            "",
+            "/öpen%23",
+        ] {
+            assert!(!is_rewritten_link(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn api_paths_are_told_apart_from_pages() {
+        assert!(is_api("/api"));
+        assert!(is_api("/api/v2/x"));
+        assert!(!is_api("/apiary"));
+        assert!(!is_api("/open"));
+    }
+}
