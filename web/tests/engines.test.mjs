@@ -1,4 +1,4 @@
-// The guest's story in the three engines a guest may read his mail in:
+// The guest's story in the three engines a guest may read her mail in:
 // Chromium, Firefox ESR and WebKitGTK (Safari's engine, as on an iPhone),
 // one after the other, each at phone width (support/engines.mjs). The
 // links come from real mail (maildev) and are clicked in the mail; the
@@ -66,13 +66,13 @@ for (const name of ENGINES) {
       timings.push(`${name}: ${seconds(Date.now() - began)} (the story ${storyTook === undefined ? 'failed' : seconds(storyTook)})`);
     });
 
-    test(`a guest writes, opens his link from the mail, replies, reloads, and opens a hand-delivered link (${name})`, async () => {
+    test(`a guest writes, opens her link from the mail, replies, reloads, and opens a hand-delivered link (${name})`, async () => {
       const started = Date.now();
       const member = { LATCHKEY_HANDLE: `bob-${name}`, LATCHKEY_PASSWORD: PASSWORD };
       const address = `ann-${name}@guest.test`;
       const guest = await engine.guest();
       try {
-        // The contact page, whose address the member gave him: typed in.
+        // The contact page, whose address the member gave her: typed in.
         await guest.goto(`${server.base}/m/bob-${name}`);
         await guest.waitFor('heading', 'Write to Bob Builder');
         await fits(guest, 'contact page');

@@ -415,3 +415,34 @@ test('after a link is opened, no trace of it in clear is left in the address bar
   assert.deepEqual(after, { session: {}, local: {}, records: [] });
   await context.close();
 });
+
+test('wrong addresses use nothing up; after too many the page says when to try again', async () => {
+  await server.cli(['contact', 'bob', '--email', 'fred@guest.test', 'Guess my address'], {});
+  const message = await mail.message('fred@guest.test', 1);
+  remember(linkIn(message));
+  const page = await clickLinkInMail(await guestContext(), message);
+  const address = page.getByLabel('Your e-mail address');
+  const problem = page.locator('#address-problem');
+  // Someone who has the link but not the address guesses, and guesses again.
+  let guesses = 0;
+  for (; guesses < 10; guesses++) {
+    await address.fill(`guess${guesses}@guest.test`);
+    await page.getByRole('button', { name: 'Open conversation' }).click();
+    await page.waitForFunction(() => /another address|Too many/.test(document.querySelector('#address-problem')?.textContent ?? ''));
+    if (/Too many/.test(await problem.textContent())) break;
+    // The same wrong address twice is refused by the page itself.
+    await address.press('Enter');
+    await page.getByText(/^This link was sent to another address\./).waitFor();
+  }
+  assert.ok(guesses >= 3, `locked after ${guesses} guesses`);
+  assert.match(await problem.textContent(), /^Too many tries to open this link\. Try again in \d+ (seconds|minutes); the link still works until then\.$/);
+  assert.ok(await address.evaluate((input) => input === document.activeElement));
+  // Locked is locked, for the right address too, and nothing is used up.
+  await address.fill('fred@guest.test');
+  await address.press('Enter');
+  await page.waitForFunction(() => !document.querySelector('form.open-link button')?.disabled);
+  assert.match(await problem.textContent(), /^Too many tries/);
+  assert.equal(await page.getByRole('list', { name: 'Messages' }).count(), 0);
+  await checkA11y(page, 'open-rate-limited');
+  await page.context().close();
+});

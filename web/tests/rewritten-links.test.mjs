@@ -144,6 +144,10 @@ test('without WebAssembly the page says why and what to do, and the link stays u
       [],
       requested.join(' '),
     );
+    // The contact page, whose address a member gave out, says the same.
+    const contact = await clickInMail(context, `${server.base}/m/bob`);
+    await contact.getByRole('heading', { name: 'This browser cannot send your message' }).waitFor();
+    assert.doesNotMatch(await contact.locator('main').innerText(), /reload/i);
     await context.close();
   } finally {
     await noWasm.close();

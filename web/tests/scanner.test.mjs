@@ -73,7 +73,10 @@ async function contextFrom(ip) {
   return { context, answers };
 }
 
-/** Waits until the page has sent nothing for a while. */
+/** Every text the scanner saw on a page after one of its actions. */
+const sightings = new WeakMap();
+
+/** Waits until the page has sent nothing for a while, then notes what it shows. */
 async function settle(page) {
   let last = Date.now();
   const bump = () => {
@@ -89,7 +92,13 @@ async function settle(page) {
     page.off('requestfinished', bump);
     page.off('requestfailed', bump);
   }
+  const text = await page.evaluate(() => document.body.innerText).catch(() => '');
+  if (!sightings.has(page)) sightings.set(page, []);
+  sightings.get(page).push(text.replace(/\s+/g, ' '));
 }
+
+/** Whether the scanner saw `pattern` on `page` at some point. */
+const saw = (page, pattern) => (sightings.get(page) ?? []).some((t) => pattern.test(t));
 
 /** What the page shows that a scanner could act on: headings, texts and controls. */
 function seen(page) {
@@ -195,12 +204,11 @@ test('a scanner that clicks everything on a fresh link uses nothing up; the gues
     const page = await clickLinkInMail(context, linkMail);
     await page.getByRole('heading', { name: 'Bob Builder wrote to you' }).waitFor();
     const rounds = await scan(page);
-    const texts = (await page.locator('main').innerText()).replace(/\s+/g, ' ');
     console.log(`scanner ${pass}: ${rounds} rounds, API answers: ${answers.map((a) => `${a.method} ${a.path} ${a.status}`).join(', ')}`);
     // It did try the link with its junk, and every try was refused.
     assert.ok(redeems(answers).length >= 1, 'the scanner never reached the redeem');
     for (const a of redeems(answers)) assert.ok([403, 429].includes(a.status), `a redeem answered ${a.status}`);
-    assert.match(texts, /This link was sent to another address|This is not an e-mail address|Type the e-mail address/);
+    assert.ok(saw(page, /This link was sent to another address/), 'the page never refused the junk');
     tried = tried.concat(redeems(answers));
     await context.close();
   }
@@ -212,7 +220,7 @@ test('a scanner that clicks everything on a fresh link uses nothing up; the gues
   assert.equal(view.messages.length, 2, view.read);
   assert.match(view.read, /Hello Bob, this is Ann\./);
   assert.match(view.read, /Hello Ann, Bob here\./);
-  console.log(`wrong-address tries spent by the scanner: ${tried.length}`);
+  console.log(`redeems the scanner sent with junk addresses: ${tried.length}`);
 
   // Long after any grace window the scanner's click could have started,
   // the guest clicks the link in the same mail, types his address, reads.
@@ -249,6 +257,7 @@ test('a scanner that clicks everything on a fresh link uses nothing up; the gues
     if (r.method() === 'DELETE') deleting.push(r.url());
   });
   await scan(page);
+  assert.ok(saw(page, /Nothing was deleted\. To delete, type the word/), 'the scanner never reached the deletion');
   assert.deepEqual(deleting, [], 'the scanner sent a deletion');
   view = await memberView();
   assert.ok(view.inbox.includes(conversation), 'the conversation is gone');

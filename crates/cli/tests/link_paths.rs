@@ -24,16 +24,17 @@ use latchkey_client::{Guest, Member};
 use reqwest::header::{self, HeaderMap};
 use support::{assert_absent, unique, Database, MailServer, Server, Settings, PASSWORD};
 
-/// A GET as a browser sends it (it accepts gzip), without following
-/// redirects.
-async fn get(base: &str, path: &str) -> (u16, HeaderMap, Vec<u8>) {
+/// A GET without following redirects; `gzip`: accepting gzip, as a
+/// browser does (the body then stays compressed).
+async fn get(base: &str, path: &str, gzip: bool) -> (u16, HeaderMap, Vec<u8>) {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    let accept = if gzip { "gzip" } else { "identity" };
     let response = client
         .get(format!("{base}{path}"))
-        .header(header::ACCEPT_ENCODING, "gzip")
+        .header(header::ACCEPT_ENCODING, accept)
         .send()
         .await
         .unwrap();
@@ -94,7 +95,7 @@ async fn rewritten_and_decorated_links_open_the_link_page_and_stay_out_of_the_lo
     let key_text = fragment.strip_prefix("k1.").unwrap().to_owned();
     assert_eq!(key_text.len(), 43, "{link}");
 
-    let (status, open_headers, open_body) = get(&base, "/open").await;
+    let (status, open_headers, open_body) = get(&base, "/open", true).await;
     assert_eq!(status, 200);
     for decorated in [
         format!("/open%23{fragment}"),
@@ -105,7 +106,7 @@ async fn rewritten_and_decorated_links_open_the_link_page_and_stay_out_of_the_lo
         format!("/open%2523{fragment}%22"),
         format!("/open%23{fragment}?utm_source=gateway"),
     ] {
-        let (status, headers, body) = get(&base, &decorated).await;
+        let (status, headers, body) = get(&base, &decorated, true).await;
         assert_eq!(status, 200, "{decorated}");
         assert_eq!(body, open_body, "{decorated} is not the link page");
         for name in [
@@ -131,10 +132,11 @@ async fn rewritten_and_decorated_links_open_the_link_page_and_stay_out_of_the_lo
     for junk in [
         "/nothing-here".to_owned(),
         "/open/more".to_owned(),
+        "/assets/nothing-here.js".to_owned(),
         format!("/opened%23{fragment}"),
         format!("/{key_text}"),
     ] {
-        let (status, headers, body) = get(&base, &junk).await;
+        let (status, headers, body) = get(&base, &junk, false).await;
         let body = String::from_utf8(body).unwrap();
         assert_eq!(status, 404, "{junk}");
         assert!(
@@ -162,7 +164,7 @@ async fn rewritten_and_decorated_links_open_the_link_page_and_stay_out_of_the_lo
         format!("/api/{key_text}"),
         "/api".to_owned(),
     ] {
-        let (status, headers, body) = get(&base, &junk).await;
+        let (status, headers, body) = get(&base, &junk, false).await;
         assert_eq!(status, 404, "{junk}");
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["error"], "no_route", "{junk}: {body}");

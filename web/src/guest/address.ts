@@ -57,7 +57,7 @@ export function takeLinkFromAddress(): Uint8Array | null {
   const bytes = new TextEncoder().encode(source);
   try {
     if (bytes.length === 0) return null;
-    return bytes.slice();
+    return startsWithWholeKey(bytes) ? bytes.slice(0, LINK_LENGTH) : bytes.slice();
   } finally {
     bytes.fill(0);
   }

@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   // bytes at once), so a reload while the code loads keeps the link too,
   // and so does the page that comes back once Lockdown Mode is off.
   const remembered = fragment ? rememberLink(fragment, false) : Promise.resolve();
-  if (false && !hasWebAssembly()) {
+  if (!hasWebAssembly()) {
     await remembered;
     fragment?.fill(0);
     return noWebAssembly();

@@ -280,7 +280,7 @@ export class Guest {
 
   /** Waits until `text` is shown (in `scope`, as for text()). */
   async waitForText(text, scope) {
-    await this.#until(`the text "${text}"${scope ? ` in ${scope}` : ''}`, async () =>
+    await this.#until(`text "${text}"${scope ? ` in ${scope}` : ''}`, async () =>
       (await this.driver.run(textInPage, { scope }))?.includes(text),
     );
   }
@@ -317,8 +317,10 @@ export class Guest {
       }
       if (Date.now() > end) {
         const page = await this.url().catch(() => '?');
+        const shown = await this.text().catch(() => '?');
         throw new Error(
-          `${this.engine}: no ${what} on ${page} after ${TIMEOUT_MS / 1000} s` +
+          `${this.engine}: still no ${what} after ${TIMEOUT_MS / 1000} s on ${page}, which shows: ` +
+            JSON.stringify(shown.slice(0, 400)) +
             (last ? ` (last error: ${last.message})` : ''),
         );
       }

@@ -170,13 +170,21 @@ fn wrong_address_per_client(ctx: &Context) -> Budget {
     }
 }
 
+/// Which wrong addresses a link has been tried with this hour (one window
+/// per link and address, keyed by the address's blind index): the same
+/// one again costs no try, so a scanner that submits its junk over and
+/// over spends the link's budget once per distinct junk.
+const WRONG_ADDRESS_SEEN: &str = "wrong-address-seen";
+
 /// Lets the redeem go on only for the address the link was sent to. A
 /// wrong one spends a try from the client's budget, then (if it had one)
 /// from the link's, and is refused: a client past its own budget locks no
-/// link for others. The right one passes only while both have tries left.
-/// Were it let through past them, the answer would still tell a right
-/// guess from a wrong one and the budgets would stop no guesser. A guest
-/// whose link a guesser has locked waits out the hour; he loses nothing.
+/// link for others. A wrong address this link was already refused for
+/// this hour is refused again at no cost: its answer tells nothing new.
+/// The right one passes only while both budgets have tries left. Were it
+/// let through past them, the answer would still tell a right guess from a
+/// wrong one and the budgets would stop no guesser. A guest whose link a
+/// guesser has locked waits out the hour; he loses nothing.
 async fn check_address(
     ctx: &Context,
     client: ClientKey,
@@ -191,9 +199,25 @@ async fn check_address(
         left(ctx, wrong_address_per_link(ctx), id_hash).await?;
         return left(ctx, wrong_address_per_client(ctx), &client.bytes()).await;
     }
-    ctx.spend(wrong_address_per_client(ctx), &client.bytes())
-        .await?;
-    ctx.spend(wrong_address_per_link(ctx), id_hash).await?;
+    let mut pair = [0u8; 64];
+    pair[..32].copy_from_slice(id_hash);
+    pair[32..].copy_from_slice(index);
+    let seen = ctx
+        .limiter
+        .left(WRONG_ADDRESS_SEEN, BudgetKey::Bytes(&pair), 1, HOUR)
+        .await
+        .is_err();
+    if !seen {
+        ctx.spend(wrong_address_per_client(ctx), &client.bytes())
+            .await?;
+        ctx.spend(wrong_address_per_link(ctx), id_hash).await?;
+        // Remembered only once counted: a try refused for a spent budget
+        // must not come back later as a free "wrong".
+        let _ = ctx
+            .limiter
+            .check(WRONG_ADDRESS_SEEN, BudgetKey::Bytes(&pair), 1, HOUR)
+            .await;
+    }
     tracing::info!("link redeem with a wrong address refused");
     Err(wrong_address())
 }

@@ -71,7 +71,7 @@ pub(super) async fn fallback(
     mut request: Request,
 ) -> Response {
     let path = request.uri().path();
-    let (route, response) = if is_rewritten_link(path) {
+    let (route, mut response) = if is_rewritten_link(path) {
         // The key goes no further than this function: the page's script
         // reads it from the browser's address bar.
         *request.uri_mut() = Uri::from_static("/open");
@@ -85,7 +85,6 @@ pub(super) async fn fallback(
     } else {
         (UNKNOWN_PAGE, page(&ENGLISH))
     };
-    let mut response = response;
     response.extensions_mut().insert(route);
     response
 }

@@ -71,7 +71,7 @@ fn file(name: &str, headers: &HeaderMap) -> Response {
                 .into_response()
         }
         None if WEB_ASSETS.is_empty() => not_built(),
-        None => StatusCode::NOT_FOUND.into_response(),
+        None => super::not_found::page(&super::not_found::ENGLISH),
     }
 }
 
