@@ -154,9 +154,11 @@ async function scanRound(page, round) {
       .catch(() => undefined);
     await settle(page);
   }
-  // Every button, the last one on the page first (a confirmation box comes
-  // after the button that opens it, so its buttons are pressed while it is
-  // still hidden), hidden ones by a dispatched click.
+  // Every button, the last one on the page first, hidden ones by a
+  // dispatched click. (In document order, "Sign out" would end the guest's
+  // session in his conversation before the deletion's buttons came up;
+  // last first, those are pressed while their box is still hidden, then
+  // "Delete this conversation" opens it, then "Sign out".)
   const buttons = await page.locator(CLICKABLE).elementHandles().catch(() => []);
   for (const button of buttons.reverse()) {
     const connected = await button.evaluate((e) => e.isConnected).catch(() => false);
@@ -173,15 +175,14 @@ async function scanRound(page, round) {
 /** Rounds until one shows nothing new (at least two, at most six). */
 async function scan(page) {
   const known = new Set();
-  let rounds = 0;
-  for (; rounds < 6; rounds++) {
-    await scanRound(page, rounds);
+  for (let round = 0; round < 6; round++) {
+    await scanRound(page, round);
     const now = await seen(page);
     const fresh = now.filter((s) => !known.has(s));
     for (const s of now) known.add(s);
-    if (rounds >= 1 && fresh.length === 0) break;
+    if (round >= 1 && fresh.length === 0) return round + 1;
   }
-  return rounds + 1;
+  return 6;
 }
 
 /** The conversation as the member's CLI reads it. */
@@ -257,8 +258,8 @@ test('a scanner that clicks everything on a fresh link uses nothing up; the gues
     if (r.method() === 'DELETE') deleting.push(r.url());
   });
   await scan(page);
-  assert.ok(saw(page, /Nothing was deleted\. To delete, type the word/), 'the scanner never reached the deletion');
   assert.deepEqual(deleting, [], 'the scanner sent a deletion');
+  assert.ok(saw(page, /Nothing was deleted\. To delete, type the word/), 'the scanner never reached the deletion');
   view = await memberView();
   assert.ok(view.inbox.includes(conversation), 'the conversation is gone');
   assert.match(view.read, /Hello Bob, this is Ann\./);

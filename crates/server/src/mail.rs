@@ -6,13 +6,16 @@ use std::sync::{Arc, Mutex};
 
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::client::TlsParameters;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::config::{read_ca_file, MailConfig, MailTransportKind, SmtpSecurity};
 use crate::i18n::Language;
+
+mod relay;
+pub use relay::Relay;
+use relay::{RelaySettings, Security};
 
 /// What an outbox row asks for. Serialised, then sealed with the outbox key.
 #[derive(Serialize, Deserialize)]
@@ -367,8 +370,8 @@ impl DevMailbox {
 pub enum Mailer {
     /// A real relay.
     Smtp {
-        /// The pooled transport.
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        /// The relay and its open connections.
+        transport: Relay,
         /// `From:`.
         from: Mailbox,
     },
@@ -399,20 +402,28 @@ impl Mailer {
                         reason: e.to_string(),
                     })
                 };
-                let plain = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host);
-                let builder = match smtp.security {
-                    SmtpSecurity::None => plain,
-                    SmtpSecurity::Starttls => plain.tls(Tls::Required(tls()?)),
-                    SmtpSecurity::Tls => plain.tls(Tls::Wrapper(tls()?)),
+                let security = match smtp.security {
+                    SmtpSecurity::None => Security::None,
+                    SmtpSecurity::Starttls => Security::Starttls(tls()?),
+                    SmtpSecurity::Tls => Security::Tls(tls()?),
                 };
-                let mut builder = builder.port(smtp.port).timeout(Some(smtp.timeout));
-                if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
-                    builder = builder
-                        .credentials(Credentials::new(user.clone(), password.expose().to_owned()));
-                }
+                let credentials = match (&smtp.username, &smtp.password) {
+                    (Some(user), Some(password)) => Some(Credentials::new(
+                        user.clone(),
+                        password.expose().to_owned(),
+                    )),
+                    _ => None,
+                };
                 let from = config.from.parse().map_err(|_| MailError::Address)?;
                 Ok(Mailer::Smtp {
-                    transport: builder.build(),
+                    transport: Relay::new(RelaySettings {
+                        host: smtp.host.clone(),
+                        port: smtp.port,
+                        security,
+                        credentials,
+                        connect_timeout: smtp.timeout,
+                        max_idle: usize::from(smtp.connections),
+                    }),
                     from,
                 })
             }
@@ -464,10 +475,8 @@ impl Mailer {
                     )
                     .map_err(|_| MailError::Build)?;
                 transport
-                    .send(message)
+                    .send(message.envelope(), &message.formatted())
                     .await
-                    .map_err(|e| MailError::from_smtp(&e))?;
-                Ok(())
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use crate::config::Config;
 use crate::epochs;
@@ -127,9 +127,36 @@ impl Worker {
         }
     }
 
-    /// Runs until `shutdown` turns true: sends mail as it comes due and
-    /// sweeps every `outbox.sweep_secs`.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// Runs until `shutdown` turns true: sends mail as it comes due, up to
+    /// `mail.smtp.connections` at once, and sweeps every
+    /// `outbox.sweep_secs`.
+    ///
+    /// One lane polls, folds link requests and sweeps; the others (one per
+    /// further connection) sleep until it sends a mail, then claim and send
+    /// beside it until the outbox has nothing due. Each mail is still
+    /// claimed, sent and completed on its own lease, exactly as with one
+    /// lane: a killed instance's mails are sent again once their leases run
+    /// out, and an idle server asks the database no more often than before.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        // The dev mailbox is a list in memory: nothing to overlap.
+        let lanes = match self.mailer.dev_mailbox() {
+            Some(_) => 1,
+            None => self.config.mail.smtp.connections.max(1),
+        };
+        let work = Arc::new(Notify::new());
+        let helpers: Vec<_> = (1..lanes)
+            .map(|_| tokio::spawn(self.clone().help(shutdown.clone(), work.clone())))
+            .collect();
+        self.lead(shutdown, work).await;
+        for helper in helpers {
+            if let Err(error) = helper.await {
+                tracing::error!(%error, "outbox lane");
+            }
+        }
+    }
+
+    /// The lane that polls and sweeps; wakes the others on `work`.
+    async fn lead(self, mut shutdown: watch::Receiver<bool>, work: Arc<Notify>) {
         let poll = self.config.outbox.poll;
         let sweep_every = self.config.outbox.sweep;
         let mut last_sweep = tokio::time::Instant::now();
@@ -147,6 +174,10 @@ impl Worker {
             if let Err(error) = &outcome {
                 tracing::error!(%error, "outbox worker");
             }
+            if matches!(outcome, Ok(Outcome::Sent)) {
+                // More may be due: the other lanes take their share.
+                work.notify_waiters();
+            }
             if last_sweep.elapsed() >= sweep_every {
                 last_sweep = tokio::time::Instant::now();
                 self.sweep().await;
@@ -155,6 +186,31 @@ impl Worker {
                 tokio::select! {
                     _ = tokio::time::sleep(poll) => {}
                     _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+
+    /// A further lane: sends while mail is due, then waits for the lead
+    /// lane to find more.
+    async fn help(self, mut shutdown: watch::Receiver<bool>, work: Arc<Notify>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let outcome = self.send_one().await;
+            if let Err(error) = &outcome {
+                tracing::error!(%error, "outbox worker");
+            }
+            if !matches!(outcome, Ok(Outcome::Sent)) {
+                tokio::select! {
+                    _ = work.notified() => {}
+                    changed = shutdown.changed() => {
+                        // The sender gone: the server is going away.
+                        if changed.is_err() {
+                            return;
+                        }
+                    }
                 }
             }
         }

@@ -52,7 +52,7 @@ export function copyField(label: string, value: string, opts: { multiline?: bool
     { class: 'field' },
     el('label', { for: id }, label),
     control,
-    copyButton(opts.copyLabel ?? t('member.copy.default'), () => control.value, status, control),
+    copyButton(opts.copyLabel ?? `Copy ${label.toLowerCase()}`, () => control.value, status, control),
     status,
   );
 }

@@ -233,6 +233,9 @@ pub struct SmtpConfig {
     /// certificate besides the public ones (an internal relay's private
     /// CA), with `starttls` and `tls`. Read and checked at start.
     pub ca_file: Option<PathBuf>,
+    /// How many mails the outbox hands to the relay at once, each on its
+    /// own connection (1: one after another).
+    pub connections: u16,
 }
 
 /// Transport security towards the SMTP relay.

@@ -82,6 +82,11 @@ impl Config {
                 "outbox.lease_secs must be longer than mail.smtp.timeout_secs".into(),
             ));
         }
+        if !(1..=64).contains(&self.mail.smtp.connections) {
+            return Err(ConfigError::Invalid(
+                "mail.smtp.connections must be between 1 and 64".into(),
+            ));
+        }
         if self.links.grace > self.links.ttl {
             return Err(ConfigError::Invalid(
                 "links.grace_secs cannot exceed links.ttl_secs".into(),
