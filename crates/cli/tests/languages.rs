@@ -251,6 +251,44 @@ async fn pages_in_the_browsers_language() {
         .all(|k| k.starts_with("common.") || k.starts_with("member.")));
 }
 
+/// The server's own "not found" page chooses its language as the pages do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_not_found_page_in_the_browsers_language() {
+    let mail = MailServer::start().await;
+    let server = Server::start(&Database::sqlite(), &mail, &Settings::default()).await;
+    let http = reqwest::Client::new();
+    for path in ["/no/such/page", "/assets/no-such-file.js"] {
+        let answer = http
+            .get(format!("{}{path}", server.base))
+            .header("accept-language", GERMAN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 404);
+        assert_eq!(answer.headers()["content-language"], "de");
+        let html = answer.text().await.unwrap();
+        assert!(html.contains("<html lang=\"de\">"), "{html}");
+        assert!(
+            html.contains("<h1>Unter dieser Adresse gibt es keine Seite</h1>"),
+            "{html}"
+        );
+        let html = http
+            .get(format!("{}{path}", server.base))
+            .header("accept-language", GERMAN)
+            .header("cookie", "lang=en")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("<h1>There is no page at this address</h1>"),
+            "{html}"
+        );
+    }
+}
+
 /// The JSON of `<script type="application/json" id="texts">`.
 fn injected(html: &str) -> serde_json::Value {
     let start = "<script type=\"application/json\" id=\"texts\">";

@@ -408,10 +408,9 @@ impl Mailer {
                     SmtpSecurity::Tls => Security::Tls(tls()?),
                 };
                 let credentials = match (&smtp.username, &smtp.password) {
-                    (Some(user), Some(password)) => Some(Credentials::new(
-                        user.clone(),
-                        password.expose().to_owned(),
-                    )),
+                    (Some(user), Some(password)) => {
+                        Some(Credentials::new(user.clone(), password.expose().to_owned()))
+                    }
                     _ => None,
                 };
                 let from = config.from.parse().map_err(|_| MailError::Address)?;

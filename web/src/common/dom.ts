@@ -57,11 +57,6 @@ export function field(
   return el('div', { class: 'field' }, el('label', { for: id }, label), control, hintNode);
 }
 
-/** Formats a time for people, in their locale. */
-export function when(ms: number): string {
-  return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-}
-
 /** A form that only the page's own `submit` handler acts on. Its method is
  * `dialog`, which outside a <dialog> makes the browser's own submission do
  * nothing: a script calling `form.submit()` (a link scanner does) skips the

@@ -76,25 +76,28 @@ export function chooseLanguage(tag: string): void {
 }
 
 /**
- * The languages, as buttons in the page's footer: each written in its own
- * language (a reader who cannot read this one still finds his). Buttons,
- * not a <select>: a keyboard user moving through a select would reload
- * the page at the first arrow key. `switchTo` applies the choice; by
- * default the page reloads in it.
+ * The languages, as links in the page's footer, each written in its own
+ * language (a reader who cannot read this one still finds his). Links, not
+ * a <select>: a keyboard user moving through a select would switch at the
+ * first arrow key. Each points at this same page (a plain link without the
+ * cookie shows it again, nothing worse); a click sets the cookie and
+ * `switchTo` applies the choice, by default by reloading.
  */
 export function languageFooter(switchTo: (tag: string) => void = () => location.reload()): HTMLElement {
   const { languages } = read();
   const here = lang();
   const list = document.createElement('ul');
   for (const [tag, name] of languages) {
-    const item = document.createElement(tag === here ? 'span' : 'button');
+    const item = document.createElement(tag === here ? 'span' : 'a');
     item.textContent = name;
     item.lang = tag;
     if (tag === here) item.setAttribute('aria-current', 'true');
     else {
-      (item as HTMLButtonElement).type = 'button';
-      item.className = 'linkish';
-      item.addEventListener('click', () => {
+      const link = item as HTMLAnchorElement;
+      link.href = location.pathname;
+      link.hreflang = tag;
+      link.addEventListener('click', (event) => {
+        event.preventDefault();
         chooseLanguage(tag);
         switchTo(tag);
       });

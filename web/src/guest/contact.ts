@@ -5,20 +5,21 @@
 import { Conversation, fingerprint } from 'latchkey-wasm-guest';
 import { api, ApiError, fromB64, toB64, type PublicMember, type StartConversation, type Started } from '../common/api';
 import { el, field, show, statusLine } from '../common/dom';
+import { t } from '../common/i18n';
 import { describe, retryBlock } from '../common/ui';
 
 export async function contactPage(handle: string): Promise<void> {
   const status = statusLine();
-  show(el('h1', {}, 'Write a message'), status);
-  status.textContent = 'Loading…';
+  show(el('h1', {}, t('guest.contact.title')), status);
+  status.textContent = t('common.loading');
   let member: PublicMember;
   try {
     member = await api.get<PublicMember>(`/members/${handle}`);
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {
-      show(el('h1', {}, 'No such member'), el('p', {}, 'Nobody here has this address. Check the link you followed.'));
+      show(el('h1', {}, t('guest.contact.missing_heading')), el('p', {}, t('guest.contact.missing_text')));
     } else {
-      show(el('h1', {}, 'Write a message'), retryBlock(e, () => void contactPage(handle)));
+      show(el('h1', {}, t('guest.contact.title')), retryBlock(e, () => void contactPage(handle)));
     }
     return;
   }
@@ -30,25 +31,21 @@ export async function contactPage(handle: string): Promise<void> {
   const email = el('input', { type: 'email', name: 'email', required: true, autocomplete: 'email' });
   const name = el('input', { type: 'text', name: 'name', autocomplete: 'name', maxlength: '80' });
   const text = el('textarea', { name: 'message', rows: '8', required: true, maxlength: '20000' });
-  const send = el('button', { type: 'submit', class: 'primary' }, 'Send');
+  const send = el('button', { type: 'submit', class: 'primary' }, t('guest.contact.send'));
   const sendStatus = statusLine();
   const form = el(
     'form',
-    { 'aria-label': `Message to ${member.display_name}` },
-    field('Your e-mail address', email, 'You get a link there to read the answer. Only the member can read your address in the message; the server keeps it sealed.'),
-    field('Your name (optional)', name),
-    field('Message', text),
+    { 'aria-label': t('guest.contact.form', { member: member.display_name }) },
+    field(t('guest.field.email'), email, t('guest.contact.email_hint')),
+    field(t('guest.contact.name'), name),
+    field(t('guest.contact.message'), text),
     send,
     sendStatus,
   );
   show(
-    el('h1', {}, `Write to ${member.display_name}`),
-    el(
-      'p',
-      {},
-      'Your message is encrypted in this browser; only the member can read it. No account, no password: replies come to your e-mail as a link.',
-    ),
-    el('p', { class: 'hint' }, `Key fingerprint: ${print}. Compare it with the one the member gave you to be sure you write to the right key.`),
+    el('h1', {}, t('guest.contact.heading', { member: member.display_name })),
+    el('p', {}, t('guest.contact.intro')),
+    el('p', { class: 'hint' }, t('guest.contact.fingerprint', { fingerprint: print })),
     form,
   );
   // Kept while the form is unchanged, so that a retry after a lost answer
@@ -60,7 +57,7 @@ export async function contactPage(handle: string): Promise<void> {
     const body = text.value;
     const address = email.value.trim();
     if (!body.trim() || !address) {
-      sendStatus.textContent = 'Fill in your e-mail address and a message first.';
+      sendStatus.textContent = t('guest.contact.incomplete');
       return;
     }
     const inputs = JSON.stringify([address, name.value.trim(), body]);
@@ -88,7 +85,7 @@ export async function contactPage(handle: string): Promise<void> {
       }
     }
     send.disabled = true;
-    sendStatus.textContent = 'Encrypting and sending…';
+    sendStatus.textContent = t('guest.contact.sending');
     api
       .post<Started, StartConversation>(`/members/${handle}/conversations`, prepared.body)
       .catch((e: unknown) => {
@@ -98,13 +95,9 @@ export async function contactPage(handle: string): Promise<void> {
       })
       .then(() => {
         show(
-          el('h1', {}, 'Sent'),
-          el(
-            'p',
-            {},
-            `Your message to ${member.display_name} is on its way. Check your mail at ${address}: the link there confirms your address and opens the conversation.`,
-          ),
-          el('h2', {}, 'Your message'),
+          el('h1', {}, t('guest.contact.sent_heading')),
+          el('p', {}, t('guest.contact.sent_text', { member: member.display_name, email: address })),
+          el('h2', {}, t('guest.contact.yours')),
           el('p', { class: 'body' }, body),
         );
       })

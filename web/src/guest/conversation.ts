@@ -3,7 +3,8 @@
 import { fingerprint, type Conversation } from 'latchkey-wasm-guest';
 import { allMessages, api, ApiError, fromB64, toB64, type PostMessage, type PostedView, type PublicMember } from '../common/api';
 import { describe, retryBlock, typedConfirmation } from '../common/ui';
-import { el, field, pageForm, show, statusLine, when } from '../common/dom';
+import { el, field, pageForm, show, statusLine } from '../common/dom';
+import { t, when } from '../common/i18n';
 import { forgetLink } from './link-store';
 import { newLinkForm } from './newlink';
 
@@ -17,7 +18,7 @@ function messageItem(m: Shown, memberName: string): HTMLLIElement {
   return el(
     'li',
     { class: m.mine ? 'message mine' : 'message theirs' },
-    el('p', { class: 'meta' }, `${m.mine ? 'You' : memberName} · ${when(m.sentAt)}`),
+    el('p', { class: 'meta' }, `${m.mine ? t('common.you') : memberName} · ${when(m.sentAt)}`),
     el('p', { class: 'body' }, m.body),
   );
 }
@@ -38,15 +39,15 @@ export async function conversationView(
   key: Conversation,
   member: PublicMember,
 ): Promise<void> {
-  const list = el('ol', { class: 'messages', role: 'list', 'aria-label': 'Messages' });
+  const list = el('ol', { class: 'messages', role: 'list', 'aria-label': t('common.messages') });
   const status = statusLine();
   show(
-    el('h1', {}, `Your conversation with ${member.display_name}`),
-    el('p', { class: 'hint' }, `Their key fingerprint: ${fingerprint(fromB64(member.identity_public))}`),
+    el('h1', {}, t('guest.conversation.heading', { member: member.display_name })),
+    el('p', { class: 'hint' }, t('guest.conversation.fingerprint', { fingerprint: fingerprint(fromB64(member.identity_public)) })),
     list,
     status,
   );
-  status.textContent = 'Loading messages…';
+  status.textContent = t('guest.conversation.loading');
   try {
     const views = await allMessages(conversationId);
     list.append(
@@ -63,16 +64,16 @@ export async function conversationView(
   }
 
   const text = el('textarea', { name: 'reply', rows: '5', required: true, maxlength: '20000' });
-  const send = el('button', { type: 'submit' }, 'Send reply');
+  const send = el('button', { type: 'submit' }, t('common.reply.send'));
   const replyStatus = statusLine();
   const sessionEnded = el('div', {});
-  const form = pageForm({ class: 'reply', 'aria-label': 'Reply' }, field('Your reply', text), send, replyStatus);
+  const form = pageForm({ class: 'reply', 'aria-label': t('common.reply.form') }, field(t('common.reply.label'), text), send, replyStatus);
   let pending: Pending | null = null;
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const body = text.value;
     if (!body.trim()) {
-      replyStatus.textContent = 'Write something first.';
+      replyStatus.textContent = t('guest.conversation.empty_reply');
       text.focus();
       return;
     }
@@ -88,7 +89,7 @@ export async function conversationView(
     }
     const sending = pending;
     send.disabled = true;
-    replyStatus.textContent = 'Sending…';
+    replyStatus.textContent = t('common.sending');
     api
       .post<PostedView, PostMessage>(`/conversations/${conversationId}/messages`, {
         message_id: sending.messageId,
@@ -98,7 +99,7 @@ export async function conversationView(
         list.append(messageItem({ mine: true, sentAt: sending.sentAt, body: sending.text }, member.display_name));
         pending = null;
         text.value = '';
-        replyStatus.textContent = `Sent. ${member.display_name} gets an e-mail (without your text).`;
+        replyStatus.textContent = t('guest.conversation.sent', { member: member.display_name });
       })
       .catch((e: unknown) => {
         replyStatus.textContent = describe(e);
@@ -111,7 +112,7 @@ export async function conversationView(
   });
 
   const signOutStatus = statusLine();
-  const signOut = el('button', { type: 'button', class: 'secondary' }, 'Sign out on this computer');
+  const signOut = el('button', { type: 'button', class: 'secondary' }, t('guest.conversation.sign_out'));
   signOut.addEventListener('click', () => {
     signOut.disabled = true;
     api
@@ -119,13 +120,13 @@ export async function conversationView(
       .then(() => {
         void forgetLink().catch(() => undefined);
         show(
-          el('h1', {}, 'Signed out'),
-          el('p', {}, 'This browser no longer has access. Your e-mail links still work until they are used up.'),
+          el('h1', {}, t('guest.signed_out.heading')),
+          el('p', {}, t('guest.signed_out.text')),
         );
       })
       .catch((e: unknown) => {
         signOut.disabled = false;
-        signOutStatus.textContent = `Not signed out: ${describe(e)}`;
+        signOutStatus.textContent = t('guest.conversation.not_signed_out', { reason: describe(e) });
         signOut.focus();
       });
   });
@@ -133,20 +134,20 @@ export async function conversationView(
   // Deleting is for both sides and for good, so a click is not enough: a
   // program clicking through the page (a mail scanner, an extension) would
   // find the button as easily as the guest does. It has to type the word.
-  const remove = el('button', { type: 'button', class: 'danger' }, 'Delete this conversation');
+  const remove = el('button', { type: 'button', class: 'danger' }, t('common.delete.button'));
   const warning = el(
     'p',
     { id: 'delete-warning' },
-    'This removes every message of this conversation from the server, for both of you. It cannot be undone.',
+    t('guest.conversation.delete_what'),
   );
   const word = typedConfirmation();
   // Landing in the box, a screen reader reads what it is about to confirm.
   word.input.setAttribute('aria-describedby', 'delete-warning');
-  const yes = el('button', { type: 'submit', class: 'danger', 'aria-describedby': 'delete-warning' }, 'Yes, delete it for both of us');
-  const no = el('button', { type: 'button', class: 'secondary' }, 'Keep it');
+  const yes = el('button', { type: 'submit', class: 'danger', 'aria-describedby': 'delete-warning' }, t('common.delete.yes'));
+  const no = el('button', { type: 'button', class: 'secondary' }, t('common.delete.keep'));
   const deleteStatus = statusLine();
   const confirmBox = pageForm(
-    { class: 'confirm', 'aria-label': 'Confirm deletion', hidden: true, novalidate: true },
+    { class: 'confirm', 'aria-label': t('common.delete.form'), hidden: true, novalidate: true },
     warning,
     word.field,
     yes,
@@ -169,14 +170,14 @@ export async function conversationView(
     if (deleting || !word.check(deleteStatus)) return;
     deleting = true;
     yes.disabled = true;
-    deleteStatus.textContent = 'Deleting…';
+    deleteStatus.textContent = t('common.deleting');
     api
       .del(`/conversations/${conversationId}`)
       .then(() => {
         void forgetLink().catch(() => undefined);
         show(
-          el('h1', {}, 'Conversation deleted'),
-          el('p', {}, 'Every message of this conversation is gone from the server, for both of you.'),
+          el('h1', {}, t('guest.deleted.heading')),
+          el('p', {}, t('guest.deleted.text')),
         );
       })
       .catch((e: unknown) => {

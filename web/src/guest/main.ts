@@ -3,6 +3,7 @@
 // Loads the guest WebAssembly bundle only: no OPAQUE, no member code.
 import init from 'latchkey-wasm-guest';
 import { el, show } from '../common/dom';
+import { showLanguages, t } from '../common/i18n';
 import { takeLinkFromAddress } from './address';
 import { contactPage } from './contact';
 import { rememberLink } from './link-store';
@@ -33,28 +34,10 @@ function hasWebAssembly(): boolean {
  * not used up. */
 function noWebAssembly(): void {
   show(
-    el('h1', {}, linkPage ? 'This browser cannot open the conversation' : 'This browser cannot send your message'),
-    el(
-      'p',
-      {},
-      'Messages here are encrypted end to end: your browser encrypts and decrypts them itself, with WebAssembly, and this browser has WebAssembly turned off. On an iPhone, iPad or Mac, Lockdown Mode does that.',
-    ),
-    linkPage
-      ? el(
-          'p',
-          {},
-          'Your link is not used up. Open it from the e-mail in another browser or on another device, or turn off Lockdown Mode for this website and open the link from the e-mail again.',
-        )
-      : el(
-          'p',
-          {},
-          'Open this page in another browser or on another device, or turn off Lockdown Mode for this website and open this page again.',
-        ),
-    el(
-      'p',
-      { class: 'hint' },
-      'To turn it off for this website in Safari: tap the page settings button (“aA”) beside the address, then “Website Settings”, and turn off “Lockdown Mode”.',
-    ),
+    el('h1', {}, linkPage ? t('guest.nowasm.open_heading') : t('guest.nowasm.send_heading')),
+    el('p', {}, t('guest.nowasm.why')),
+    el('p', {}, linkPage ? t('guest.nowasm.open_help') : t('guest.nowasm.send_help')),
+    el('p', { class: 'hint' }, t('guest.nowasm.safari')),
   );
 }
 
@@ -63,6 +46,10 @@ async function main(): Promise<void> {
   // bytes at once), so a reload while the code loads keeps the link too,
   // and so does the page that comes back once Lockdown Mode is off.
   const remembered = fragment ? rememberLink(fragment, false) : Promise.resolve();
+  // Another language is the same page again: the reload finds the link in
+  // the tab's encrypted copy, once that is written.
+  const reload = (): void => location.reload();
+  showLanguages(() => void remembered.then(reload, reload));
   if (!hasWebAssembly()) {
     await remembered;
     fragment?.fill(0);
@@ -80,13 +67,13 @@ async function main(): Promise<void> {
     return openPage(fragment);
   }
   fragment?.fill(0);
-  show(el('h1', {}, 'Not found'), el('p', {}, 'There is no page at this address.'));
+  show(el('h1', {}, t('common.not_found.heading')), el('p', {}, t('common.not_found.text')));
 }
 
 main().catch(() => {
   fragment?.fill(0);
   show(
-    el('h1', {}, 'This page could not start'),
-    el('p', {}, 'Your browser could not load the code this page needs. Reload the page to try again.'),
+    el('h1', {}, t('guest.start_failed.heading')),
+    el('p', {}, t('guest.start_failed.text')),
   );
 });

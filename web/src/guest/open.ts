@@ -15,6 +15,7 @@
 import { fingerprint, Link, type Conversation } from 'latchkey-wasm-guest';
 import { api, ApiError, fromB64, type GrantRef, type Peeked, type PublicMember, type RedeemedView, type RedeemRequest } from '../common/api';
 import { el, field, pageForm, show, statusLine } from '../common/dom';
+import { t } from '../common/i18n';
 import { describe, retryBlock, waitText } from '../common/ui';
 import { conversationView } from './conversation';
 import { forgetLink, markOpened, storedLink } from './link-store';
@@ -35,20 +36,14 @@ export async function openPage(fromAddress: Uint8Array | null): Promise<void> {
   const stored = fromAddress ? null : await storedLink();
   const fragment = fromAddress ?? stored?.fragment ?? null;
   if (!fragment) {
-    return deadLink(
-      'This link is incomplete',
-      'The part after “#” is missing. Open the link straight from the e-mail, or ask for a new one.',
-    );
+    return deadLink(t('guest.open.incomplete'), t('guest.open.incomplete_text'));
   }
   let link: Link;
   try {
     link = Link.parseBytes(fragment);
   } catch {
     void forgetLink().catch(() => undefined);
-    return deadLink(
-      'This link is damaged',
-      'Part of it is missing or changed (e-mail programs sometimes break long links). Open it straight from the e-mail, or ask for a new one.',
-    );
+    return deadLink(t('guest.open.damaged'), t('guest.open.damaged_text'));
   } finally {
     fragment.fill(0);
   }
@@ -61,8 +56,8 @@ export async function openPage(fromAddress: Uint8Array | null): Promise<void> {
 /** Who wrote, and the address form that opens: the link is not used before. */
 async function landing(link: Link): Promise<void> {
   const status = statusLine();
-  show(el('h1', {}, 'A message is waiting for you'), status);
-  status.textContent = 'Checking the link…';
+  show(el('h1', {}, t('guest.open.waiting')), status);
+  status.textContent = t('guest.open.checking');
   let member: PublicMember;
   try {
     member = (await api.post<Peeked, GrantRef>('/grants/peek', { grant_id: link.grantId() })).member;
@@ -70,17 +65,13 @@ async function landing(link: Link): Promise<void> {
     return failed(e, link);
   }
   show(
-    el('h1', {}, `${member.display_name} wrote to you`),
-    el(
-      'p',
-      {},
-      'The conversation is end-to-end encrypted: your browser decrypts it with the key in your link. The link works once; after you open it, reloading this page keeps working for a few minutes.',
-    ),
+    el('h1', {}, t('guest.open.wrote', { member: member.display_name })),
+    el('p', {}, t('guest.open.intro')),
     addressForm(link),
     el(
       'p',
       { class: 'hint' },
-      `${member.display_name}’s key fingerprint: ${fingerprint(fromB64(member.identity_public))}`,
+      t('guest.open.fingerprint', { member: member.display_name, fingerprint: fingerprint(fromB64(member.identity_public)) }),
     ),
   );
 }
@@ -99,16 +90,12 @@ function addressForm(link: Link): HTMLFormElement {
   });
   // No `name`: the address leaves the page only through the handler below
   // (see pageForm for the submission that skips it).
-  const wrapper = field(
-    'Your e-mail address',
-    email,
-    'The address this e-mail was sent to. Asking for it stops programs that check the links in e-mails from using yours up.',
-  );
+  const wrapper = field(t('guest.field.email'), email, t('guest.open.email_hint'));
   const problem = el('p', { class: 'field-problem', id: 'address-problem', role: 'alert' });
   email.setAttribute('aria-describedby', `${email.getAttribute('aria-describedby') ?? ''} ${problem.id}`.trim());
-  const open = el('button', { type: 'submit', class: 'primary' }, 'Open conversation');
+  const open = el('button', { type: 'submit', class: 'primary' }, t('guest.open.submit'));
   const form = pageForm(
-    { class: 'open-link', 'aria-label': 'Open the conversation', novalidate: true },
+    { class: 'open-link', 'aria-label': t('guest.open.form'), novalidate: true },
     wrapper,
     problem,
     open,
@@ -118,10 +105,7 @@ function addressForm(link: Link): HTMLFormElement {
     problem.textContent = text;
     email.focus();
   };
-  const wrongAddress = (): void =>
-    refuse(
-      'This link was sent to another address. Type the address this e-mail came to (check for typing mistakes); the link still works.',
-    );
+  const wrongAddress = (): void => refuse(t('guest.open.wrong_address'));
   // Wrong tries are counted per link, and a few lock it for a while: an
   // address already refused is not sent again (a second press of Enter, or
   // a program submitting the form over and over, costs nothing).
@@ -131,14 +115,14 @@ function addressForm(link: Link): HTMLFormElement {
     event.preventDefault();
     if (busy) return;
     const address = email.value.trim();
-    if (!address) return refuse('Type the e-mail address this link was sent to.');
+    if (!address) return refuse(t('guest.open.no_address'));
     if (email.validity.typeMismatch || !address.includes('@')) {
-      return refuse('This is not an e-mail address. Type the one this link was sent to, like name@example.org.');
+      return refuse(t('guest.open.not_address'));
     }
     if (refused.has(address.toLowerCase())) return wrongAddress();
     busy = true;
     open.disabled = true;
-    open.textContent = 'Opening…';
+    open.textContent = t('guest.open.opening');
     email.removeAttribute('aria-invalid');
     problem.textContent = '';
     redeem(link, address)
@@ -148,9 +132,7 @@ function addressForm(link: Link): HTMLFormElement {
           return wrongAddress();
         }
         if (e instanceof ApiError && e.code === 'rate_limited') {
-          return refuse(
-            `Too many tries to open this link. Try again ${waitText(e.retryAfterSecs)}; the link still works until then.`,
-          );
+          return refuse(t('guest.open.too_many', { wait: waitText(e.retryAfterSecs) }));
         }
         if (e instanceof ApiError && DEAD.includes(e.code)) return failed(e, link);
         // Not reached, or the server failed: the address stays typed, and
@@ -160,7 +142,7 @@ function addressForm(link: Link): HTMLFormElement {
       .finally(() => {
         busy = false;
         open.disabled = false;
-        open.textContent = 'Open conversation';
+        open.textContent = t('guest.open.submit');
       });
   });
   return form;
@@ -185,8 +167,8 @@ async function redeem(link: Link, email: string): Promise<void> {
 /** A reload in the grace window: no question, unless the answer changed. */
 async function reopen(link: Link, email: string): Promise<void> {
   const status = statusLine();
-  show(el('h1', {}, 'Opening your conversation'), status);
-  status.textContent = 'Opening…';
+  show(el('h1', {}, t('guest.open.reopening')), status);
+  status.textContent = t('guest.open.opening');
   try {
     await redeem(link, email);
   } catch (e) {
@@ -205,24 +187,15 @@ function failed(e: unknown, link: Link): void {
     void forgetLink().catch(() => undefined);
   }
   if (e instanceof ApiError && e.code === 'link_used') {
-    return deadLink(
-      'This link has been used',
-      'Each link opens the conversation once (and for a few minutes after). Ask for a new link: it comes by e-mail as soon as the other side is online.',
-    );
+    return deadLink(t('guest.open.used'), t('guest.open.used_text'));
   }
   if (e instanceof ApiError && e.code === 'link_expired') {
-    return deadLink(
-      'This link has expired',
-      'Links that are not opened in time stop working. Ask for a new link: it comes by e-mail as soon as the other side is online.',
-    );
+    return deadLink(t('guest.open.expired'), t('guest.open.expired_text'));
   }
   if (e instanceof ApiError && e.code === 'unknown_link') {
-    return deadLink(
-      'This link no longer works',
-      'It may be mistyped, used up a long time ago, or its conversation was deleted. If you still have a conversation, ask for a new link.',
-    );
+    return deadLink(t('guest.open.unknown'), t('guest.open.unknown_text'));
   }
-  show(el('h1', {}, 'The conversation could not be opened'), retryBlock(e, () => void landing(link)));
+  show(el('h1', {}, t('guest.open.failed')), retryBlock(e, () => void landing(link)));
 }
 
 function deadLink(title: string, explanation: string): void {

@@ -2,15 +2,9 @@
 import { el } from '../common/dom';
 import { ApiError } from '../common/api';
 import { has, t } from '../common/i18n';
-import { describe as describeCommon } from '../common/ui';
+import { describe } from '../common/ui';
 
-export { retryBlock } from '../common/ui';
-
-/** An error in words, member codes included. */
-export function describe(e: unknown): string {
-  if (e instanceof ApiError && has(`member.error.${e.code}`)) return t(`member.error.${e.code}`);
-  return describeCommon(e);
-}
+export { describe, retryBlock } from '../common/ui';
 
 /** Why the worker could not show a conversation or a message (a code, see rpc.ts), in words. */
 export function problemText(code: string): string {
@@ -38,7 +32,7 @@ export function copyButton(label: string, text: () => string, status: HTMLElemen
 }
 
 /** A read-only text field that shows a value to copy, with its copy button. */
-export function copyField(label: string, value: string, opts: { multiline?: boolean; id?: string; copyLabel?: string } = {}): HTMLDivElement {
+export function copyField(label: string, value: string, opts: { multiline?: boolean; id?: string; copyLabel: string }): HTMLDivElement {
   const control = opts.multiline
     ? el('textarea', { readonly: true, rows: '3', class: 'mono', spellcheck: 'false' })
     : el('input', { type: 'text', readonly: true, class: 'mono', spellcheck: 'false' });
@@ -52,7 +46,7 @@ export function copyField(label: string, value: string, opts: { multiline?: bool
     { class: 'field' },
     el('label', { for: id }, label),
     control,
-    copyButton(opts.copyLabel ?? `Copy ${label.toLowerCase()}`, () => control.value, status, control),
+    copyButton(opts.copyLabel, () => control.value, status, control),
     status,
   );
 }

@@ -19,20 +19,24 @@ pub struct CountingRelay {
 /// One mail as the relay noted it.
 #[derive(Clone, Debug)]
 pub struct Arrival {
-    /// When it was accepted, in the relay's monotonic seconds.
-    pub at: f64,
     /// The SMTP sessions open at that moment (this one included).
     pub open_sessions: u32,
+    /// The mails being received at that moment (this one included).
+    pub receiving: u32,
     /// Its recipients, comma-separated.
     pub to: String,
 }
 
 impl CountingRelay {
-    /// On `port`, with the virtualenv python under `repo_root`.
-    pub fn start(repo_root: &Path, port: u16) -> Result<CountingRelay, String> {
+    /// On `port`, with the virtualenv python under `repo_root`, taking
+    /// `delay` over each mail.
+    pub fn start(repo_root: &Path, port: u16, delay: Duration) -> Result<CountingRelay, String> {
         let python = repo_root.join("target/aiosmtpd/bin/python");
         if !python.exists() {
-            return Err(format!("{} is missing: run scripts/setup", python.display()));
+            return Err(format!(
+                "{} is missing: run scripts/setup",
+                python.display()
+            ));
         }
         let script = repo_root.join("crates/cli/tests/support/counting_relay.py");
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -41,6 +45,7 @@ impl CountingRelay {
         let child = Command::new(python)
             .arg(script)
             .args(["--port", &port.to_string()])
+            .args(["--delay-ms", &delay.as_millis().to_string()])
             .arg("--log")
             .arg(&log)
             .stdout(Stdio::null())
@@ -72,25 +77,15 @@ impl CountingRelay {
         text.lines()
             .filter_map(|line| {
                 let mut words = line.split(' ');
+                // The first word: when, in the relay's monotonic seconds.
+                words.next()?;
                 Some(Arrival {
-                    at: words.next()?.parse().ok()?,
                     open_sessions: words.next()?.parse().ok()?,
+                    receiving: words.next()?.parse().ok()?,
                     to: words.next()?.to_owned(),
                 })
             })
             .collect()
-    }
-
-    /// Waits until `count` mails came (or `limit` passed); returns all.
-    pub fn wait_for(&self, count: usize, limit: Duration) -> Vec<Arrival> {
-        let deadline = Instant::now() + limit;
-        loop {
-            let arrivals = self.arrivals();
-            if arrivals.len() >= count || Instant::now() > deadline {
-                return arrivals;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 }
 

@@ -196,6 +196,12 @@ mod tests {
         );
         let err = load_env(&[("LATCHKEY_OUTBOX__LEASE_SECS", "20s")]).unwrap_err();
         assert!(err.to_string().contains("outbox.lease_secs"), "{err}");
+        for connections in ["0", "65"] {
+            let err = load_env(&[("LATCHKEY_MAIL__SMTP__CONNECTIONS", connections)]).unwrap_err();
+            assert!(err.to_string().contains("mail.smtp.connections"), "{err}");
+        }
+        let config = load_env(&[("LATCHKEY_MAIL__SMTP__CONNECTIONS", "1")]).unwrap();
+        assert_eq!(config.mail.smtp.connections, 1);
     }
 
     #[test]

@@ -9,33 +9,14 @@
 
 use axum::extract::Request;
 use axum::handler::Handler;
-use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::MethodRouter;
 
+use super::language::RequestLanguage;
 use super::AppState;
+use crate::i18n::Language;
 use crate::mail::html_escape;
-
-/// The page's texts, in English. They sit together so that a translation
-/// can replace them as one (catalogue keys `server.not_found.*`).
-#[derive(Clone, Copy, Debug)]
-pub struct Texts<'a> {
-    /// The page's language tag (`<html lang>`).
-    pub lang: &'a str,
-    pub title: &'a str,
-    pub heading: &'a str,
-    pub explanation: &'a str,
-    pub home: &'a str,
-}
-
-pub const ENGLISH: Texts<'static> = Texts {
-    lang: "en",
-    title: "Page not found – latchkey",
-    heading: "There is no page at this address",
-    explanation: "The address may be mistyped or cut short. If it came in an e-mail, \
-                  open it straight from the e-mail again.",
-    home: "Go to the home page",
-};
 
 /// How the request log names an answer given without a matched route: a
 /// fixed template, never the path itself (which may hold a link key).
@@ -83,14 +64,22 @@ pub(super) async fn fallback(
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         (UNKNOWN_API, response)
     } else {
-        (UNKNOWN_PAGE, page(&ENGLISH))
+        (UNKNOWN_PAGE, page_for(request.headers()))
     };
     response.extensions_mut().insert(route);
     response
 }
 
-/// The styled 404 page: the site's stylesheet, a way home.
-pub fn page(texts: &Texts<'_>) -> Response {
+/// The styled 404 page in the language `headers` ask for (as the pages
+/// choose theirs).
+pub fn page_for(headers: &HeaderMap) -> Response {
+    page(RequestLanguage::of(headers))
+}
+
+/// The styled 404 page: the site's stylesheet, a way home; its texts are
+/// the catalogue's `server.not_found.*`.
+pub fn page(language: Language) -> Response {
+    let text = |key: &str| html_escape(language.raw(key));
     let html = format!(
         "<!doctype html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -98,15 +87,26 @@ pub fn page(texts: &Texts<'_>) -> Response {
          <link rel=\"stylesheet\" href=\"/assets/style.css\">\n</head>\n<body>\n<main>\n\
          <h1>{heading}</h1>\n<p>{explanation}</p>\n<p><a href=\"/\">{home}</a></p>\n\
          </main>\n</body>\n</html>\n",
-        lang = html_escape(texts.lang),
-        title = html_escape(texts.title),
-        heading = html_escape(texts.heading),
-        explanation = html_escape(texts.explanation),
-        home = html_escape(texts.home),
+        lang = language.tag(),
+        title = text("server.not_found.title"),
+        heading = text("server.not_found.heading"),
+        explanation = text("server.not_found.explanation"),
+        home = text("server.not_found.home"),
     );
     (
         StatusCode::NOT_FOUND,
-        [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+        [
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (
+                header::VARY,
+                HeaderValue::from_static("Accept-Language, Cookie"),
+            ),
+            // build.rs lets only tags of a-z, 0-9 and `-` name a catalogue.
+            (
+                header::CONTENT_LANGUAGE,
+                HeaderValue::from_static(language.tag()),
+            ),
+        ],
         Html(html),
     )
         .into_response()

@@ -84,8 +84,8 @@ pub(super) async fn wrong_method() -> ApiError {
 }
 
 /// Unknown page: the site's styled one.
-pub(super) async fn not_found_page() -> Response {
-    super::not_found::page(&super::not_found::ENGLISH)
+pub(super) fn not_found_page(headers: &HeaderMap) -> Response {
+    super::not_found::page_for(headers)
 }
 
 /// `/`: what this server is. The web app replaces it.
@@ -124,11 +124,11 @@ fn is_loopback_host(host: &str) -> bool {
 /// links) and is never cached.
 pub(super) async fn dev_mail(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(mailbox) = &state.dev_mailbox else {
-        return not_found_page().await;
+        return not_found_page(&headers);
     };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     if !host.is_some_and(is_loopback_host) {
-        return not_found_page().await;
+        return not_found_page(&headers);
     }
     let mut body = String::from("<p>Development mode: these e-mails were not sent anywhere.</p>");
     let mails = mailbox.all();

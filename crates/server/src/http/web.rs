@@ -71,7 +71,7 @@ fn file(name: &str, headers: &HeaderMap) -> Response {
                 .into_response()
         }
         None if WEB_ASSETS.is_empty() => not_built(),
-        None => super::not_found::page(&super::not_found::ENGLISH),
+        None => super::not_found::page_for(headers),
     }
 }
 
@@ -110,9 +110,11 @@ fn localize(shell: &str, language: Language, prefixes: &[&'static str]) -> Strin
     let texts = PageTexts {
         lang: language.tag(),
         languages: Language::all().map(|l| (l.tag(), l.name())).collect(),
-        texts: prefixes
+        // English first, overwritten by the language's own: a text a
+        // catalogue lacks reads in English on the page too.
+        texts: [Language::ENGLISH, language]
             .iter()
-            .flat_map(|p| language.texts_with_prefix(p))
+            .flat_map(|l| prefixes.iter().flat_map(|p| l.texts_with_prefix(p)))
             .collect(),
     };
     let json = script_safe_json(&texts);

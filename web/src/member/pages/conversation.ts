@@ -2,81 +2,86 @@
 // text. A reply goes with a new link for the guest: e-mailed by the server
 // (default), or delivered by the member himself (the server never sees it).
 import { api, type ReadMark } from '../../common/api';
-import { el, field, pageForm, show, statusLine, when } from '../../common/dom';
+import { el, field, pageForm, show, statusLine } from '../../common/dom';
+import { t, when } from '../../common/i18n';
 import { rpc } from '../client';
 import type { SendResult, ShownMessage, Thread } from '../rpc';
 import { navigate } from '../router';
-import { copyField, describe, retryBlock } from '../ui';
+import { copyField, describe, problemText, retryBlock } from '../ui';
 import { typedConfirmation } from '../../common/ui';
 
-function guestLabel(t: Thread): string {
-  return t.guestName ?? t.guestEmail ?? 'the guest';
+function guestLabel(thread: Thread): string {
+  return thread.guestName ?? thread.guestEmail ?? t('member.conversation.the_guest');
 }
 
 function messageItem(m: ShownMessage, guest: string): HTMLLIElement {
   return el(
     'li',
     { class: m.sender === 'member' ? 'message mine' : 'message theirs' },
-    el('p', { class: 'meta' }, `${m.sender === 'member' ? 'You' : guest} · ${when(m.sentAt)}`),
-    m.body !== null ? el('p', { class: 'body' }, m.body) : el('p', { class: 'problem' }, m.problem ?? ''),
+    el('p', { class: 'meta' }, `${m.sender === 'member' ? t('common.you') : guest} · ${when(m.sentAt)}`),
+    m.body !== null ? el('p', { class: 'body' }, m.body) : el('p', { class: 'problem' }, problemText(m.problem ?? 'damaged')),
   );
 }
 
 /** The link the member hands over himself: copy it, or write the e-mail in his own mail program. */
-function deliveryBox(t: Thread, fragment: string): HTMLElement {
+function deliveryBox(thread: Thread, fragment: string): HTMLElement {
   const link = `${location.origin}/open#${fragment}`;
-  const guest = guestLabel(t);
-  const subject = 'A new message for you';
-  const body = `Hello,\n\nI replied to your message. Open this link to read it (it works once):\n\n${link}\n`;
-  const mailto = `mailto:${encodeURIComponent(t.guestEmail ?? '')}?subject=${encodeURIComponent(subject)}&body=${encodeURIComponent(body)}`;
+  const guest = guestLabel(thread);
+  const subject = t('member.conversation.mail_subject');
+  const body = t('member.conversation.mail_body', { link });
+  const mailto = `mailto:${encodeURIComponent(thread.guestEmail ?? '')}?subject=${encodeURIComponent(subject)}&body=${encodeURIComponent(body)}`;
   return el(
     'section',
     { class: 'linkbox', 'aria-labelledby': 'deliver-heading' },
-    el('h2', { id: 'deliver-heading' }, `Your link for ${guest}`),
-    el('p', {}, 'The server never saw this link. Send it to the guest yourself; it opens the conversation once.'),
-    copyField('Link', link, { id: 'own-link' }),
-    t.guestEmail
-      ? el('p', {}, el('a', { href: mailto, class: 'button' }, `Write the e-mail to ${t.guestEmail}`))
+    el('h2', { id: 'deliver-heading' }, t('member.conversation.own_link_heading', { guest })),
+    el('p', {}, t('member.conversation.own_link_text')),
+    copyField(t('member.conversation.own_link'), link, { id: 'own-link', copyLabel: t('member.conversation.copy_link') }),
+    thread.guestEmail
+      ? el('p', {}, el('a', { href: mailto, class: 'button' }, t('member.conversation.write_mail', { email: thread.guestEmail })))
       : null,
   );
 }
 
-function sentText(r: SendResult, t: Thread): string {
-  const guest = guestLabel(t);
-  if (r.fragment) return `Sent. Deliver the link below to ${guest} yourself.`;
-  if (r.notification === 'queued') return `Sent. ${guest} gets an e-mail with a link to read it.`;
-  if (r.notification === 'coalesced') return `Sent. ${guest} still has an unused link from earlier that opens this message too, so no new e-mail goes out.`;
-  if (r.notification === 'capped') return `Sent, but no e-mail goes out: the server's daily e-mail limit for this guest or conversation is reached. The message is stored; ${guest} reads it with a later link.`;
-  return 'Sent.';
+function sentText(r: SendResult, thread: Thread): string {
+  const guest = guestLabel(thread);
+  if (r.fragment) return t('member.conversation.sent_self', { guest });
+  if (r.notification === 'queued') return t('member.conversation.sent_queued', { guest });
+  if (r.notification === 'coalesced') return t('member.conversation.sent_coalesced', { guest });
+  if (r.notification === 'capped') return t('member.conversation.sent_capped', { guest });
+  return t('member.conversation.sent');
 }
 
 export async function conversationPage(id: string): Promise<void> {
-  document.title = 'Conversation — latchkey';
+  document.title = t('member.conversation.title');
   const status = statusLine();
-  show(el('h1', {}, 'Conversation'), status);
-  status.textContent = 'Loading and decrypting messages…';
-  let t: Thread;
+  show(el('h1', {}, t('member.conversation.heading_loading')), status);
+  status.textContent = t('member.conversation.loading');
+  let thread: Thread;
   try {
-    t = await rpc('thread', { id });
+    thread = await rpc('thread', { id });
   } catch (e) {
     status.textContent = '';
     if ((e as { code?: string }).code === 'unknown_conversation') {
-      show(el('h1', {}, 'No such conversation'), el('p', {}, 'It may have been deleted.'), el('a', { href: '/inbox' }, 'Back to the inbox'));
+      show(
+        el('h1', {}, t('member.conversation.missing_heading')),
+        el('p', {}, t('member.conversation.missing_text')),
+        el('a', { href: '/inbox' }, t('member.conversation.back')),
+      );
       return;
     }
     status.after(retryBlock(e, () => void conversationPage(id)));
     return;
   }
-  const guest = guestLabel(t);
-  document.title = `${guest} — latchkey`;
-  const list = el('ol', { class: 'messages', 'aria-label': 'Messages' }, ...t.messages.map((m) => messageItem(m, guest)));
-  const address = t.guestEmail
+  const guest = guestLabel(thread);
+  document.title = t('member.conversation.guest_title', { guest });
+  const list = el('ol', { class: 'messages', 'aria-label': t('common.messages') }, ...thread.messages.map((m) => messageItem(m, guest)));
+  const address = thread.guestEmail
     ? el(
         'div',
         {},
-        el('p', { class: 'hint' }, `Address (his links go here): ${t.guestEmail}`, t.confirmed ? null : el('span', { class: 'badge warn' }, 'not yet confirmed')),
-        t.claimedEmail
-          ? el('p', { class: 'warning', role: 'note' }, `Careful: his message names another address, ${t.claimedEmail}, which nobody has checked. Replies go to ${t.guestEmail}.`)
+        el('p', { class: 'hint' }, t('member.conversation.address', { email: thread.guestEmail }), thread.confirmed ? null : el('span', { class: 'badge warn' }, t('member.conversation.not_confirmed'))),
+        thread.claimedEmail
+          ? el('p', { class: 'warning', role: 'note' }, t('member.conversation.claimed', { claimed: thread.claimedEmail, email: thread.guestEmail }))
           : null,
       )
     : null;
@@ -85,18 +90,18 @@ export async function conversationPage(id: string): Promise<void> {
   const text = el('textarea', { name: 'reply', rows: '5', required: true, maxlength: '20000' });
   const byMail = el('input', { type: 'radio', name: 'delivery', value: 'email', id: 'delivery-email', checked: true });
   const bySelf = el('input', { type: 'radio', name: 'delivery', value: 'self', id: 'delivery-self' });
-  const send = el('button', { type: 'submit' }, 'Send reply');
+  const send = el('button', { type: 'submit' }, t('common.reply.send'));
   const replyStatus = statusLine();
   const delivered = el('div', {});
   const form = pageForm(
-    { class: 'reply', 'aria-label': 'Reply', novalidate: true },
-    field('Your reply', text),
+    { class: 'reply', 'aria-label': t('common.reply.form'), novalidate: true },
+    field(t('common.reply.label'), text),
     el(
       'fieldset',
       {},
-      el('legend', {}, 'How the guest gets a link to read it'),
-      el('div', { class: 'check' }, byMail, el('label', { for: byMail.id }, 'E-mail the guest a link')),
-      el('div', { class: 'check' }, bySelf, el('label', { for: bySelf.id }, 'I’ll deliver the link myself')),
+      el('legend', {}, t('member.conversation.delivery')),
+      el('div', { class: 'check' }, byMail, el('label', { for: byMail.id }, t('member.conversation.by_mail'))),
+      el('div', { class: 'check' }, bySelf, el('label', { for: bySelf.id }, t('member.conversation.by_self'))),
     ),
     send,
     replyStatus,
@@ -105,45 +110,45 @@ export async function conversationPage(id: string): Promise<void> {
     event.preventDefault();
     const body = text.value;
     if (!body.trim()) {
-      replyStatus.textContent = 'Write a reply first.';
+      replyStatus.textContent = t('member.conversation.empty_reply');
       text.focus();
       return;
     }
     const delivery = bySelf.checked ? 'self' : 'email';
     send.disabled = true;
     delivered.replaceChildren();
-    replyStatus.textContent = 'Sending…';
+    replyStatus.textContent = t('common.sending');
     rpc('send', { id, body, delivery })
       .then((r) => {
         list.append(messageItem({ seq: r.seq, sender: 'member', sentAt: r.sentAt, body, problem: null }, guest));
         text.value = '';
         text.focus();
-        replyStatus.textContent = sentText(r, t);
-        if (r.fragment) delivered.append(deliveryBox(t, r.fragment));
+        replyStatus.textContent = sentText(r, thread);
+        if (r.fragment) delivered.append(deliveryBox(thread, r.fragment));
       })
       .catch((e: unknown) => {
-        replyStatus.textContent = `Not sent: ${describe(e)} Your text is still here; press “Send reply” to try again.`;
+        replyStatus.textContent = t('member.conversation.not_sent', { reason: describe(e) });
       })
       .finally(() => {
         send.disabled = false;
       });
   });
 
-  const reload = el('button', { type: 'button', class: 'secondary' }, 'Check for new messages');
+  const reload = el('button', { type: 'button', class: 'secondary' }, t('member.conversation.check'));
   reload.addEventListener('click', () => void conversationPage(id));
 
   // Deletion, confirmed by typing a word: the guest's copy goes too, for
   // good, so a stray click (or a program clicking every button) must not do it.
-  const remove = el('button', { type: 'button', class: 'danger' }, 'Delete this conversation');
+  const remove = el('button', { type: 'button', class: 'danger' }, t('common.delete.button'));
   const word = typedConfirmation();
   // Landing in the box, a screen reader reads what it is about to confirm.
   word.input.setAttribute('aria-describedby', 'delete-what');
-  const yes = el('button', { type: 'submit', class: 'danger' }, 'Yes, delete it for both of us');
-  const no = el('button', { type: 'button', class: 'secondary' }, 'Keep it');
+  const yes = el('button', { type: 'submit', class: 'danger' }, t('common.delete.yes'));
+  const no = el('button', { type: 'button', class: 'secondary' }, t('common.delete.keep'));
   const deleteStatus = statusLine();
   const confirmBox = pageForm(
     { class: 'confirm', hidden: true, 'aria-labelledby': 'delete-what', novalidate: true },
-    el('p', { id: 'delete-what' }, `This removes every message of this conversation from the server, for you and for ${guest}, and every link to it. It cannot be undone.`),
+    el('p', { id: 'delete-what' }, t('member.conversation.delete_what', { guest })),
     word.field,
     yes,
     no,
@@ -165,7 +170,7 @@ export async function conversationPage(id: string): Promise<void> {
     if (deleting || !word.check(deleteStatus)) return;
     deleting = true;
     yes.disabled = true;
-    deleteStatus.textContent = 'Deleting…';
+    deleteStatus.textContent = t('common.deleting');
     api
       .del(`/conversations/${id}`)
       .then(() => {
@@ -178,12 +183,12 @@ export async function conversationPage(id: string): Promise<void> {
       });
   });
 
-  const heading = `Conversation with ${guest}`;
+  const heading = t('member.conversation.heading', { guest });
   show(
-    el('p', { class: 'back' }, el('a', { href: '/inbox' }, '← Inbox')),
+    el('p', { class: 'back' }, el('a', { href: '/inbox' }, t('member.conversation.back_short'))),
     el('h1', {}, heading),
     address,
-    t.linkSent ? el('p', { class: 'hint' }, 'The guest asked for a new link; it was just sent by e-mail.') : null,
+    thread.linkSent ? el('p', { class: 'hint' }, t('member.conversation.link_sent')) : null,
     list,
     form,
     delivered,
@@ -192,7 +197,7 @@ export async function conversationPage(id: string): Promise<void> {
   );
 
   // Read up to the last message shown.
-  if (t.unread > 0 && t.lastSeq > 0) {
-    void api.post<null, ReadMark>(`/conversations/${id}/read`, { seq: t.lastSeq }).catch(() => undefined);
+  if (thread.unread > 0 && thread.lastSeq > 0) {
+    void api.post<null, ReadMark>(`/conversations/${id}/read`, { seq: thread.lastSeq }).catch(() => undefined);
   }
 }
