@@ -73,10 +73,17 @@ async function allGerman(page, name) {
   await page.screenshot({ path: resolve(ARTIFACTS, `de-${name}.png`), fullPage: true });
 }
 
-/** Clicks the language `name` in the page's footer, as a person does, and
- * waits for the page to show `heading` in it. */
-async function switchTo(page, name, heading) {
-  await page.getByRole('contentinfo').getByRole('link', { name, exact: true }).click();
+/** Chooses the language `name` in the page's footer, as a person does
+ * (a click, or Tab to it and Enter), and waits for the page to show
+ * `heading` in it. */
+async function switchTo(page, name, heading, { keyboard = false } = {}) {
+  const choice = page.getByRole('contentinfo').getByRole('link', { name, exact: true });
+  if (keyboard) {
+    await choice.focus();
+    await page.keyboard.press('Enter');
+  } else {
+    await choice.click();
+  }
   await page.getByRole('heading', { name: heading, exact: true }).waitFor();
 }
 
@@ -119,7 +126,7 @@ test('a guest whose browser asks for German reads German, and switches to Englis
   await switchTo(tab, 'English', wrote.en);
   assert.equal(await tab.locator('html').getAttribute('lang'), 'en');
   await tab.getByLabel(text('en', 'guest.field.email'), { exact: true }).waitFor();
-  await switchTo(tab, 'Deutsch', wrote.de);
+  await switchTo(tab, 'Deutsch', wrote.de, { keyboard: true });
 
   await tab.getByLabel(text('de', 'guest.field.email'), { exact: true }).fill(guestEmail);
   await tab.getByRole('button', { name: text('de', 'guest.open.submit'), exact: true }).click();
@@ -172,7 +179,7 @@ test('a member whose browser asks for German signs in and reads his inbox in Ger
   await switchTo(page, 'English', inbox.en);
   assert.equal(await page.locator('html').getAttribute('lang'), 'en');
   assert.match(await firstRow('en').innerText(), ENGLISH_TIME);
-  await switchTo(page, 'Deutsch', inbox.de);
+  await switchTo(page, 'Deutsch', inbox.de, { keyboard: true });
 
   // A conversation, and a reply in German.
   await row.getByRole('link').click();

@@ -46,7 +46,7 @@ export function has(key: string): boolean {
 export function t(key: string, params: Params = {}): string {
   const text = read().texts[key];
   if (text === undefined) return `[${key}]`;
-  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (Object.hasOwn(params, name) ? String(params[name]) : whole));
 }
 
 /** A count in words: `key.one`, `key.other`, … by the language's plural rules
