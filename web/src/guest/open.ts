@@ -1,10 +1,10 @@
 // /open#k1.…: the landing page of a link from an e-mail.
 //
-// The fragment never reaches the server: the page takes it out of the
-// address bar before anything else, as bytes it can wipe, and keeps only an
-// encrypted copy for this tab (see link-store.ts) so that a reload inside
-// the grace window works. From then on the link lives in a WebAssembly
-// `Link` (zeroed when freed), never in a string this page keeps.
+// The fragment never reaches the server: main.ts takes it out of the
+// address bar before anything else (address.ts), as bytes it can wipe, and
+// keeps only an encrypted copy for this tab (see link-store.ts) so that a
+// reload inside the grace window works. From then on the link lives in a
+// WebAssembly `Link` (zeroed when freed), never in a string this page keeps.
 //
 // Loading the page changes nothing on the server, and neither does any
 // click: the link is redeemed only together with the address it was sent
@@ -20,16 +20,6 @@ import { describe, retryBlock, waitText } from '../common/ui';
 import { conversationView } from './conversation';
 import { forgetLink, markOpened, storedLink } from './link-store';
 import { newLinkForm } from './newlink';
-
-/** Reads the fragment once, as bytes, and removes it from the address bar.
- * The string the browser hands over cannot be wiped; no reference to it
- * is kept. Null when there is none. */
-export function takeFragment(): Uint8Array | null {
-  if (!location.hash) return null;
-  const fragment = new TextEncoder().encode(location.hash.slice(1));
-  history.replaceState(null, '', location.pathname);
-  return fragment.length ? fragment : null;
-}
 
 /** `fromAddress`: the fragment's bytes, wiped here once parsed. */
 export async function openPage(fromAddress: Uint8Array | null): Promise<void> {

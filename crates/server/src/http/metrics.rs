@@ -15,8 +15,9 @@ use crate::store::Store;
 /// The media type of what [`Metrics::render`] writes.
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Counts a request under its route template (`/api/v1/members/{handle}`),
-/// never its raw path, with its status and time.
+/// Counts a request under its route template (`/api/v1/members/{handle}`,
+/// or the fallback's fixed name), never its raw path, with its status and
+/// time.
 pub(super) async fn count_request(
     State(metrics): State<Metrics>,
     request: Request,
@@ -31,7 +32,7 @@ pub(super) async fn count_request(
     let response = next.run(request).await;
     metrics.request(
         &method,
-        route.as_deref().unwrap_or("(unmatched)"),
+        &super::route_name(route, &response),
         response.status().as_u16(),
         started.elapsed(),
     );

@@ -223,10 +223,7 @@ async fn log_request(request: Request, next: Next) -> Response {
         .map(|p| p.as_str().to_owned());
     let started = Instant::now();
     let response = next.run(request).await;
-    let route = matched.unwrap_or_else(|| {
-        let fallback = response.extensions().get::<not_found::FallbackRoute>();
-        fallback.map_or("(unmatched)", |f| f.0).to_owned()
-    });
+    let route = route_name(matched, &response);
     let status = response.status();
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     if status.is_server_error() {
@@ -235,6 +232,15 @@ async fn log_request(request: Request, next: Next) -> Response {
         tracing::info!(%method, %route, status = status.as_u16(), ms, "request");
     }
     response
+}
+
+/// What the request log and the metrics call a request: its matched route,
+/// or the fixed template the fallback set on its answer.
+fn route_name(matched: Option<String>, response: &Response) -> String {
+    matched.unwrap_or_else(|| {
+        let fallback = response.extensions().get::<not_found::FallbackRoute>();
+        fallback.map_or("(unmatched)", |f| f.0).to_owned()
+    })
 }
 
 /// 404 for an unknown API path.
