@@ -45,6 +45,9 @@ pub enum Auth {
     Participant,
     /// None needed; any session cookie it carries is ended (sign-out).
     OptionalCookies,
+    /// The site's backend: `Authorization: Bearer <token>` with this scope
+    /// (no cookies, so no `Origin` check).
+    AdminToken(&'static str),
 }
 
 /// A cookie the answer sets or clears.
@@ -122,8 +125,11 @@ impl Endpoint {
         if matches!(self.auth, Auth::Member | Auth::Participant) {
             codes.push(NotSignedIn);
         }
+        if matches!(self.auth, Auth::AdminToken(_)) {
+            codes.extend([BadToken, MissingScope]);
+        }
         let writes = self.method != Method::Get;
-        if writes && self.auth != Auth::Anyone {
+        if writes && !matches!(self.auth, Auth::Anyone | Auth::AdminToken(_)) {
             codes.push(BadOrigin);
         }
         codes.push(Internal);
@@ -238,7 +244,15 @@ pub const REGISTER_START: Endpoint = Endpoint {
         "RegisterStarted",
         "The OPAQUE registration response, the identity challenge and the registration token.",
     )],
-    specific_errors: &[RegistrationClosed, InvalidHandle, InvalidOpaqueMessage, RateLimited],
+    specific_errors: &[
+        RegistrationClosed,
+        PasswordsDisabled,
+        HandleTaken,
+        InvalidInvite,
+        InvalidHandle,
+        InvalidOpaqueMessage,
+        RateLimited,
+    ],
 };
 
 /// `POST /members/register/finish`.
@@ -257,7 +271,9 @@ pub const REGISTER_FINISH: Endpoint = Endpoint {
     )],
     specific_errors: &[
         RegistrationClosed,
+        PasswordsDisabled,
         HandleTaken,
+        InvalidInvite,
         IdentityKeyTaken,
         RegistrationExpired,
         InvalidRegistrationToken,
@@ -300,6 +316,7 @@ pub const START_CONVERSATION: Endpoint = Endpoint {
     request: Some("StartConversation"),
     replies: &[ok(201, "Started", "The conversation exists; the link e-mail is queued.")],
     specific_errors: &[
+        MemberDisabled,
         UnknownMember,
         ConversationExists,
         MessageTooLarge,
@@ -326,7 +343,7 @@ pub const LOGIN_START: Endpoint = Endpoint {
     query: None,
     request: Some("LoginStart"),
     replies: &[ok(200, "LoginStarted", "The OPAQUE login response and the id of this attempt.")],
-    specific_errors: &[InvalidHandle, InvalidOpaqueMessage, RateLimited],
+    specific_errors: &[PasswordsDisabled, InvalidHandle, InvalidOpaqueMessage, RateLimited],
 };
 
 /// `POST /session/login/finish`.
@@ -340,7 +357,7 @@ pub const LOGIN_FINISH: Endpoint = Endpoint {
     query: None,
     request: Some("LoginFinish"),
     replies: &[with_cookie(ok(200, "MemberView", "Signed in."), Cookie::SetMember)],
-    specific_errors: &[LoginFailed],
+    specific_errors: &[MemberDisabled, LoginFailed],
 };
 
 /// `POST /session/logout`.
@@ -355,6 +372,58 @@ pub const LOGOUT: Endpoint = Endpoint {
     request: None,
     replies: &[with_cookie(no_content("Signed out."), Cookie::ClearBoth)],
     specific_errors: &[],
+};
+
+/// `GET /auth/methods`.
+pub const AUTH_METHODS: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/auth/methods",
+    operation_id: "getAuthMethods",
+    summary: "The ways of signing in",
+    description: "Whether handle-and-password accounts are open, and the site's name when members may sign in with the site's accounts (OpenID Connect).",
+    auth: Auth::Anyone,
+    query: None,
+    request: None,
+    replies: &[ok(200, "AuthMethods", "The sign-in methods.")],
+    specific_errors: &[],
+};
+
+/// `GET /oidc/start`.
+pub const OIDC_START: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/oidc/start",
+    operation_id: "startOidcSignIn",
+    summary: "Sign in with the site's account (a browser navigation)",
+    description: "Redirects the browser to the site's OpenID provider (authorization code flow with PKCE, a nonce and a state). The state, nonce and PKCE verifier stay on the server, sealed, for ten minutes; an HttpOnly cookie names them. If the provider cannot be reached or its discovery document names another issuer, redirects to the sign-in page with `oidc_error`.",
+    auth: Auth::Anyone,
+    query: None,
+    request: None,
+    replies: &[Reply {
+        status: 303,
+        body: None,
+        description: "To the provider's authorization endpoint, or back to `/signin?oidc_error=…`.",
+        cookie: None,
+    }],
+    specific_errors: &[OidcNotConfigured],
+};
+
+/// `GET /oidc/callback`.
+pub const OIDC_CALLBACK: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/oidc/callback",
+    operation_id: "finishOidcSignIn",
+    summary: "The provider's redirect back (a browser navigation)",
+    description: "Takes the provider's `code` and `state` (or `error`), checks the state against the attempt the cookie names (each attempt finishes once), exchanges the code with the PKCE verifier and the client secret, and verifies the ID token (signature by the provider's keys, issuer, audience, expiry, nonce). A known member (by issuer and subject) gets a member session and is sent to `/`. A first sign-in makes an invitation from the site's claims (handle, name, address; valid 30 minutes, no mail) and sends him to `/enroll#TOKEN` to set up his key; the account at the site is linked to that member at once. Anything wrong sends him to `/signin?oidc_error=<reason>`: `state` (wrong, missing or used: a replayed callback), `provider` (the provider refused, or the code was used), `token` (the ID token did not verify), `issuer` (discovery failed or named another issuer), `claims` (no usable handle, name or address), `handle_taken`, `disabled`.",
+    auth: Auth::Anyone,
+    query: None,
+    request: None,
+    replies: &[Reply {
+        status: 303,
+        body: None,
+        description: "To the member app (signed in), to `/enroll#TOKEN` (first sign-in), or to `/signin?oidc_error=…`.",
+        cookie: Some(Cookie::SetMember),
+    }],
+    specific_errors: &[OidcNotConfigured],
 };
 
 /// `GET /me`.
@@ -596,7 +665,14 @@ pub const PEEK_GRANT: Endpoint = Endpoint {
     query: None,
     request: Some("GrantRef"),
     replies: &[ok(200, "Peeked", "The link works; this is the member.")],
-    specific_errors: &[UnknownLink, LinkUsed, LinkExpired, InvalidGrantId, RateLimited],
+    specific_errors: &[
+        MemberDisabled,
+        UnknownLink,
+        LinkUsed,
+        LinkExpired,
+        InvalidGrantId,
+        RateLimited,
+    ],
 };
 
 /// `POST /grants/redeem`.
@@ -614,6 +690,7 @@ pub const REDEEM_GRANT: Endpoint = Endpoint {
         Cookie::SetGuest,
     )],
     specific_errors: &[
+        MemberDisabled,
         UnknownLink,
         LinkUsed,
         LinkExpired,
@@ -638,6 +715,153 @@ pub const REQUEST_LINK: Endpoint = Endpoint {
     specific_errors: &[InvalidEmail, InvalidHandle, RateLimited],
 };
 
+/// The admin API's scope for reading members.
+pub const SCOPE_MEMBERS_READ: &str = "members:read";
+/// The admin API's scope for inviting, disabling, re-enabling and deleting members.
+pub const SCOPE_MEMBERS_WRITE: &str = "members:write";
+/// Every scope an admin API token can have.
+pub const SCOPES: &[&str] = &[SCOPE_MEMBERS_READ, SCOPE_MEMBERS_WRITE];
+
+/// `POST /enroll/peek`.
+pub const ENROLL_PEEK: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/enroll/peek",
+    operation_id: "peekEnrollment",
+    summary: "Whom an enrollment link is for",
+    description: "The enrollment page sends the token from its link's fragment and gets the invited handle, name and address, to fill in the registration (which then sends the token as `invite` in place of a registration code). Changes nothing. Rate-limited per client address.",
+    auth: Auth::Anyone,
+    query: None,
+    request: Some("EnrollPeek"),
+    replies: &[ok(200, "Enrollment", "The invitation is live.")],
+    specific_errors: &[InvalidInvite, RateLimited],
+};
+
+/// `GET /admin/members`.
+pub const ADMIN_LIST_MEMBERS: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/admin/members",
+    operation_id: "adminListMembers",
+    summary: "List members (admin API)",
+    description: "Every member and pending invitation, by handle, with his status and contact page. Needs a token with `members:read`.",
+    auth: Auth::AdminToken(SCOPE_MEMBERS_READ),
+    query: None,
+    request: None,
+    replies: &[ok(200, "AdminMemberList", "The members.")],
+    specific_errors: &[],
+};
+
+/// `POST /admin/members`.
+pub const ADMIN_INVITE: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/admin/members",
+    operation_id: "adminInviteMember",
+    summary: "Invite a member (admin API)",
+    description: "Reserves the handle and makes a one-time enrollment link (valid for 7 days) where the member sets up his password and key; until then he has none and takes no messages. The link is in the answer and, with `send_email`, also e-mailed to him through the outbox. Needs `members:write`.",
+    auth: Auth::AdminToken(SCOPE_MEMBERS_WRITE),
+    query: None,
+    request: Some("InviteRequest"),
+    replies: &[ok(201, "Invited", "Invited; hand the link to him (or it was e-mailed).")],
+    specific_errors: &[HandleTaken, InvalidHandle, InvalidEmail, InvalidDisplayName],
+};
+
+/// `GET /admin/members/{handle}`.
+pub const ADMIN_GET_MEMBER: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/admin/members/{handle}",
+    operation_id: "adminGetMember",
+    summary: "One member and his contact URL (admin API)",
+    description: "The member (or pending invitation) with this handle: status and contact page URL. Needs `members:read`.",
+    auth: Auth::AdminToken(SCOPE_MEMBERS_READ),
+    query: None,
+    request: None,
+    replies: &[ok(200, "AdminMember", "The member.")],
+    specific_errors: &[UnknownMember, InvalidHandle],
+};
+
+/// `DELETE /admin/members/{handle}`.
+pub const ADMIN_DELETE_MEMBER: Endpoint = Endpoint {
+    method: Method::Delete,
+    path: "/admin/members/{handle}",
+    operation_id: "adminDeleteMember",
+    summary: "Delete a member (admin API)",
+    description: "Destroys the member with every conversation, message, link and session of his (a pending invitation: the invitation). Cannot be undone. Needs `members:write`.",
+    auth: Auth::AdminToken(SCOPE_MEMBERS_WRITE),
+    query: None,
+    request: None,
+    replies: &[no_content("Deleted.")],
+    specific_errors: &[UnknownMember, InvalidHandle],
+};
+
+/// `POST /admin/members/{handle}/disable`.
+pub const ADMIN_DISABLE_MEMBER: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/admin/members/{handle}/disable",
+    operation_id: "adminDisableMember",
+    summary: "Disable a member (admin API)",
+    description: "He can no longer sign in and his sessions end; his contact page says he takes no messages, and his guests' links answer `member_disabled`. Nothing is deleted; re-enabling restores all. Needs `members:write`.",
+    auth: Auth::AdminToken(SCOPE_MEMBERS_WRITE),
+    query: None,
+    request: None,
+    replies: &[ok(200, "AdminMember", "Disabled (or already was).")],
+    specific_errors: &[UnknownMember, InvalidHandle],
+};
+
+/// `POST /admin/members/{handle}/enable`.
+pub const ADMIN_ENABLE_MEMBER: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/admin/members/{handle}/enable",
+    operation_id: "adminEnableMember",
+    summary: "Re-enable a member (admin API)",
+    description: "Undoes a disable: he signs in and takes messages again, and his guests' links work. Needs `members:write`.",
+    auth: Auth::AdminToken(SCOPE_MEMBERS_WRITE),
+    query: None,
+    request: None,
+    replies: &[ok(200, "AdminMember", "Enabled (or already was).")],
+    specific_errors: &[UnknownMember, InvalidHandle],
+};
+
+/// `GET /me/passkeys`.
+pub const LIST_PASSKEYS: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/me/passkeys",
+    operation_id: "listPasskeys",
+    summary: "The member's passkeys",
+    description: "Every passkey that unlocks the signed-in member's key, with the private key sealed under each one's KEK (docs/protocol.md §4.9.1). The server checks no WebAuthn signature and never sees a PRF output.",
+    auth: Auth::Member,
+    query: None,
+    request: None,
+    replies: &[ok(200, "PasskeyList", "The passkeys, oldest first.")],
+    specific_errors: &[],
+};
+
+/// `POST /me/passkeys`.
+pub const ADD_PASSKEY: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/me/passkeys",
+    operation_id: "addPasskey",
+    summary: "Add a passkey",
+    description: "Stores the private key sealed under a new passkey's KEK, with its credential id and label. The client seals it in the member's Web Worker from the passkey's PRF output; the server sees neither.",
+    auth: Auth::Member,
+    query: None,
+    request: Some("AddPasskey"),
+    replies: &[ok(201, "PasskeyView", "Added.")],
+    specific_errors: &[InvalidPasskey, InvalidSealedIdentity, PasskeyExists],
+};
+
+/// `DELETE /me/passkeys/{credential_id}`.
+pub const DELETE_PASSKEY: Endpoint = Endpoint {
+    method: Method::Delete,
+    path: "/me/passkeys/{credential_id}",
+    operation_id: "deletePasskey",
+    summary: "Remove a passkey",
+    description: "Deletes the passkey's sealed copy of the private key, so that it unlocks nothing any more. Requires a sign-in less than five minutes old.",
+    auth: Auth::Member,
+    query: None,
+    request: None,
+    replies: &[no_content("Removed.")],
+    specific_errors: &[ReauthenticationRequired, UnknownPasskey],
+};
+
 /// Every operation, in the order of the reference.
 pub const ALL: &[&Endpoint] = &[
     &HEALTH,
@@ -651,6 +875,9 @@ pub const ALL: &[&Endpoint] = &[
     &LOGIN_START,
     &LOGIN_FINISH,
     &LOGOUT,
+    &AUTH_METHODS,
+    &OIDC_START,
+    &OIDC_CALLBACK,
     &GET_ME,
     &UPDATE_ME,
     &PASSWORD_START,
@@ -658,6 +885,9 @@ pub const ALL: &[&Endpoint] = &[
     &REPLACE_RECOVERY,
     &RECOVER_START,
     &RECOVER_FINISH,
+    &LIST_PASSKEYS,
+    &ADD_PASSKEY,
+    &DELETE_PASSKEY,
     &LIST_CONVERSATIONS,
     &GET_CONVERSATION,
     &DELETE_CONVERSATION,
@@ -668,6 +898,13 @@ pub const ALL: &[&Endpoint] = &[
     &PEEK_GRANT,
     &REDEEM_GRANT,
     &REQUEST_LINK,
+    &ENROLL_PEEK,
+    &ADMIN_LIST_MEMBERS,
+    &ADMIN_INVITE,
+    &ADMIN_GET_MEMBER,
+    &ADMIN_DELETE_MEMBER,
+    &ADMIN_DISABLE_MEMBER,
+    &ADMIN_ENABLE_MEMBER,
 ];
 
 /// The operation at this method and path template.

@@ -61,6 +61,8 @@ error_codes! {
     NotSignedIn = (401, "not_signed_in", "no session cookie of the kind needed, or the session has ended"),
     /// The login did not verify.
     LoginFailed = (401, "login_failed", "wrong handle or password, or the login took longer than a minute"),
+    /// No admin API token, or not a live one.
+    BadToken = (401, "bad_token", "the admin API needs `Authorization: Bearer <token>` with a token `latchkey admin token create` made and nobody revoked"),
     /// A cookie-authenticated write from elsewhere.
     BadOrigin = (403, "bad_origin", "a cookie-authenticated write whose `Origin` header is missing or is not the server's public origin"),
     /// The address does not fit the link.
@@ -73,6 +75,16 @@ error_codes! {
     RegistrationClosed = (403, "registration_closed", "registration is closed here, or the site's registration code is missing or wrong"),
     /// The recovery key does not fit.
     RecoveryFailed = (403, "recovery_failed", "the recovery key does not belong to this handle (or the account has none)"),
+    /// The admin token lacks the scope.
+    MissingScope = (403, "missing_scope", "the admin API token lacks the scope this operation needs (`members:read` or `members:write`)"),
+    /// The member is disabled.
+    MemberDisabled = (403, "member_disabled", "the member is disabled by the site: he cannot sign in and takes no messages"),
+    /// Not a live enrollment link.
+    InvalidInvite = (403, "invalid_invite", "the enrollment link is not known here, was used, or expired: ask the site for a new invitation"),
+    /// The operator turned handle-and-password accounts off.
+    PasswordsDisabled = (403, "passwords_disabled", "handle-and-password accounts are turned off here (`auth.local_passwords = false`): sign in with the site's account"),
+    /// No OpenID provider is configured.
+    OidcNotConfigured = (404, "oidc_not_configured", "signing in with the site's accounts is not set up here (`oidc.issuer` is unset)"),
     /// No such API endpoint.
     NoRoute = (404, "no_route", "there is no such API endpoint"),
     /// No member has this handle.
@@ -81,6 +93,8 @@ error_codes! {
     UnknownConversation = (404, "unknown_conversation", "no such conversation, or (for a member) not one of his"),
     /// The link is not known.
     UnknownLink = (404, "unknown_link", "the link is not known: mistyped, or its conversation was deleted"),
+    /// No such passkey (or not the member's).
+    UnknownPasskey = (404, "unknown_passkey", "the signed-in member has no passkey with this credential id"),
     /// The row went away while the request was handled.
     NotFound = (404, "not_found", "what the request needs was deleted while it was being handled"),
     /// The endpoint does not take this method.
@@ -89,6 +103,8 @@ error_codes! {
     HandleTaken = (409, "handle_taken", "another member has this handle"),
     /// The identity key is another member's.
     IdentityKeyTaken = (409, "identity_key_taken", "another member has registered this identity public key"),
+    /// The passkey is added already.
+    PasskeyExists = (409, "passkey_exists", "a passkey with this credential id is stored already"),
     /// The conversation id is taken.
     ConversationExists = (409, "conversation_exists", "a conversation with this id exists"),
     /// Another message has this id.
@@ -127,6 +143,8 @@ error_codes! {
     InvalidCiphertext = (422, "invalid_ciphertext", "the ciphertext does not have the version byte and length of a padded message"),
     /// Not a grant id.
     InvalidGrantId = (422, "invalid_grant_id", "`grant_id` is not 43 characters of canonical base64url (32 bytes)"),
+    /// Not a passkey's credential id or label.
+    InvalidPasskey = (422, "invalid_passkey", "a passkey's credential id has 1 to 1023 bytes, its label 1 to 64 characters and no control characters; a member has at most 20"),
     /// Not a wrapped conversation key.
     InvalidWrappedKey = (422, "invalid_wrapped_key", "`wrapped_key` is not a 73-byte wrapped conversation key"),
     /// Not a link fragment.

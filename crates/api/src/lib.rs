@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod admin;
 mod bytes;
 mod conversations;
 pub mod endpoints;
@@ -22,6 +23,8 @@ mod ids;
 mod link;
 mod links;
 mod members;
+mod oidc;
+mod passkeys;
 mod schema;
 mod wire;
 
@@ -30,6 +33,9 @@ pub mod openapi;
 #[cfg(feature = "typescript")]
 pub mod typescript;
 
+pub use admin::{
+    AdminMember, AdminMemberList, EnrollPeek, Enrollment, InviteRequest, Invited, MemberStatus,
+};
 pub use bytes::B64;
 pub use conversations::{
     AddGrant, ConversationAnswer, ConversationPage, ConversationView, GrantAdded, GrantInput,
@@ -44,11 +50,14 @@ pub use link::{GrantId, LinkFragment};
 pub use links::{
     GrantRef, Health, LinkRequest, LinkRequested, Peeked, RedeemRequest, RedeemedView,
 };
+pub use oidc::AuthMethods;
 pub use members::{
     LoginFinish, LoginStart, LoginStarted, MemberView, NewRecovery, OpaqueResponse, PasswordFinish,
     PasswordStart, ProfileUpdate, PublicMember, RecoverFinish, RecoverStart, RecoverStarted,
     RegisterFinish, RegisterStart, RegisterStarted,
 };
+
+pub use passkeys::{AddPasskey, PasskeyList, PasskeyView};
 
 /// The committed OpenAPI document, as the server serves it.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");

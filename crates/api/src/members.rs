@@ -15,6 +15,10 @@ bodies! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "typescript", ts(optional))]
         pub registration_code: Option<String>,
+        /// An invitation's enrollment token (from the link's fragment) in place of a registration code: the handle must be the invited one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "typescript", ts(optional))]
+        pub invite: Option<String>,
     }
 
     /// The server's answer to registration step 1.
@@ -39,6 +43,10 @@ bodies! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "typescript", ts(optional))]
         pub registration_code: Option<String>,
+        /// An invitation's enrollment token (from the link's fragment) in place of a registration code: the handle must be the invited one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "typescript", ts(optional))]
+        pub invite: Option<String>,
         pub handle: Handle,
         pub display_name: DisplayName,
         /// The member's address, for notices. Stored sealed; never shown to guests.
@@ -90,6 +98,8 @@ bodies! {
         pub identity_public: B64,
         /// The key's fingerprint: 80 bits in Crockford base32, four groups of four.
         pub fingerprint: String,
+        /// False while the site has disabled him: the contact page says he takes no messages.
+        pub accepts_messages: bool,
     }
 
     /// Step 1 of login.

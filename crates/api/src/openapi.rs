@@ -24,6 +24,7 @@ fn component_schemas() -> BTreeMap<String, Value> {
     let mut schemas: Schemas = Vec::new();
     add::<crate::ErrorBody>(&mut schemas);
     add::<crate::Health>(&mut schemas);
+    add::<crate::AuthMethods>(&mut schemas);
     add::<crate::RegisterStart>(&mut schemas);
     add::<crate::RegisterStarted>(&mut schemas);
     add::<crate::OpaqueResponse>(&mut schemas);
@@ -40,6 +41,9 @@ fn component_schemas() -> BTreeMap<String, Value> {
     add::<crate::RecoverStarted>(&mut schemas);
     add::<crate::RecoverFinish>(&mut schemas);
     add::<crate::NewRecovery>(&mut schemas);
+    add::<crate::PasskeyView>(&mut schemas);
+    add::<crate::PasskeyList>(&mut schemas);
+    add::<crate::AddPasskey>(&mut schemas);
     add::<crate::StartConversation>(&mut schemas);
     add::<crate::Started>(&mut schemas);
     add::<crate::ConversationPage>(&mut schemas);
@@ -56,6 +60,12 @@ fn component_schemas() -> BTreeMap<String, Value> {
     add::<crate::RedeemedView>(&mut schemas);
     add::<crate::LinkRequest>(&mut schemas);
     add::<crate::LinkRequested>(&mut schemas);
+    add::<crate::EnrollPeek>(&mut schemas);
+    add::<crate::Enrollment>(&mut schemas);
+    add::<crate::AdminMember>(&mut schemas);
+    add::<crate::AdminMemberList>(&mut schemas);
+    add::<crate::InviteRequest>(&mut schemas);
+    add::<crate::Invited>(&mut schemas);
     add::<crate::ListQuery>(&mut schemas);
     add::<crate::MessagesQuery>(&mut schemas);
     // Named for the path parameters even where no body refers to them.
@@ -91,6 +101,7 @@ fn security(auth: Auth) -> Value {
         Auth::Anyone => json!([]),
         Auth::Member => json!(member),
         Auth::Participant => json!(member.iter().chain(guest.iter()).collect::<Vec<_>>()),
+        Auth::AdminToken(scope) => json!([{"adminToken": [scope]}]),
         Auth::OptionalCookies => {
             let mut all = vec![json!({})];
             all.extend(member.iter().chain(guest.iter()).cloned());
@@ -119,6 +130,11 @@ fn security_schemes() -> Value {
         "memberCookieDev": scheme("latchkey-member", "member", true),
         "guestCookie": scheme("__Host-latchkey-guest", "guest (one conversation)", false),
         "guestCookieDev": scheme("latchkey-guest", "guest (one conversation)", true),
+        "adminToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An admin API token of the site's backend (`latchkey admin token create --name NAME --scope SCOPE[,SCOPE]`); the operation's scope is listed with it. No cookies, so no `Origin` check. A missing, unknown or revoked token answers 401 `bad_token`, a token without the scope 403 `missing_scope`.",
+        },
     })
 }
 
@@ -160,6 +176,13 @@ fn parameters(endpoint: &Endpoint, schemas: &BTreeMap<String, Value>) -> Vec<Val
             "name": "id", "in": "path", "required": true,
             "description": "The conversation's id.",
             "schema": schema_ref("ConversationId"),
+        }));
+    }
+    if endpoint.path.contains("{credential_id}") {
+        out.push(json!({
+            "name": "credential_id", "in": "path", "required": true,
+            "description": "The passkey's WebAuthn credential id, unpadded base64url.",
+            "schema": {"type": "string", "minLength": 2, "maxLength": 1364, "pattern": crate::bytes::BASE64URL_PATTERN},
         }));
     }
     let properties = endpoint

@@ -42,6 +42,7 @@ pub fn declarations() -> String {
     declare::<crate::LinkFragment>(&cfg, &mut out);
     declare::<crate::ErrorBody>(&cfg, &mut out);
     declare::<crate::Health>(&cfg, &mut out);
+    declare::<crate::AuthMethods>(&cfg, &mut out);
     declare::<crate::RegisterStart>(&cfg, &mut out);
     declare::<crate::RegisterStarted>(&cfg, &mut out);
     declare::<crate::OpaqueResponse>(&cfg, &mut out);
@@ -58,6 +59,9 @@ pub fn declarations() -> String {
     declare::<crate::RecoverStarted>(&cfg, &mut out);
     declare::<crate::RecoverFinish>(&cfg, &mut out);
     declare::<crate::NewRecovery>(&cfg, &mut out);
+    declare::<crate::PasskeyView>(&cfg, &mut out);
+    declare::<crate::PasskeyList>(&cfg, &mut out);
+    declare::<crate::AddPasskey>(&cfg, &mut out);
     declare::<crate::MessageInput>(&cfg, &mut out);
     declare::<crate::GrantInput>(&cfg, &mut out);
     declare::<crate::StartConversation>(&cfg, &mut out);
@@ -81,6 +85,13 @@ pub fn declarations() -> String {
     declare::<crate::RedeemedView>(&cfg, &mut out);
     declare::<crate::LinkRequest>(&cfg, &mut out);
     declare::<crate::LinkRequested>(&cfg, &mut out);
+    declare::<crate::EnrollPeek>(&cfg, &mut out);
+    declare::<crate::Enrollment>(&cfg, &mut out);
+    declare::<crate::MemberStatus>(&cfg, &mut out);
+    declare::<crate::AdminMember>(&cfg, &mut out);
+    declare::<crate::AdminMemberList>(&cfg, &mut out);
+    declare::<crate::InviteRequest>(&cfg, &mut out);
+    declare::<crate::Invited>(&cfg, &mut out);
     declare::<crate::ListQuery>(&cfg, &mut out);
     declare::<crate::MessagesQuery>(&cfg, &mut out);
     out.push_str(&error_codes());

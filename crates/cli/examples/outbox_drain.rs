@@ -19,8 +19,10 @@
 //!
 //! Options: `--mails K` (5000), `--runs R` (3), `--connections 1,4` (`old`
 //! leaves the setting out, for a binary from before it existed),
-//! `--relays aiosmtpd,maildev`, `--binary PATH` (default: the `latchkey`
-//! beside this example's folder, i.e. the same profile's build).
+//! `--relays aiosmtpd,maildev`, `--delay-ms MS` (0: aiosmtpd takes that
+//! long over each mail, as a relay across a network would), `--binary PATH`
+//! (default: the `latchkey` beside this example's folder, i.e. the same
+//! profile's build).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -43,6 +45,7 @@ struct Options {
     runs: usize,
     connections: Vec<String>,
     relays: Vec<String>,
+    delay: Duration,
     binary: PathBuf,
 }
 
@@ -53,6 +56,7 @@ fn options() -> Result<Options, Failure> {
         runs: 3,
         connections: vec!["1".into(), "4".into()],
         relays: vec!["aiosmtpd".into(), "maildev".into()],
+        delay: Duration::ZERO,
         // target/<profile>/examples/outbox_drain → target/<profile>/latchkey
         binary: here
             .parent()
@@ -69,6 +73,7 @@ fn options() -> Result<Options, Failure> {
             "--runs" => options.runs = value.parse()?,
             "--connections" => options.connections = list(),
             "--relays" => options.relays = list(),
+            "--delay-ms" => options.delay = Duration::from_millis(value.parse()?),
             "--binary" => options.binary = value.into(),
             other => return Err(format!("unknown option {other}").into()),
         }
@@ -117,10 +122,10 @@ enum Relay {
 }
 
 impl Relay {
-    fn start(kind: &str, port: u16) -> Result<Relay, Failure> {
+    fn start(kind: &str, port: u16, delay: Duration) -> Result<Relay, Failure> {
         match kind {
             "aiosmtpd" => Ok(Relay::Counting {
-                _relay: counting_relay::CountingRelay::start(&repo_root(), port, Duration::ZERO)?,
+                _relay: counting_relay::CountingRelay::start(&repo_root(), port, delay)?,
             }),
             "maildev" => {
                 let dir = tempfile::tempdir()?;
@@ -232,7 +237,7 @@ async fn drain(
     connections: &str,
 ) -> Result<(f64, usize, String), Failure> {
     let smtp_port = free_port()?;
-    let _relay = Relay::start(relay_kind, smtp_port)?;
+    let _relay = Relay::start(relay_kind, smtp_port, options.delay)?;
     let dir = tempfile::tempdir()?;
     let secrets = dir.path().join("secrets.key");
     // The server wants its secrets outside the database's folder.
@@ -367,9 +372,10 @@ fn median(values: &mut [f64]) -> f64 {
 async fn main() -> Result<(), Failure> {
     let options = options()?;
     println!(
-        "outbox drain: {} mails, {} runs, binary {}, load average at start {}",
+        "outbox drain: {} mails, {} runs, aiosmtpd delay {:?}, binary {}, load average at start {}",
         options.mails,
         options.runs,
+        options.delay,
         options.binary.display(),
         load_average()
     );

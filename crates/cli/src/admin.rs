@@ -1,8 +1,11 @@
-//! The operator's commands: `init`, `serve`, `migrate`.
+//! The operator's commands: `init`, `serve`, `migrate`, and `admin token …`
+//! (the admin API's tokens, made in the database directly).
 
 use std::path::PathBuf;
 
 use latchkey_server::config::cli_vars;
+use latchkey_server::domain::admin as admin_api;
+use latchkey_server::store::Store;
 use latchkey_server::{App, Config};
 
 use crate::error::CliError;
@@ -131,4 +134,144 @@ fn init_logging(config: &Config) -> Result<(), CliError> {
         builder.try_init()
     };
     result.map_err(CliError::Failed)
+}
+
+/// `latchkey admin …`: the operator's work on the database itself.
+#[derive(clap::Subcommand)]
+pub enum AdminCommand {
+    /// Tokens of the admin API (the site's backend): create, list, revoke.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+/// `latchkey admin token …`.
+#[derive(clap::Subcommand)]
+pub enum TokenCommand {
+    /// Make a token and print it once (only its SHA-256 is stored).
+    Create(TokenCreateArgs),
+    /// List the tokens: name, scopes, created, last used, revoked.
+    List(ServerArgs),
+    /// Revoke a token by name: it authenticates nothing from now on.
+    Revoke(TokenRevokeArgs),
+}
+
+/// `latchkey admin token create`.
+#[derive(clap::Args)]
+pub struct TokenCreateArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// What the log and the listing call it (letters, digits, '-', '_', '.').
+    #[arg(long)]
+    name: String,
+    /// What it may do, comma-separated: members:read, members:write.
+    #[arg(long, value_delimiter = ',', required = true)]
+    scope: Vec<String>,
+}
+
+/// `latchkey admin token revoke`.
+#[derive(clap::Args)]
+pub struct TokenRevokeArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// The token's name.
+    name: String,
+}
+
+/// Runs `latchkey admin …`.
+pub async fn admin(command: AdminCommand) -> Result<(), CliError> {
+    let AdminCommand::Token { command } = command;
+    match command {
+        TokenCommand::Create(args) => {
+            let store = migrated_store(&args.server).await?;
+            let token = admin_api::create_token(&store, &args.name, &args.scope)
+                .await
+                .map_err(token_error)?;
+            // The one time it is shown.
+            println!("{}", token.expose());
+            eprintln!(
+                "token {:?} created; it is shown only now: keep it in the site's secrets",
+                args.name
+            );
+            Ok(())
+        }
+        TokenCommand::List(server) => {
+            let store = migrated_store(&server).await?;
+            let tokens = admin_api::list_tokens(&store).await.map_err(token_error)?;
+            println!("NAME\tSCOPES\tCREATED\tLAST USED\tREVOKED");
+            for token in tokens {
+                let time = |t: Option<latchkey_server::store::Timestamp>| {
+                    t.map_or_else(|| "-".to_owned(), |t| utc(t.as_ms()))
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    token.name,
+                    token.scopes.join(","),
+                    time(Some(token.created_at)),
+                    time(token.last_used_at),
+                    time(token.revoked_at),
+                );
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke(args) => {
+            let store = migrated_store(&args.server).await?;
+            admin_api::revoke_token(&store, &args.name)
+                .await
+                .map_err(token_error)?;
+            println!("token {:?} revoked", args.name);
+            Ok(())
+        }
+    }
+}
+
+async fn migrated_store(server: &ServerArgs) -> Result<Store, CliError> {
+    let config = server.load()?;
+    let store = Store::connect(config.database_url.expose()).await?;
+    if !store.is_migrated().await.unwrap_or(false) {
+        return Err(CliError::Usage(
+            "the database is not up to date: run `latchkey migrate` first".into(),
+        ));
+    }
+    Ok(store)
+}
+
+fn token_error(error: admin_api::TokenError) -> CliError {
+    match error {
+        admin_api::TokenError::Store(e) => e.into(),
+        other => CliError::Usage(other.to_string()),
+    }
+}
+
+/// Milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (days to a civil
+/// date as in Howard Hinnant's `civil_from_days`).
+fn utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_formats_known_instants() {
+        assert_eq!(super::utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::utc(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(super::utc(1_798_761_599_000), "2026-12-31T23:59:59Z");
+    }
 }

@@ -63,6 +63,11 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Put a checked backup in place of the SQLite database (PostgreSQL: pg_restore).
     Restore(backup::RestoreArgs),
+    /// Operator: the admin API's tokens (`latchkey admin token create|list|revoke`).
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
     /// Members: `latchkey member add`.
     Member {
         #[command(subcommand)]
@@ -110,6 +115,7 @@ async fn run(command: Command) -> Result<(), CliError> {
         Command::Doctor(args) => doctor::doctor(args).await,
         Command::Backup(args) => backup::backup(args).await,
         Command::Restore(args) => backup::restore(args).await,
+        Command::Admin { command } => admin::admin(command).await,
         Command::Member { command } => member::member(command).await,
         Command::Inbox(args) => member::inbox(args).await,
         Command::Read(args) => member::read(args).await,

@@ -102,6 +102,50 @@ impl Member {
         email: &str,
         password: &[u8],
     ) -> Result<Member, ClientError> {
+        Self::register_as(
+            server,
+            registration_code,
+            None,
+            handle,
+            display_name,
+            email,
+            password,
+        )
+        .await
+    }
+
+    /// Enrolls a member the site invited: registration with the token of
+    /// his enrollment link (`/enroll#TOKEN`) in place of a code.
+    pub async fn enroll(
+        server: &ServerUrl,
+        invite: &str,
+        handle: &str,
+        display_name: &str,
+        email: &str,
+        password: &[u8],
+    ) -> Result<Member, ClientError> {
+        Self::register_as(
+            server,
+            None,
+            Some(invite),
+            handle,
+            display_name,
+            email,
+            password,
+        )
+        .await
+    }
+
+    async fn register_as(
+        server: &ServerUrl,
+        registration_code: Option<&str>,
+        invite: Option<&str>,
+        handle: &str,
+        display_name: &str,
+        email: &str,
+        password: &[u8],
+    ) -> Result<Member, ClientError> {
+        let invite = invite.map(str::to_owned);
         let handle = Handle::parse(handle)?;
         let display_name = DisplayName::parse(display_name)?;
         let email = Email::parse(email)?;
@@ -116,6 +160,7 @@ impl Member {
                     handle: handle.clone(),
                     request: B64(request),
                     registration_code: registration_code.clone(),
+                    invite: invite.clone(),
                 },
             )
             .await?;
@@ -138,6 +183,7 @@ impl Member {
                 &[],
                 &RegisterFinish {
                     registration_code,
+                    invite,
                     handle,
                     display_name,
                     email,

@@ -14,6 +14,9 @@ pub(crate) const GRANT_WRAP: &str = "latchkey/v1/grant-wrap";
 pub(crate) const KEK_PASSWORD: &str = "latchkey/v1/kek/password";
 pub(crate) const KEK_RECOVERY: &str = "latchkey/v1/kek/recovery";
 pub(crate) const RECOVERY_PROOF: &str = "latchkey/v1/recovery-proof";
+/// HKDF salt and info label of a passkey's KEK (the only derivation with a
+/// salt: see `passkey.rs`).
+pub(crate) const KEK_PASSKEY: &str = "latchkey/v1/passkey-kek";
 /// HKDF info of the identity-proof key, and the AD label of its transcript.
 pub(crate) const IDENTITY_PROOF: &str = "latchkey/v1/identity-proof";
 

@@ -20,7 +20,8 @@
 //! - [`LinkKey`]: the secret in the e-mailed link's fragment (`#k1.…`), from which
 //!   the browser derives the [`GrantId`] it shows the server.
 //! - [`KeyEncryptionKey`] and [`RecoveryKey`]: protect a member's identity secret
-//!   under the password (via OPAQUE's export key) or a printed recovery key.
+//!   under the password (via OPAQUE's export key), a printed recovery key, or a
+//!   passkey's WebAuthn PRF output ([`PasskeyPrfOutput`]).
 //! - [`opaque`] (feature `opaque`): password registration and login where the
 //!   server never sees the password.
 //! - [`server`] (feature `server`): the server's own sealing and blind index,
@@ -50,6 +51,7 @@ mod link;
 mod message;
 #[cfg(feature = "opaque")]
 pub mod opaque;
+mod passkey;
 mod secret;
 #[cfg(feature = "server")]
 pub mod server;
@@ -65,6 +67,7 @@ pub use ids::{ConversationId, MessageId, Role};
 pub use keyprotect::{KeyEncryptionKey, RecoveryKey, SealedIdentity};
 pub use link::{GrantId, LinkKey, WrappedConversationKey};
 pub use message::{GuestIntroduction, Message, MessageContext};
+pub use passkey::{PasskeyPrfOutput, PASSKEY_PRF_INPUT};
 pub use rand_core::{CryptoRng, OsRng, RngCore};
 
 /// The one protocol version this crate speaks. It is the first byte of every

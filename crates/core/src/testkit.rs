@@ -11,6 +11,7 @@
 #![allow(clippy::indexing_slicing)]
 
 mod identity_proof;
+mod passkey;
 
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -40,6 +41,7 @@ pub const FILES: &[&str] = &[
     "epoch",
     "opaque",
     "identity-proof",
+    "passkey",
 ];
 
 /// Randomness that replays given bytes, for operations whose randomness is
@@ -210,6 +212,7 @@ fn run_case(c: &Value) -> Result<(), String> {
         }
         "opaque.flow" => check_opaque(c),
         op if op.starts_with("identity_proof.") => identity_proof::run(op, c),
+        op if op.starts_with("passkey.") => passkey::run(op, c),
         other => Err(format!("unknown op {other}")),
     }
 }
@@ -1359,6 +1362,7 @@ pub fn generate() -> Result<Vec<(&'static str, String)>, String> {
     )?;
 
     push("identity-proof", identity_proof::generate()?)?;
+    push("passkey", passkey::generate()?)?;
 
     Ok(out)
 }

@@ -36,6 +36,18 @@ pub enum MailPayload {
         #[serde(default)]
         language: Language,
     },
+    /// A member's invitation from the site: his one-time enrollment link.
+    Invite {
+        /// The invited member's address.
+        to: String,
+        /// His display name, as the site gave it.
+        member_name: String,
+        /// The enrollment token. The reason this payload is sealed.
+        token: String,
+        /// The mail's language.
+        #[serde(default)]
+        language: Language,
+    },
     /// A member's content-free notice that a guest wrote.
     MemberNotice {
         /// The member's address.
@@ -125,6 +137,31 @@ impl MailPayload {
                         html_escape(&opening),
                         html_escape(&link),
                         html_escape(language.raw("mail.link.button")),
+                        html_escape(rules)
+                    ),
+                }
+            }
+            MailPayload::Invite {
+                to,
+                member_name,
+                token,
+                language,
+            } => {
+                let link = format!("{base}/enroll#{token}");
+                let name = clean_name(member_name);
+                let opening = language.text("mail.invite.opening", &[("member", &name)]);
+                let rules = language.raw("mail.invite.rules");
+                Email {
+                    to: to.clone(),
+                    subject: language.raw("mail.invite.subject").to_owned(),
+                    text: format!("{opening}\n\n{link}\n\n{rules}\n"),
+                    html: format!(
+                        "<!doctype html><html lang=\"{}\"><body><p>{}</p><p><a href=\"{}\">{}</a>\
+                         </p><p>{}</p></body></html>",
+                        language.tag(),
+                        html_escape(&opening),
+                        html_escape(&link),
+                        html_escape(language.raw("mail.invite.button")),
                         html_escape(rules)
                     ),
                 }

@@ -5,9 +5,10 @@
 use latchkey_core::opaque::{ClientLogin, ClientRegistration};
 use latchkey_core::{
     ConversationKey, IdentityChallengePublic, IdentityPublic, IdentitySecret, KeyEncryptionKey,
-    OsRng, RecoveryKey, SealedConversationKey, SealedIdentity,
+    OsRng, PasskeyPrfOutput, RecoveryKey, SealedConversationKey, SealedIdentity, PASSKEY_PRF_INPUT,
 };
 use wasm_bindgen::prelude::*;
+use zeroize::Zeroize;
 
 use crate::{conversation_id, js_error, Conversation};
 
@@ -73,6 +74,23 @@ pub struct Kek {
 
 #[wasm_bindgen]
 impl Kek {
+    /// The KEK of one passkey (docs/protocol.md §4.9.1): `prf` is the
+    /// authenticator's `prf.results.first` (32 bytes), wiped here (the
+    /// caller's array too: wasm-bindgen copies a `&mut [u8]` back);
+    /// `handle` canonical; `credentialId` the raw credential id.
+    #[wasm_bindgen(js_name = fromPasskey)]
+    pub fn from_passkey(
+        prf: &mut [u8],
+        handle: &str,
+        credential_id: &[u8],
+    ) -> Result<Kek, JsError> {
+        let output = PasskeyPrfOutput::from_slice(prf);
+        prf.zeroize();
+        let key = KeyEncryptionKey::from_passkey(&output.map_err(js_error)?, handle, credential_id)
+            .map_err(js_error)?;
+        Ok(Kek { key })
+    }
+
     /// Seals the identity for storage on the server.
     #[wasm_bindgen(js_name = sealIdentity)]
     pub fn seal_identity(&self, identity: &Identity) -> Vec<u8> {
@@ -93,6 +111,12 @@ impl Kek {
             .map_err(js_error)?;
         Ok(Identity { secret })
     }
+}
+
+/// What the page asks the passkey's PRF to evaluate (`prf.eval.first`).
+#[wasm_bindgen(js_name = passkeyPrfInput)]
+pub fn passkey_prf_input() -> Vec<u8> {
+    PASSKEY_PRF_INPUT.to_vec()
 }
 
 /// A recovery key (`LKR1-…`), shown once at registration.

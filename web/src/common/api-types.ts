@@ -69,6 +69,19 @@ export type Health = {
 status: string, };
 
 /**
+ * The ways of signing in this server offers, for the sign-in page.
+ */
+export type AuthMethods = { 
+/**
+ * Whether handle-and-password accounts are open (registration and password sign-in).
+ */
+local_passwords: boolean, 
+/**
+ * The site's name for the "Sign in with …" button, when signing in with the site's accounts is set up; absent otherwise.
+ */
+oidc?: string, };
+
+/**
  * Step 1 of registration.
  */
 export type RegisterStart = { handle: Handle, 
@@ -79,7 +92,11 @@ request: B64,
 /**
  * Needed when the operator set `registration_code`; otherwise omit it.
  */
-registration_code?: string, };
+registration_code?: string, 
+/**
+ * An invitation's enrollment token (from the link's fragment) in place of a registration code: the handle must be the invited one.
+ */
+invite?: string, };
 
 /**
  * The server's answer to registration step 1.
@@ -114,7 +131,11 @@ export type RegisterFinish = {
 /**
  * Needed when the operator set `registration_code`; otherwise omit it.
  */
-registration_code?: string, handle: Handle, display_name: DisplayName, 
+registration_code?: string, 
+/**
+ * An invitation's enrollment token (from the link's fragment) in place of a registration code: the handle must be the invited one.
+ */
+invite?: string, handle: Handle, display_name: DisplayName, 
 /**
  * The member's address, for notices. Stored sealed; never shown to guests.
  */
@@ -176,7 +197,11 @@ identity_public: B64,
 /**
  * The key's fingerprint: 80 bits in Crockford base32, four groups of four.
  */
-fingerprint: string, };
+fingerprint: string, 
+/**
+ * False while the site has disabled him: the contact page says he takes no messages.
+ */
+accepts_messages: boolean, };
 
 /**
  * Step 1 of login.
@@ -299,6 +324,50 @@ recovery_sealed_identity: B64,
  * The new recovery key's proof (32 bytes).
  */
 recovery_proof: B64, };
+
+/**
+ * One passkey of the signed-in member.
+ */
+export type PasskeyView = { 
+/**
+ * The WebAuthn credential id (1 to 1023 bytes), as the browser gave it.
+ */
+credential_id: B64, 
+/**
+ * The member's name for it ("Laptop"), 1 to 64 characters.
+ */
+label: string, 
+/**
+ * The identity private key sealed under this passkey's KEK (73 bytes).
+ */
+sealed_identity: B64, 
+/**
+ * When it was added (ms since 1970).
+ */
+created_at: number, };
+
+/**
+ * The signed-in member's passkeys, oldest first.
+ */
+export type PasskeyList = { passkeys: Array<PasskeyView>, };
+
+/**
+ * A passkey to add: its credential id, a label, and the identity sealed
+ * under the KEK its PRF gave.
+ */
+export type AddPasskey = { 
+/**
+ * The WebAuthn credential id (1 to 1023 bytes).
+ */
+credential_id: B64, 
+/**
+ * 1 to 64 characters, no control characters.
+ */
+label: string, 
+/**
+ * The identity private key sealed under the passkey's KEK (73 bytes).
+ */
+sealed_identity: B64, };
 
 /**
  * A message as posted.
@@ -555,6 +624,73 @@ export type LinkRequested = {
 message: string, };
 
 /**
+ * An enrollment link's token, in a body (never in a URL).
+ */
+export type EnrollPeek = { 
+/**
+ * The token from the enrollment link's fragment (43 characters of base64url).
+ */
+invite: string, };
+
+/**
+ * Who an enrollment link is for: the page fills in the registration with it.
+ */
+export type Enrollment = { handle: Handle, display_name: DisplayName, email: Email, };
+
+/**
+ * Where a member stands.
+ */
+export type MemberStatus = "active" | "disabled" | "invited";
+
+/**
+ * A member as the site's backend sees him.
+ */
+export type AdminMember = { handle: Handle, display_name: DisplayName, status: MemberStatus, 
+/**
+ * Registration (or, while invited, invitation) time, milliseconds since the Unix epoch.
+ */
+created_at: number, 
+/**
+ * His contact page, where guests write to him.
+ */
+contact_url: string, };
+
+/**
+ * Every member and pending invitation, by handle.
+ */
+export type AdminMemberList = { members: Array<AdminMember>, };
+
+/**
+ * Invite a member: he gets a one-time enrollment link where he sets up his key.
+ */
+export type InviteRequest = { handle: Handle, display_name: DisplayName, 
+/**
+ * His address, for notices (stored sealed) and the invitation.
+ */
+email: Email, 
+/**
+ * E-mail the enrollment link to `email` through the outbox (default: only return it).
+ */
+send_email?: boolean, };
+
+/**
+ * A new invitation.
+ */
+export type Invited = { member: AdminMember, 
+/**
+ * The one-time enrollment link; its token is in the fragment. A secret: hand it only to the member.
+ */
+enrollment_url: string, 
+/**
+ * When the link stops working, milliseconds since the Unix epoch.
+ */
+expires_at: number, 
+/**
+ * Whether the link was queued for e-mail.
+ */
+emailed: boolean, };
+
+/**
  * The inbox's query: a page of conversations.
  */
 export type ListQuery = { 
@@ -589,20 +725,28 @@ export type ErrorCode =
   | 'invalid_cursor'
   | 'not_signed_in'
   | 'login_failed'
+  | 'bad_token'
   | 'bad_origin'
   | 'wrong_address'
   | 'wrong_conversation'
   | 'reauthentication_required'
   | 'registration_closed'
   | 'recovery_failed'
+  | 'missing_scope'
+  | 'member_disabled'
+  | 'invalid_invite'
+  | 'passwords_disabled'
+  | 'oidc_not_configured'
   | 'no_route'
   | 'unknown_member'
   | 'unknown_conversation'
   | 'unknown_link'
+  | 'unknown_passkey'
   | 'not_found'
   | 'method_not_allowed'
   | 'handle_taken'
   | 'identity_key_taken'
+  | 'passkey_exists'
   | 'conversation_exists'
   | 'message_id_taken'
   | 'grant_exists'
@@ -622,6 +766,7 @@ export type ErrorCode =
   | 'invalid_sealed_key'
   | 'invalid_ciphertext'
   | 'invalid_grant_id'
+  | 'invalid_passkey'
   | 'invalid_wrapped_key'
   | 'invalid_link'
   | 'link_mismatch'

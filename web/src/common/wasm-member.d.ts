@@ -18,7 +18,12 @@ declare module 'latchkey-wasm-member' {
     free(): void;
   }
 
+  /** The input the page asks a passkey's PRF to evaluate (docs/protocol.md §4.9.1). */
+  export function passkeyPrfInput(): Uint8Array;
+
   export class Kek {
+    /** A passkey's KEK; wipes `prf` (32 bytes) in place. Throws "malformed: …" on bad lengths. */
+    static fromPasskey(prf: Uint8Array, handle: string, credentialId: Uint8Array): Kek;
     sealIdentity(identity: Identity): Uint8Array;
     openIdentity(sealed: Uint8Array, publicKey: Uint8Array): Identity;
     free(): void;

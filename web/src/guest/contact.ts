@@ -23,6 +23,14 @@ export async function contactPage(handle: string): Promise<void> {
     }
     return;
   }
+  // Disabled by the site: no form, the server would refuse the message.
+  if (!member.accepts_messages) {
+    show(
+      el('h1', {}, t('guest.contact.disabled_heading', { member: member.display_name })),
+      el('p', {}, t('guest.contact.disabled_text', { member: member.display_name })),
+    );
+    return;
+  }
   const publicKey = fromB64(member.identity_public);
   // Computed here from the key the message will be sealed to, not taken
   // from the server's word.

@@ -124,7 +124,7 @@ function addressForm(link: Link): HTMLFormElement {
         if (e instanceof ApiError && e.code === 'rate_limited') {
           return refuse(t('guest.open.too_many', { wait: waitText(e.retryAfterSecs) }));
         }
-        if (e instanceof ApiError && DEAD.includes(e.code)) return failed(e, link);
+        if (e instanceof ApiError && (DEAD.includes(e.code) || e.code === 'member_disabled')) return failed(e, link);
         // Not reached, or the server failed: the address stays typed, and
         // pressing the button again is the retry.
         refuse(describe(e));
@@ -184,6 +184,12 @@ function failed(e: unknown, link: Link): void {
   }
   if (e instanceof ApiError && e.code === 'unknown_link') {
     return deadLink(t('guest.open.unknown'), t('guest.open.unknown_text'));
+  }
+  // Not dead: the link is kept (not freed, not forgotten) and works again
+  // once the site re-enables the member.
+  if (e instanceof ApiError && e.code === 'member_disabled') {
+    show(el('h1', {}, t('guest.open.member_disabled')), el('p', {}, t('guest.open.member_disabled_text')));
+    return;
   }
   show(el('h1', {}, t('guest.open.failed')), retryBlock(e, () => void landing(link)));
 }

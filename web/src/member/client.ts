@@ -38,14 +38,16 @@ function start(): Worker {
   return w;
 }
 
-/** Calls the worker. Errors come back as ApiError (status 0: local or offline). */
-export function rpc<M extends Method>(method: M, arg: Methods[M]['arg']): Promise<Methods[M]['result']> {
+/** Calls the worker. Errors come back as ApiError (status 0: local or offline).
+ * `transfer`: buffers moved to the worker, not copied (a passkey's PRF
+ * output): afterwards they are empty here. */
+export function rpc<M extends Method>(method: M, arg: Methods[M]['arg'], transfer: Transferable[] = []): Promise<Methods[M]['result']> {
   const w = start();
   const id = next++;
   return new Promise((ok, fail) => {
     waiting.set(id, { ok: ok as (value: unknown) => void, fail });
     const request: RpcRequest = { id, method, arg };
-    w.postMessage(request);
+    w.postMessage(request, transfer);
   });
 }
 

@@ -8,6 +8,7 @@ import { reloadTexts, showLanguages, t } from '../common/i18n';
 import { endWorker, rpc } from './client';
 import { recoverPage, signInPage, signUpPage, unlockPage } from './pages/auth';
 import { conversationPage } from './pages/conversation';
+import { enrollPage } from './pages/enroll';
 import { homePage, notFoundPage, signedOutPage } from './pages/home';
 import { inboxPage } from './pages/inbox';
 import { settingsPage } from './pages/settings';
@@ -61,6 +62,7 @@ const PAGES: { [R in MemberRoute]: (params: RouteMatch['params']) => Promise<voi
   '/signup': () => open(signUpPage),
   '/signin': () => open(signInPage),
   '/recover': () => open(recoverPage),
+  '/enroll': () => open(enrollPage),
   '/inbox': () => withKey((handle) => inboxPage(handle)),
   '/conversations/{id}': ({ id }) =>
     id !== undefined && CONVERSATION_ID.test(id) ? withKey(() => conversationPage(id)) : open(notFoundPage),

@@ -1,7 +1,9 @@
 // The typed RPC between the member's page and its Web Worker. The page
 // sends a method name and one argument; the worker answers with a value or
 // an error {status, code, message}. The password crosses this boundary (the
-// page has the input field); the KEK and the private key never do.
+// page has the input field), and so does a passkey's PRF output (only the
+// page can call WebAuthn; it is moved, not copied); the KEK and the private
+// key never do.
 
 import type { MemberView } from '../common/api-types';
 
@@ -21,6 +23,8 @@ export interface SignUpInput {
   password: string;
   /** The site's registration code, or '' when it has none. */
   code: string;
+  /** An invited member's enrollment token (from /enroll#…), in place of a code. */
+  invite?: string;
 }
 
 export interface SignUpResult {
@@ -90,6 +94,15 @@ export interface SendResult {
   fragment: string | null;
 }
 
+/** A passkey's answer, moved (transferred) from the page to the worker:
+ * the page keeps no copy of `prf` (see passkey.ts for what it cannot wipe). */
+export interface PasskeyAnswer {
+  /** The credential's raw id. */
+  credentialId: ArrayBuffer;
+  /** `prf.results.first`: 32 bytes, the KEK's input. */
+  prf: ArrayBuffer;
+}
+
 export interface Methods {
   status: { arg: null; result: WorkerStatus };
   signUp: { arg: SignUpInput; result: SignUpResult };
@@ -103,6 +116,10 @@ export interface Methods {
   changePassword: { arg: { current: string; next: string }; result: null };
   newRecovery: { arg: { password: string }; result: string };
   recover: { arg: { handle: string; recoveryKey: string; next: string }; result: MemberView };
+  /** Seals the unlocked identity under a new passkey's KEK and stores it. */
+  passkeyAdd: { arg: PasskeyAnswer & { label: string }; result: null };
+  /** Unlocks the identity with a passkey of the signed-in member. */
+  passkeyUnlock: { arg: PasskeyAnswer; result: MemberView };
 }
 
 export type Method = keyof Methods;

@@ -90,10 +90,17 @@ export async function startServer(mail, extraEnv = {}) {
     LATCHKEY_LOG__FILTER: 'warn',
     ...extraEnv,
   };
-  const child = spawn(LATCHKEY, ['serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(LATCHKEY, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Everything the server prints, for tests that scan its log.
+  const output = [];
+  child.stderr.on('data', (chunk) => {
+    output.push(String(chunk));
+    process.stderr.write(chunk);
+  });
   const lines = createInterface({ input: child.stdout });
   const base = await new Promise((ok, fail) => {
     lines.on('line', (line) => {
+      output.push(line);
       const m = /listening on (\S+)/.exec(line);
       if (m) ok(m[1]);
     });
@@ -102,6 +109,10 @@ export async function startServer(mail, extraEnv = {}) {
   const cliEnv = { PATH: process.env.PATH, LATCHKEY_SERVER: base };
   return {
     base,
+    /** The server's data folder (its SQLite database), until `stop`. */
+    dir,
+    /** The lines it printed so far (stdout and stderr). */
+    output,
     /** Runs a `latchkey` client command against this server. */
     async cli(args, env = {}) {
       const { stdout } = await run(LATCHKEY, args, { env: { ...cliEnv, ...env } });

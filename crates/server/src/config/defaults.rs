@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{
+    AuthConfig, OidcClaims, OidcConfig,
     Config, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig, MailTransportKind,
     MetricsConfig, OutboxConfig, RateLimitConfig, SecretString, SessionConfig, SmtpConfig,
     SmtpSecurity,
@@ -103,6 +104,21 @@ impl Default for Config {
             registration: None,
             // Off: an operator chooses where metrics may be read.
             metrics: MetricsConfig { bind: None },
+            oidc: OidcConfig {
+                issuer: None,
+                client_id: None,
+                client_secret: None,
+                scopes: "openid profile email".into(),
+                display_name: "your site".into(),
+                claims: OidcClaims {
+                    handle: "preferred_username".into(),
+                    display_name: "name".into(),
+                    email: "email".into(),
+                },
+            },
+            auth: AuthConfig {
+                local_passwords: true,
+            },
         }
     }
 }

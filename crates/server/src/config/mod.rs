@@ -35,6 +35,7 @@ mod defaults;
 mod duration;
 mod load;
 mod network;
+mod oidc;
 mod secret;
 mod settings;
 mod suggest;
@@ -45,6 +46,13 @@ mod validate;
 pub use ca_file::read_ca_file;
 pub use network::IpNetwork;
 pub use secret::SecretString;
+
+impl OidcConfig {
+    /// Whether sign-in with the site's accounts is set up.
+    pub fn enabled(&self) -> bool {
+        self.issuer.is_some()
+    }
+}
 
 /// The whole configuration. Passed by value to whoever needs a part of it;
 /// nothing reads it from a global.
@@ -118,6 +126,51 @@ pub struct Config {
     /// The metrics endpoint.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// Signing in with the site's accounts (OpenID Connect).
+    pub oidc: OidcConfig,
+    /// Which ways of signing in are open.
+    pub auth: AuthConfig,
+}
+
+/// Signing in with the site's accounts: latchkey as an OpenID Connect
+/// relying party of the site's provider. Off while `issuer` is unset.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The provider's issuer URL, exactly as its discovery document
+    /// (`<issuer>/.well-known/openid-configuration`) names it.
+    pub issuer: Option<String>,
+    /// The client id the provider gave latchkey.
+    pub client_id: Option<String>,
+    /// The client secret (better: `LATCHKEY_OIDC__CLIENT_SECRET_FILE`).
+    pub client_secret: Option<SecretString>,
+    /// The scopes asked for, separated by spaces (`openid` is always asked).
+    pub scopes: String,
+    /// The site's name on the sign-in button: "Sign in with <name>".
+    pub display_name: String,
+    /// Which ID-token claims become the member's handle, name and address.
+    pub claims: OidcClaims,
+}
+
+/// The ID-token claims a new member's profile is taken from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcClaims {
+    /// Becomes the handle, normalised (default `preferred_username`).
+    pub handle: String,
+    /// Becomes the display name (default `name`).
+    pub display_name: String,
+    /// Becomes the notice address (default `email`).
+    pub email: String,
+}
+
+/// Which ways of signing in are open.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Handle-and-password accounts: registration and password sign-in.
+    /// `false` (with OpenID Connect set up) leaves the site's accounts only.
+    pub local_passwords: bool,
 }
 
 /// The metrics endpoint: Prometheus text on a listener of its own, apart

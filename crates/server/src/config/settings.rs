@@ -8,6 +8,7 @@ use figment::value::Value;
 
 use super::duration::Unit;
 use super::{
+    AuthConfig, OidcClaims, OidcConfig,
     Config, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig, MetricsConfig, OutboxConfig,
     RateLimitConfig, Registration, SecretString, SessionConfig, SmtpConfig,
 };
@@ -176,6 +177,21 @@ impl Config {
             registration_code,
             registration,
             metrics: MetricsConfig { bind: metrics_bind },
+            oidc:
+                OidcConfig {
+                    issuer,
+                    client_id,
+                    client_secret,
+                    scopes,
+                    display_name: oidc_display_name,
+                    claims:
+                        OidcClaims {
+                            handle: handle_claim,
+                            display_name: display_name_claim,
+                            email: email_claim,
+                        },
+                },
+            auth: AuthConfig { local_passwords },
         } = self;
         let secs = |key, value: &Duration| Setting::duration(key, Unit::Secs, *value);
         vec![
@@ -280,6 +296,18 @@ impl Config {
                 "metrics.bind",
                 metrics_bind.map(|a| a.to_string()).as_deref(),
             ),
+            Setting::optional_text("oidc.issuer", issuer.as_deref()),
+            Setting::optional_text("oidc.client_id", client_id.as_deref()),
+            Setting::optional_text(
+                "oidc.client_secret",
+                client_secret.as_ref().map(SecretString::expose),
+            ),
+            Setting::text("oidc.scopes", scopes),
+            Setting::text("oidc.display_name", oidc_display_name),
+            Setting::text("oidc.claims.handle", handle_claim),
+            Setting::text("oidc.claims.display_name", display_name_claim),
+            Setting::text("oidc.claims.email", email_claim),
+            Setting::flag("auth.local_passwords", *local_passwords),
         ]
     }
 }

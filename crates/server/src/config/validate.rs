@@ -119,6 +119,7 @@ impl Config {
         self.validate_client_ip()?;
         self.validate_registration()?;
         self.validate_ca_file()?;
+        self.validate_oidc()?;
         Ok(())
     }
 

@@ -8,6 +8,7 @@ use latchkey_core::{IdentityPublic, OsRng};
 use sha2::{Digest, Sha256};
 
 use super::identity_proofs::{self, IdentityChallengeIssued};
+use super::invites;
 use super::passwords::{
     check_sealed_identity, password_file, registration_response, require_recent_sign_in,
 };
@@ -63,11 +64,21 @@ pub async fn register_start(
     ctx: &Context,
     client: ClientKey,
     registration_code: Option<&str>,
+    invite: Option<&str>,
     handle: &Handle,
     request: &[u8],
 ) -> Result<RegistrationStarted, DomainError> {
     ctx.spend(ctx.login_budget(), &client.bytes()).await?;
-    check_registration_code(ctx, registration_code)?;
+    match invite {
+        // An invitation is the site's own word: no registration code.
+        Some(token) => {
+            invites::live(ctx, token, Some(handle)).await?;
+        }
+        None => {
+            check_registration_code(ctx, registration_code)?;
+            invites::check_not_reserved(ctx, handle).await?;
+        }
+    }
     Ok(RegistrationStarted {
         response: registration_response(ctx, request, handle.as_str())?,
         identity: identity_proofs::issue(ctx, handle)?,
@@ -85,7 +96,14 @@ pub async fn register_finish(
     language: Language,
 ) -> Result<(Member, SessionToken), DomainError> {
     ctx.spend(ctx.login_budget(), &client.bytes()).await?;
-    check_registration_code(ctx, input.registration_code.as_deref())?;
+    let invite = match input.invite.as_deref() {
+        Some(token) => Some(invites::live(ctx, token, Some(&input.handle)).await?),
+        None => {
+            check_registration_code(ctx, input.registration_code.as_deref())?;
+            invites::check_not_reserved(ctx, &input.handle).await?;
+            None
+        }
+    };
     let file = password_file(&input.upload.0)?;
     let identity = IdentityPublic::from_slice(&input.identity_public.0)
         .map_err(|e| DomainError::new(ErrorCode::InvalidPublicKey, e.to_string()))?;
@@ -98,7 +116,10 @@ pub async fn register_finish(
     )?;
     check_sealed_identity(&input.sealed_identity.0)?;
     let recovery = checked_recovery(input.recovery_sealed_identity, input.recovery_proof)?;
-    let id = MemberId::generate();
+    // An invited member gets the id his invitation reserved.
+    let id = invite
+        .as_ref()
+        .map_or_else(MemberId::generate, |invite| invite.member_id);
     let member = Member {
         email_sealed: ctx.keys.member_email.seal(
             &mut OsRng,
@@ -116,8 +137,22 @@ pub async fn register_finish(
         recovery,
         language,
     };
-    ctx.store.create_member(&member).await?;
-    tracing::info!(member = %member.id, "member registered");
+    match input.invite.as_deref() {
+        Some(token) => {
+            if !ctx
+                .store
+                .enroll(&member, &invites::token_hash(token), Timestamp::now())
+                .await?
+            {
+                return Err(invites::invalid());
+            }
+            tracing::info!(member = %member.id, "invited member enrolled");
+        }
+        None => {
+            ctx.store.create_member(&member).await?;
+            tracing::info!(member = %member.id, "member registered");
+        }
+    }
     let token = sessions::open(ctx, SessionOwner::Member(member.id)).await?;
     Ok((member, token))
 }
@@ -219,6 +254,7 @@ pub async fn login_finish(
         .member_by_handle(&handle)
         .await?
         .ok_or_else(login_failed)?;
+    check_enabled(ctx, &member).await?;
     if member.language != language {
         ctx.store.set_member_language(&member.id, language).await?;
         member.language = language;
@@ -288,4 +324,24 @@ pub async fn public_member(ctx: &Context, handle: &Handle) -> Result<Member, Dom
         .member_by_handle(handle)
         .await?
         .ok_or_else(|| DomainError::new(ErrorCode::UnknownMember, "No member has this handle."))
+}
+
+/// A member the site disabled cannot sign in (by any method) and takes no
+/// messages: 403 `member_disabled`.
+pub async fn check_enabled(ctx: &Context, member: &Member) -> Result<(), DomainError> {
+    if ctx.store.member_disabled(&member.id).await? {
+        return Err(DomainError::new(
+            ErrorCode::MemberDisabled,
+            "This member is disabled by the site: no sign-in, no messages.",
+        ));
+    }
+    Ok(())
+}
+
+/// The member with this handle and whether he takes messages, for his
+/// contact page.
+pub async fn contact_member(ctx: &Context, handle: &Handle) -> Result<(Member, bool), DomainError> {
+    let member = public_member(ctx, handle).await?;
+    let disabled = ctx.store.member_disabled(&member.id).await?;
+    Ok((member, !disabled))
 }

@@ -59,6 +59,7 @@ pub async fn start(
     )
     .await?;
     let member = accounts::public_member(ctx, handle).await?;
+    accounts::check_enabled(ctx, &member).await?;
     let index = ctx.keys.blind_index.email(input.guest_email.as_str());
     ctx.spend(
         Budget {

@@ -97,6 +97,10 @@ impl From<StoreError> for DomainError {
                 ErrorCode::GrantExists,
                 "This grant exists already. Make a new link.",
             ),
+            StoreError::Conflict(Unique::Passkey) => DomainError::new(
+                ErrorCode::PasskeyExists,
+                "This passkey unlocks your key already.",
+            ),
             StoreError::NotFound(what) => {
                 DomainError::new(ErrorCode::NotFound, format!("No such {what}."))
             }

@@ -6,6 +6,7 @@ use latchkey_api::{AddGrant, Email, ErrorCode, GrantId, GrantInput, Handle, Noti
 use latchkey_core::{ConversationId, WrappedConversationKey};
 
 use super::access::{conversation_for, member_of, Participant};
+use super::accounts;
 use super::sessions::{self, SessionToken};
 use super::{grants, ms, Budget, ClientKey, Context, DomainError, HOUR};
 use crate::i18n::Language;
@@ -41,7 +42,10 @@ async fn member_behind(ctx: &Context, redeemed: &Redeemed) -> Result<Member, Dom
         .conversation(&redeemed.conversation_id)
         .await?
         .ok_or_else(|| dead(&GrantState::Unknown))?;
-    member_of(ctx, &conversation).await
+    let member = member_of(ctx, &conversation).await?;
+    // A disabled member's links say so (and stay unused until he is back).
+    accounts::check_enabled(ctx, &member).await?;
+    Ok(member)
 }
 
 /// Who wrote, without using the link: the landing page shows it before the
@@ -110,6 +114,7 @@ pub async fn redeem(
     {
         check_address(ctx, client, &id_hash, &stored, &index).await?;
         unseal(ctx, &id_hash, &stored)?;
+        member_behind(ctx, &stored).await?;
     }
     let state = ctx
         .store

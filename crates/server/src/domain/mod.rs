@@ -8,17 +8,23 @@
 //! One module per concern; each depends only on those listed before it in
 //! this file, so there are no import cycles:
 //! [`error`], [`sessions`], [`notices`], [`passwords`],
-//! [`identity_proofs`], [`access`], [`grants`], then the entry points
-//! [`accounts`], [`recovery`], [`conversations`] and [`links`].
+//! [`identity_proofs`], [`invites`], [`access`], [`grants`], then the entry points
+//! [`accounts`], [`recovery`], [`passkeys`], [`conversations`], [`links`],
+//! [`admin`] (the site's backend) and [`oidc`] (sign-in with the site's
+//! accounts).
 
 pub mod access;
 pub mod accounts;
+pub mod admin;
 pub mod conversations;
 pub mod error;
 pub mod grants;
 pub mod identity_proofs;
+pub mod invites;
 pub mod links;
 pub mod notices;
+pub mod oidc;
+pub mod passkeys;
 pub mod passwords;
 pub mod recovery;
 pub mod sessions;

@@ -149,3 +149,28 @@ pub(crate) fn guest_address(
         .map_err(|e| DomainError::internal(&e))?;
     Ok(String::from_utf8_lossy(&address).into_owned())
 }
+
+/// A member's invitation, to `to`, with his enrollment `token`. Spends the
+/// recipient's budget, so the site cannot flood one address.
+pub(crate) fn invite(
+    ctx: &Context,
+    to: &str,
+    name: &latchkey_api::DisplayName,
+    token: &str,
+    language: Language,
+) -> NewMail {
+    seal(
+        ctx,
+        &MailPayload::Invite {
+            to: to.to_owned(),
+            member_name: name.as_str().to_owned(),
+            token: token.to_owned(),
+            language,
+        },
+        vec![MailBudget {
+            scope: MailScope::Recipient,
+            key_hash: ctx.keys.blind_index.email(to),
+            limit: ctx.config.mail.per_recipient_per_day,
+        }],
+    )
+}

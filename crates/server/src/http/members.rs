@@ -16,7 +16,7 @@ use super::extract::{set_cookie, ApiJson, ApiPath, ClientIp, MemberSession, Sess
 use super::language::RequestLanguage;
 use super::{views, AppState};
 use crate::domain::sessions::{SessionKind, SessionToken};
-use crate::domain::{accounts, recovery, sessions};
+use crate::domain::{accounts, oidc, recovery, sessions};
 use crate::store::Member;
 
 /// A member view with the cookie of his new session.
@@ -42,10 +42,16 @@ pub(super) async fn register_start(
     ClientIp(client): ClientIp,
     ApiJson(body): ApiJson<RegisterStart>,
 ) -> Result<Json<RegisterStarted>, ApiError> {
+    // An invitation (the site's own word, or a first sign-in with the
+    // site's account) registers even with local passwords off.
+    if body.invite.is_none() {
+        oidc::check_local_passwords(&state.ctx)?;
+    }
     let started = accounts::register_start(
         &state.ctx,
         client,
         body.registration_code.as_deref(),
+        body.invite.as_deref(),
         &body.handle,
         &body.request.0,
     )
@@ -63,6 +69,9 @@ pub(super) async fn register_finish(
     RequestLanguage(language): RequestLanguage,
     ApiJson(body): ApiJson<RegisterFinish>,
 ) -> Result<Response, ApiError> {
+    if body.invite.is_none() {
+        oidc::check_local_passwords(&state.ctx)?;
+    }
     let (member, token) = accounts::register_finish(&state.ctx, client, body, language).await?;
     signed_in(&state, StatusCode::CREATED, &member, &token)
 }
@@ -72,6 +81,7 @@ pub(super) async fn login_start(
     ClientIp(client): ClientIp,
     ApiJson(body): ApiJson<LoginStart>,
 ) -> Result<Json<LoginStarted>, ApiError> {
+    oidc::check_local_passwords(&state.ctx)?;
     let challenge =
         accounts::login_start(&state.ctx, client, &body.handle, &body.request.0).await?;
     Ok(Json(LoginStarted {
@@ -167,8 +177,8 @@ pub(super) async fn public_member(
     State(state): State<AppState>,
     ApiPath(handle): ApiPath<Handle>,
 ) -> Result<Json<PublicMember>, ApiError> {
-    let member = accounts::public_member(&state.ctx, &handle).await?;
-    Ok(Json(views::public_member(&member)?))
+    let (member, accepts_messages) = accounts::contact_member(&state.ctx, &handle).await?;
+    Ok(Json(views::contact_member(&member, accepts_messages)?))
 }
 
 pub(super) async fn recover_start(

@@ -4,6 +4,7 @@
 //! contract's operation table, so the router cannot serve an operation the
 //! document lacks, nor miss one it has.
 
+mod admin;
 mod client_ip;
 mod conversations;
 mod error;
@@ -13,6 +14,8 @@ mod links;
 mod members;
 mod metrics;
 mod not_found;
+mod oidc;
+mod passkeys;
 mod pages;
 mod views;
 mod web;
@@ -70,6 +73,9 @@ fn api() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
         .add(&ops::LOGIN_START, members::login_start)
         .add(&ops::LOGIN_FINISH, members::login_finish)
         .add(&ops::LOGOUT, members::logout)
+        .add(&ops::AUTH_METHODS, oidc::methods)
+        .add(&ops::OIDC_START, oidc::start)
+        .add(&ops::OIDC_CALLBACK, oidc::callback)
         .add(&ops::GET_ME, members::me)
         .add(&ops::UPDATE_ME, members::update_me)
         .add(&ops::PASSWORD_START, members::password_start)
@@ -77,6 +83,9 @@ fn api() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
         .add(&ops::REPLACE_RECOVERY, members::replace_recovery)
         .add(&ops::RECOVER_START, members::recover_start)
         .add(&ops::RECOVER_FINISH, members::recover_finish)
+        .add(&ops::LIST_PASSKEYS, passkeys::list)
+        .add(&ops::ADD_PASSKEY, passkeys::add)
+        .add(&ops::DELETE_PASSKEY, passkeys::remove)
         .add(&ops::LIST_CONVERSATIONS, conversations::list)
         .add(&ops::GET_CONVERSATION, conversations::get)
         .add(&ops::DELETE_CONVERSATION, conversations::delete)
@@ -86,7 +95,14 @@ fn api() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
         .add(&ops::ADD_GRANT, links::add)
         .add(&ops::PEEK_GRANT, links::peek)
         .add(&ops::REDEEM_GRANT, links::redeem)
-        .add(&ops::REQUEST_LINK, links::request);
+        .add(&ops::REQUEST_LINK, links::request)
+        .add(&ops::ENROLL_PEEK, admin::enroll_peek)
+        .add(&ops::ADMIN_LIST_MEMBERS, admin::list)
+        .add(&ops::ADMIN_INVITE, admin::invite)
+        .add(&ops::ADMIN_GET_MEMBER, admin::get)
+        .add(&ops::ADMIN_DELETE_MEMBER, admin::delete)
+        .add(&ops::ADMIN_DISABLE_MEMBER, admin::disable)
+        .add(&ops::ADMIN_ENABLE_MEMBER, admin::enable);
     let Routes { by_path, list } = routes;
     let mut router = Router::new();
     for (path, method_router) in by_path {

@@ -33,7 +33,17 @@ pub fn member(member: &Member) -> Result<api::MemberView, ApiError> {
 
 /// What anyone may see of a member.
 pub fn public_member(member: &Member) -> Result<api::PublicMember, ApiError> {
+    contact_member(member, true)
+}
+
+/// What his contact page shows of a member: whether he takes messages too
+/// (a disabled member does not).
+pub fn contact_member(
+    member: &Member,
+    accepts_messages: bool,
+) -> Result<api::PublicMember, ApiError> {
     Ok(api::PublicMember {
+        accepts_messages,
         handle: member.handle.clone(),
         display_name: member.display_name.clone(),
         identity_public: api::B64(member.identity_public.clone()),

@@ -8,11 +8,11 @@ use super::decode::Columns;
 use super::{Store, StoreError, Unique};
 use crate::model::{Language, Member, MemberId, MemberRecovery, Timestamp};
 
-const COLUMNS: &str = "id, handle, display_name, email_sealed, password_file, identity_public, \
-                       sealed_identity, created_at, recovery_sealed_identity, recovery_verifier, \
-                       language";
+pub(super) const COLUMNS: &str =
+    "id, handle, display_name, email_sealed, password_file, identity_public, \
+     sealed_identity, created_at, recovery_sealed_identity, recovery_verifier, language";
 
-fn member(row: &AnyRow) -> Result<Member, StoreError> {
+pub(super) fn member(row: &AnyRow) -> Result<Member, StoreError> {
     let c = Columns::of("members", row);
     let recovery = match (
         c.opt_bytes("recovery_sealed_identity")?,
@@ -68,37 +68,48 @@ fn member_conflict(error: sqlx::Error) -> StoreError {
     StoreError::conflict_as(what)(error)
 }
 
+/// Inserts a member row, alone or in the caller's transaction (an
+/// invited member's enrollment). A taken handle or identity key is
+/// [`StoreError::Conflict`], saying which.
+pub(super) async fn insert_member(
+    conn: &mut sqlx::AnyConnection,
+    member: &Member,
+) -> Result<(), StoreError> {
+    let (recovery_sealed_identity, recovery_verifier) = match &member.recovery {
+        Some(r) => (
+            Some(r.sealed_identity.as_slice()),
+            Some(r.verifier.as_slice()),
+        ),
+        None => (None, None),
+    };
+    sqlx::query(
+        "INSERT INTO members (id, handle, display_name, email_sealed, password_file, \
+         identity_public, sealed_identity, created_at, recovery_sealed_identity, \
+         recovery_verifier, language) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(member.id.to_hex())
+    .bind(member.handle.as_str())
+    .bind(member.display_name.as_str())
+    .bind(&member.email_sealed)
+    .bind(&member.password_file)
+    .bind(&member.identity_public)
+    .bind(&member.sealed_identity)
+    .bind(member.created_at.as_ms())
+    .bind(recovery_sealed_identity)
+    .bind(recovery_verifier)
+    .bind(member.language.tag())
+    .execute(&mut *conn)
+    .await
+    .map_err(member_conflict)?;
+    Ok(())
+}
+
 impl Store {
     /// Stores a new member. A taken handle or identity key is
     /// [`StoreError::Conflict`], saying which.
     pub async fn create_member(&self, member: &Member) -> Result<(), StoreError> {
-        let (recovery_sealed_identity, recovery_verifier) = match &member.recovery {
-            Some(r) => (
-                Some(r.sealed_identity.as_slice()),
-                Some(r.verifier.as_slice()),
-            ),
-            None => (None, None),
-        };
-        sqlx::query(
-            "INSERT INTO members (id, handle, display_name, email_sealed, password_file, \
-             identity_public, sealed_identity, created_at, recovery_sealed_identity, \
-             recovery_verifier, language) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(member.id.to_hex())
-        .bind(member.handle.as_str())
-        .bind(member.display_name.as_str())
-        .bind(&member.email_sealed)
-        .bind(&member.password_file)
-        .bind(&member.identity_public)
-        .bind(&member.sealed_identity)
-        .bind(member.created_at.as_ms())
-        .bind(recovery_sealed_identity)
-        .bind(recovery_verifier)
-        .bind(member.language.tag())
-        .execute(&self.pool)
-        .await
-        .map_err(member_conflict)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        insert_member(&mut conn, member).await
     }
 
     /// The member with this handle.

@@ -20,12 +20,16 @@ mod conversations;
 mod decode;
 mod gauges;
 mod grants;
+mod invites;
 mod link_requests;
 mod members;
 mod migration_status;
+mod oidc;
 mod outbox;
+mod passkeys;
 mod sessions;
 mod sweep;
+mod tokens;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -41,8 +45,11 @@ pub use crate::model::{
 pub use backup::{check_sqlite_copy, CopyCheck};
 pub use budgets::BudgetCount;
 pub use gauges::Gauges;
+pub use invites::Invite;
 pub use migration_status::MigrationStatus;
+pub use passkeys::Passkey;
 pub use sweep::Swept;
+pub use tokens::ApiToken;
 
 /// Which unique value a write collided with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +64,8 @@ pub enum Unique {
     MessageId,
     /// A grant id.
     Grant,
+    /// A passkey's credential id, for its member.
+    Passkey,
 }
 
 /// A storage failure.

@@ -61,6 +61,10 @@ impl Store {
             .bind(now.as_ms())
             .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM oidc_attempts WHERE expires_at <= $1")
+            .bind(now.as_ms())
+            .execute(&mut *tx)
+            .await?;
         // Mail counted in no budget any more: what a thief could learn from
         // the log (when someone got mail) is kept no longer than it is used.
         sqlx::query("DELETE FROM mail_log WHERE forget_at <= $1")

@@ -4,8 +4,10 @@ import { el, field, show, statusLine } from '../../common/dom';
 import { rpc } from '../client';
 import { afterSignIn, leftRoute, navigate } from '../router';
 import { hideNav, rememberedHandle, rememberHandle, signOut } from '../session';
-import { t, tNodes } from '../../common/i18n';
+import { has, t, tNodes } from '../../common/i18n';
+import { api, type AuthMethods } from '../../common/api';
 import { describe, recoveryBox } from '../ui';
+import { passkeysSupported, unlockWithPasskey } from '../passkey';
 
 const HANDLE_RULE = /^[a-z0-9](?:[a-z0-9-]{1,30})[a-z0-9]$/;
 export const MIN_PASSWORD = 10;
@@ -32,8 +34,31 @@ export function passwordProblem(password: string, repeat: string): string | null
   return null;
 }
 
+// The server's sign-in methods, asked once per page load.
+let methods: Promise<AuthMethods> | undefined;
+function authMethods(): Promise<AuthMethods> {
+  methods ??= api.get<AuthMethods>('/auth/methods').catch(() => ({ local_passwords: true }));
+  return methods;
+}
+
+/** "Sign in with <site>": a link, since the browser goes to the site's provider and back. */
+function siteButton(site: string): HTMLElement {
+  return el('p', {}, el('a', { href: '/api/v1/oidc/start', class: 'button', id: 'oidc-sign-in' }, t('member.signin.oidc_button', { site })));
+}
+
 export function signUpPage(): void {
   document.title = t('member.signup.title');
+  void authMethods().then((m) => {
+    // Accounts come from the site only: no form to fill in here.
+    if (!m.local_passwords && m.oidc !== undefined) {
+      show(el('h1', {}, t('member.signup.heading')), el('p', {}, t('member.signup.passwords_off', { site: m.oidc })), siteButton(m.oidc));
+    } else {
+      localSignUp();
+    }
+  });
+}
+
+function localSignUp(): void {
   const handle = el('input', { type: 'text', name: 'handle', required: true, autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', maxlength: '32' });
   const name = el('input', { type: 'text', name: 'display_name', required: true, autocomplete: 'name', maxlength: '80' });
   const email = el('input', { type: 'email', name: 'email', required: true, autocomplete: 'email' });
@@ -93,7 +118,7 @@ export function signUpPage(): void {
 }
 
 /** After sign-up: the recovery key, once, with a box to tick before going on. */
-function recoveryKeyShown(key: string): void {
+export function recoveryKeyShown(key: string): void {
   const saved = el('input', { type: 'checkbox', id: 'saved', name: 'saved', required: true });
   const status = statusLine();
   const form = el(
@@ -124,8 +149,29 @@ function recoveryKeyShown(key: string): void {
   );
 }
 
+/** Why the sign-in through the site's provider failed (its redirect's `oidc_error`), in words. */
+function oidcProblem(site: string): HTMLElement | null {
+  const word = new URLSearchParams(location.search).get('oidc_error');
+  if (word === null) return null;
+  const text = /^[a-z_]+$/.test(word) && has(`member.oidc_error.${word}`) ? t(`member.oidc_error.${word}`, { site }) : t('member.oidc_error.internal', { site });
+  return el('p', { role: 'alert', id: 'oidc-error' }, text);
+}
+
 export function signInPage(): void {
   document.title = t('member.signin.title');
+  void authMethods().then((m) => {
+    const site = m.oidc ?? '';
+    const problem = oidcProblem(site);
+    const viaSite = m.oidc === undefined ? [] : [siteButton(m.oidc)];
+    if (!m.local_passwords) {
+      show(el('h1', {}, t('member.signin.heading')), ...(problem ? [problem] : []), el('p', {}, t('member.signin.passwords_off', { site })), ...viaSite);
+      return;
+    }
+    localSignIn([...(problem ? [problem] : []), ...viaSite]);
+  });
+}
+
+function localSignIn(before: HTMLElement[]): void {
   const handle = el('input', { type: 'text', name: 'handle', required: true, autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', maxlength: '32' });
   handle.value = rememberedHandle() ?? '';
   const password = passwordInput('current-password', 'password');
@@ -134,6 +180,7 @@ export function signInPage(): void {
   const form = el('form', { novalidate: true, 'aria-label': t('member.signin.form') }, field(t('member.field.handle'), handle), field(t('member.field.password'), password), submit, status);
   show(
     el('h1', {}, t('member.signin.heading')),
+    ...before,
     form,
     el('p', {}, ...tNodes('member.signin.no_account', { link: el('a', { href: '/signup' }, t('member.signup.link')) })),
     el('p', {}, ...tNodes('member.signin.forgot', { link: el('a', { href: '/recover' }, t('member.signin.recover_link')) })),
@@ -174,10 +221,29 @@ export function unlockPage(handle: string, then: () => void): void {
   other.addEventListener('click', () => {
     void signOut().then(() => navigate('/signin'));
   });
+  // A passkey unlocks without the password (docs/protocol.md §4.9.1); the
+  // server says whether this member has one only after the click, so the
+  // button is there whenever the browser can do passkeys.
+  const withPasskey = el('button', { type: 'button', id: 'unlock-passkey' }, t('member.unlock.passkey'));
+  const passkeyStatus = statusLine();
+  withPasskey.addEventListener('click', () => {
+    withPasskey.disabled = true;
+    passkeyStatus.textContent = t('member.unlock.passkey_working');
+    unlockWithPasskey()
+      .then((member) => {
+        rememberHandle(member.handle);
+        then();
+      })
+      .catch((e: unknown) => {
+        withPasskey.disabled = false;
+        passkeyStatus.textContent = describe(e);
+      });
+  });
   show(
     el('h1', {}, t('member.unlock.heading')),
     el('p', {}, t('member.unlock.intro')),
     form,
+    ...(passkeysSupported() ? [el('p', {}, t('member.unlock.passkey_intro')), withPasskey, passkeyStatus] : []),
     other,
   );
   password.focus();

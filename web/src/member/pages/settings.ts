@@ -1,8 +1,9 @@
 // /settings: display name, contact page and button, key fingerprint,
-// password change and a new recovery key.
-import { call } from '../../common/api';
+// passkeys, password change and a new recovery key.
+import { api, call, type PasskeyList, type PasskeyView } from '../../common/api';
 import { el, field, show, statusLine } from '../../common/dom';
-import { t, tNodes } from '../../common/i18n';
+import { t, tNodes, when } from '../../common/i18n';
+import { addPasskey, passkeysSupported } from '../passkey';
 import { MIN_PASSWORD, passwordProblem } from './auth';
 import { rpc } from '../client';
 import type { MemberView } from '../rpc';
@@ -24,6 +25,75 @@ export function snippet(handle: string, name: string): string {
 
 function password(name: string, autocomplete: string): HTMLInputElement {
   return el('input', { type: 'password', name, required: true, autocomplete });
+}
+
+/** The passkeys section: the list (each with "Remove") and "Add a passkey". */
+function passkeysSection(member: MemberView): HTMLElement {
+  const list = el('ul', { id: 'passkeys', class: 'passkeys' });
+  const status = statusLine();
+  const render = (passkeys: PasskeyView[]): void => {
+    list.replaceChildren(
+      ...passkeys.map((p) => {
+        const remove = el('button', { type: 'button', class: 'secondary' }, t('member.passkeys.remove'));
+        remove.setAttribute('aria-label', t('member.passkeys.remove_named', { label: p.label }));
+        remove.addEventListener('click', () => {
+          remove.disabled = true;
+          status.textContent = t('member.passkeys.removing');
+          call<null>('DELETE', `/me/passkeys/${p.credential_id}`)
+            .then(() => {
+              status.textContent = t('member.passkeys.removed', { label: p.label });
+              return refresh();
+            })
+            .catch((e: unknown) => {
+              remove.disabled = false;
+              status.textContent = describe(e);
+            });
+        });
+        return el('li', {}, el('span', { class: 'passkey-label' }, p.label), ' ', el('span', { class: 'hint' }, t('member.passkeys.added_at', { when: when(p.created_at) })), ' ', remove);
+      }),
+    );
+    if (passkeys.length === 0) list.append(el('li', {}, t('member.passkeys.none')));
+  };
+  const refresh = (): Promise<void> =>
+    api.get<PasskeyList>('/me/passkeys').then(
+      (r) => render(r.passkeys),
+      (e: unknown) => {
+        status.textContent = describe(e);
+      },
+    );
+  void refresh();
+
+  const label = el('input', { type: 'text', name: 'passkey-label', required: true, maxlength: '64', autocomplete: 'off' });
+  const add = el('button', { type: 'submit' }, t('member.passkeys.add'));
+  const form = el('form', { 'aria-labelledby': 'h-passkeys', novalidate: true }, field(t('member.passkeys.label'), label, t('member.passkeys.label_hint')), add);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const name = label.value.trim();
+    if (!name) {
+      status.textContent = t('member.passkeys.label_missing');
+      label.focus();
+      return;
+    }
+    if (!passkeysSupported()) {
+      status.textContent = t('member.error.passkey_unsupported');
+      return;
+    }
+    add.disabled = true;
+    status.textContent = t('member.passkeys.adding');
+    addPasskey(member.handle, member.display_name, name)
+      .then(() => {
+        label.value = '';
+        status.textContent = t('member.passkeys.added', { label: name });
+        return refresh();
+      })
+      .catch((e: unknown) => {
+        status.textContent = describe(e);
+      })
+      .finally(() => {
+        add.disabled = false;
+      });
+  });
+  return el('section', { 'aria-labelledby': 'h-passkeys' }, el('h2', { id: 'h-passkeys' }, t('member.passkeys.heading')), el('p', {}, t('member.passkeys.intro')), list, form, status);
 }
 
 export async function settingsPage(): Promise<void> {
@@ -176,6 +246,7 @@ export async function settingsPage(): Promise<void> {
     el('h2', { id: 'h-key' }, t('member.settings.key_heading')),
     el('p', {}, t('member.settings.key_text')),
     el('p', { class: 'fingerprint mono', id: 'fingerprint' }, print ?? member.fingerprint),
+    passkeysSection(member),
     el('h2', { id: 'h-password' }, t('member.settings.password_heading')),
     passwordForm,
     el('h2', { id: 'h-recovery' }, t('member.settings.recovery_heading')),

@@ -6,7 +6,8 @@
 // it: the page then asks for the password again ("Unlock").
 //
 // One module per feature: unlock (sign-up, sign-in), conversations (inbox,
-// thread, reply), grants (links for guests), settings and recovery. Who
+// thread, reply), grants (links for guests), settings, recovery and
+// passkeys. Who
 // frees WebAssembly objects: handles.ts.
 import init from 'latchkey-wasm-member';
 import { ApiError } from '../../common/api';
@@ -14,6 +15,7 @@ import type { Methods, RpcRequest, RpcResponse } from '../rpc';
 import { inbox, send, thread } from './conversations';
 import { local } from './errors';
 import { fulfilAll } from './grants';
+import { passkeyAdd, passkeyUnlock } from './passkeys';
 import { recover, newRecovery } from './recovery';
 import { lock, status } from './session';
 import { changePassword } from './settings';
@@ -46,6 +48,8 @@ const handlers: Handlers = {
   changePassword,
   newRecovery,
   recover,
+  passkeyAdd,
+  passkeyUnlock,
 };
 
 const scope = self as unknown as {

@@ -26,12 +26,14 @@ export function signUp(arg: SignUpInput): Promise<SignUpResult> {
   const handle = arg.handle.trim().toLowerCase();
   // Absent, not null, when none was given.
   const code = arg.code.trim() || undefined;
+  const pass = arg.invite === undefined ? {} : { invite: arg.invite };
   return withHandles(async (scope) => {
     const { answer, upload, kek } = await registerPassword(scope, arg.password, (request) =>
       api.post<RegisterStarted, RegisterStart>('/members/register/start', {
         handle,
         request,
         ...(code === undefined ? {} : { registration_code: code }),
+        ...pass,
       }),
     );
     const identity = scope.own(Identity.generate());
@@ -57,6 +59,7 @@ export function signUp(arg: SignUpInput): Promise<SignUpResult> {
       registration_token: answer.registration_token,
       identity_proof: toB64(proof),
       ...(code === undefined ? {} : { registration_code: code }),
+      ...pass,
       recovery_sealed_identity: toB64(recovery.sealed),
       recovery_proof: toB64(recovery.proof),
     });

@@ -1,0 +1,555 @@
+//! Signing in with the site's accounts: latchkey as an OpenID Connect
+//! relying party (authorization code flow with PKCE, a nonce and a state).
+//!
+//! The `openidconnect` crate does the protocol: discovery (the document's
+//! issuer must be the configured one, exactly), the PKCE pair, the token
+//! request (client_secret_basic, or _post if the provider takes only
+//! that), and the ID token's checks (signature by the provider's JWKS,
+//! issuer, audience, expiry, nonce). Written by hand these are easy to get
+//! subtly wrong; the crate is the maintained, usual choice.
+//!
+//! What stays here: the attempt kept on the server between the redirect and
+//! the callback (sealed, one use, ten minutes), the claim mapping, and what
+//! a sign-in leads to. The provider proves who the member is; it never
+//! sees nor gives his key. A first sign-in therefore makes an invitation
+//! (as the site's backend would, without mail) and sends him to enroll,
+//! where he sets up his key; the link (issuer, subject) → member id is made
+//! at once, so the next sign-in finds him.
+//!
+//! Codes, tokens and the client secret are never logged: failures are
+//! logged by kind only.
+
+use latchkey_api::{AuthMethods, DisplayName, Email, ErrorCode, Handle};
+use latchkey_core::OsRng;
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata,
+};
+use openidconnect::{
+    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, TokenResponse,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::sessions::{self, SessionToken};
+use super::{invites, Context, DomainError};
+use crate::random::{random_hex, random_token};
+use crate::store::{Invite, MemberId, SessionOwner, StoreError, Timestamp, Unique};
+
+/// How long the provider may take between the redirect and the callback.
+const ATTEMPT_MS: i64 = 10 * 60 * 1000;
+/// How long a first sign-in's enrollment link works.
+const ENROLL_MS: i64 = 30 * 60 * 1000;
+/// The sealing context of an attempt (with its id), apart from the login
+/// states the same key seals.
+const ATTEMPT_CONTEXT: &str = "latchkey oidc attempt ";
+
+type Client = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// Why a sign-in through the provider failed: the word the sign-in page
+/// gets in `oidc_error`, which it shows in the member's language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// No attempt, a used one (a replayed callback), or another state.
+    State,
+    /// The provider answered with an error, or refused the code.
+    Provider,
+    /// The ID token did not verify.
+    Token,
+    /// Discovery failed, or named another issuer.
+    Issuer,
+    /// No usable handle, name or address among the claims.
+    Claims,
+    /// Another member has the handle the claims give.
+    HandleTaken,
+    /// The site disabled the member.
+    Disabled,
+    /// Something on our side; logged.
+    Internal,
+}
+
+impl Failure {
+    /// The word in the redirect.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::State => "state",
+            Failure::Provider => "provider",
+            Failure::Token => "token",
+            Failure::Issuer => "issuer",
+            Failure::Claims => "claims",
+            Failure::HandleTaken => "handle_taken",
+            Failure::Disabled => "disabled",
+            Failure::Internal => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "oidc: store");
+        Failure::Internal
+    }
+}
+
+impl From<DomainError> for Failure {
+    fn from(e: DomainError) -> Self {
+        match e.code() {
+            ErrorCode::MemberDisabled => Failure::Disabled,
+            _ => Failure::Internal,
+        }
+    }
+}
+
+/// The sign-in methods the server offers.
+pub fn methods(ctx: &Context) -> AuthMethods {
+    AuthMethods {
+        local_passwords: ctx.config.auth.local_passwords,
+        oidc: ctx
+            .config
+            .oidc
+            .enabled()
+            .then(|| ctx.config.oidc.display_name.clone()),
+    }
+}
+
+/// Registration and password sign-in, unless the operator turned them off.
+pub fn check_local_passwords(ctx: &Context) -> Result<(), DomainError> {
+    if ctx.config.auth.local_passwords {
+        Ok(())
+    } else {
+        Err(DomainError::new(
+            ErrorCode::PasswordsDisabled,
+            "Accounts with a password are turned off here. Sign in with the site's account.",
+        ))
+    }
+}
+
+fn not_configured() -> DomainError {
+    DomainError::new(
+        ErrorCode::OidcNotConfigured,
+        "Signing in with the site's accounts is not set up here.",
+    )
+}
+
+/// What the server keeps between the redirect and the callback.
+#[derive(Serialize, Deserialize)]
+struct Attempt {
+    state: String,
+    nonce: String,
+    verifier: String,
+}
+
+/// A sign-in sent to the provider.
+#[derive(Debug)]
+pub struct Started {
+    /// Where the browser goes: the provider's authorization endpoint.
+    pub redirect: String,
+    /// Names the attempt; the browser keeps it in a cookie.
+    pub attempt_id: String,
+}
+
+/// The HTTP client for the provider: no redirects (a token or discovery
+/// request must not be sent on elsewhere), short timeouts.
+fn http_client() -> Result<reqwest::Client, Failure> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| {
+            tracing::error!(error = %e, "oidc: http client");
+            Failure::Internal
+        })
+}
+
+/// Discovers the provider (each time: its keys rotate, and a sign-in is
+/// rare enough) and makes the client.
+async fn client(ctx: &Context, http: &reqwest::Client) -> Result<Client, Failure> {
+    let oidc = &ctx.config.oidc;
+    let issuer = oidc.issuer.clone().unwrap_or_default();
+    let issuer = IssuerUrl::new(issuer).map_err(|_| Failure::Issuer)?;
+    let metadata = CoreProviderMetadata::discover_async(issuer, http)
+        .await
+        .map_err(|e| {
+            // Discovery errors carry URLs and the provider's document, not
+            // secrets.
+            tracing::warn!(error = %e, "oidc: discovery failed");
+            Failure::Issuer
+        })?;
+    let post_only = metadata
+        .token_endpoint_auth_methods_supported()
+        .is_some_and(|m| {
+            m.contains(&CoreClientAuthMethod::ClientSecretPost)
+                && !m.contains(&CoreClientAuthMethod::ClientSecretBasic)
+        });
+    let redirect = RedirectUrl::new(format!(
+        "{}/api/v1/oidc/callback",
+        ctx.config.public_url.trim_end_matches('/')
+    ))
+    .map_err(|_| Failure::Internal)?;
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(oidc.client_id.clone().unwrap_or_default()),
+        oidc.client_secret
+            .as_ref()
+            .map(|s| ClientSecret::new(s.expose().to_owned())),
+    )
+    .set_redirect_uri(redirect);
+    Ok(if post_only {
+        client.set_auth_type(AuthType::RequestBody)
+    } else {
+        client
+    })
+}
+
+/// Step 1: the provider's authorization URL, the attempt kept sealed.
+pub async fn start(ctx: &Context) -> Result<Result<Started, Failure>, DomainError> {
+    if !ctx.config.oidc.enabled() {
+        return Err(not_configured());
+    }
+    Ok(start_attempt(ctx).await)
+}
+
+async fn start_attempt(ctx: &Context) -> Result<Started, Failure> {
+    let http = http_client()?;
+    let client = client(ctx, &http).await?;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            || CsrfToken::new(random_token()),
+            || Nonce::new(random_token()),
+        )
+        .set_pkce_challenge(challenge);
+    for scope in ctx.config.oidc.scopes.split_whitespace() {
+        if scope != "openid" {
+            request = request.add_scope(Scope::new(scope.to_owned()));
+        }
+    }
+    let (url, state, nonce) = request.url();
+    let attempt = Attempt {
+        state: state.secret().clone(),
+        nonce: nonce.secret().clone(),
+        verifier: verifier.secret().clone(),
+    };
+    let plain =
+        zeroize::Zeroizing::new(serde_json::to_vec(&attempt).map_err(|_| Failure::Internal)?);
+    let id = random_hex();
+    let sealed = ctx.keys.login_state.seal(
+        &mut OsRng,
+        format!("{ATTEMPT_CONTEXT}{id}").as_bytes(),
+        &plain,
+    );
+    ctx.store
+        .put_oidc_attempt(&id, &sealed, Timestamp::now().plus_ms(ATTEMPT_MS))
+        .await?;
+    Ok(Started {
+        redirect: url.to_string(),
+        attempt_id: id,
+    })
+}
+
+/// What the provider sent back in the callback's query.
+#[derive(Debug, Default)]
+pub struct Callback {
+    /// The authorization code.
+    pub code: Option<String>,
+    /// The state the attempt sent.
+    pub state: Option<String>,
+    /// The provider's error, if it refused.
+    pub error: Option<String>,
+}
+
+/// Where a finished sign-in leads.
+#[derive(Debug)]
+pub enum Finished {
+    /// A known member: his new session.
+    SignedIn(SessionToken),
+    /// A first sign-in: the enrollment token (for `/enroll#TOKEN`), where
+    /// he sets up his key.
+    Enroll(String),
+}
+
+/// Step 2: the callback. `attempt_id` is the cookie's.
+pub async fn finish(
+    ctx: &Context,
+    attempt_id: Option<&str>,
+    callback: Callback,
+) -> Result<Result<Finished, Failure>, DomainError> {
+    if !ctx.config.oidc.enabled() {
+        return Err(not_configured());
+    }
+    Ok(finish_attempt(ctx, attempt_id, callback).await)
+}
+
+async fn finish_attempt(
+    ctx: &Context,
+    attempt_id: Option<&str>,
+    callback: Callback,
+) -> Result<Finished, Failure> {
+    // The attempt is used up whatever follows: a callback finishes once.
+    let attempt = match attempt_id.filter(|id| is_attempt_id(id)) {
+        Some(id) => match ctx.store.take_oidc_attempt(id, Timestamp::now()).await? {
+            Some(sealed) => {
+                let plain = ctx
+                    .keys
+                    .login_state
+                    .open(format!("{ATTEMPT_CONTEXT}{id}").as_bytes(), &sealed)
+                    .map_err(|_| Failure::State)?;
+                serde_json::from_slice::<Attempt>(&plain).map_err(|_| Failure::State)?
+            }
+            None => return Err(Failure::State),
+        },
+        None => return Err(Failure::State),
+    };
+    let given = callback.state.unwrap_or_default();
+    // Compared as digests: no early exit on the secret.
+    if Sha256::digest(given.as_bytes()) != Sha256::digest(attempt.state.as_bytes()) {
+        return Err(Failure::State);
+    }
+    if let Some(error) = callback.error {
+        tracing::info!(error = %error.chars().take(64).collect::<String>(), "oidc: the provider refused");
+        return Err(Failure::Provider);
+    }
+    let code = callback.code.ok_or(Failure::Provider)?;
+    let http = http_client()?;
+    let client = client(ctx, &http).await?;
+    let response = client
+        .exchange_code(AuthorizationCode::new(code))
+        .map_err(|_| Failure::Issuer)?
+        .set_pkce_verifier(PkceCodeVerifier::new(attempt.verifier))
+        .request_async(&http)
+        .await
+        .map_err(|e| {
+            // The provider's error code only: a parse error could quote
+            // the body, and the body holds tokens.
+            let kind = match &e {
+                openidconnect::RequestTokenError::ServerResponse(r) => r.error().to_string(),
+                openidconnect::RequestTokenError::Request(_) => "request".into(),
+                openidconnect::RequestTokenError::Parse(..) => "unreadable answer".into(),
+                openidconnect::RequestTokenError::Other(_) => "other".into(),
+            };
+            tracing::warn!(error = %kind, "oidc: the token request failed");
+            Failure::Provider
+        })?;
+    let id_token = response.id_token().ok_or(Failure::Token)?;
+    let verifier = client.id_token_verifier().set_allowed_algs([
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+        CoreJwsSigningAlgorithm::EdDsa,
+    ]);
+    let claims = id_token
+        .claims(&verifier, &Nonce::new(attempt.nonce))
+        .map_err(|e| {
+            tracing::warn!(error = %e, "oidc: the ID token did not verify");
+            Failure::Token
+        })?;
+    let issuer = claims.issuer().as_str().to_owned();
+    let subject = claims.subject().as_str().to_owned();
+    // The mapped claims by name, from the token just verified.
+    let payload = token_payload(&id_token.to_string()).ok_or(Failure::Token)?;
+    signed_in(ctx, &issuer, &subject, &payload).await
+}
+
+/// A sign-in id: 32 lower-case hex digits (anything else is no attempt).
+fn is_attempt_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The claims of a JWT whose signature was checked already.
+fn token_payload(jwt: &str) -> Option<serde_json::Value> {
+    use base64ct::Encoding;
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64ct::Base64UrlUnpadded::decode_vec(payload).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+async fn signed_in(
+    ctx: &Context,
+    issuer: &str,
+    subject: &str,
+    claims: &serde_json::Value,
+) -> Result<Finished, Failure> {
+    let linked = ctx.store.oidc_member_id(issuer, subject).await?;
+    if let Some(id) = &linked {
+        if let Some(member) = ctx.store.member_by_id(id).await? {
+            if ctx.store.member_disabled(&member.id).await? {
+                return Err(Failure::Disabled);
+            }
+            tracing::info!(member = %member.id, "member signed in with the site's account");
+            let token = sessions::open(ctx, SessionOwner::Member(member.id)).await?;
+            return Ok(Finished::SignedIn(token));
+        }
+    }
+    // First sign-in (or an enrollment left unfinished): an invitation to
+    // set up his key, under the id the link names.
+    let profile = Profile::from_claims(&ctx.config.oidc.claims, claims).ok_or(Failure::Claims)?;
+    let member_id = linked.unwrap_or_else(MemberId::generate);
+    if let Some(earlier) = ctx
+        .store
+        .invite_by_handle(&profile.handle, Timestamp::now())
+        .await?
+    {
+        if earlier.member_id == member_id {
+            ctx.store.delete_invite(&profile.handle).await?;
+        }
+    }
+    let now = Timestamp::now();
+    let invite = Invite {
+        member_id,
+        handle: profile.handle,
+        display_name: profile.display_name,
+        email_sealed: ctx.keys.member_email.seal(
+            &mut OsRng,
+            member_id.to_hex().as_bytes(),
+            profile.email.as_str().as_bytes(),
+        ),
+        created_by: "oidc".into(),
+        created_at: now,
+        expires_at: now.plus_ms(ENROLL_MS),
+    };
+    let token = random_token();
+    match ctx
+        .store
+        .create_invite(&invite, &invites::token_hash(&token), None, now)
+        .await
+    {
+        Ok(_) => {}
+        Err(StoreError::Conflict(Unique::Handle)) => return Err(Failure::HandleTaken),
+        Err(e) => return Err(e.into()),
+    }
+    ctx.store
+        .link_oidc(issuer, subject, &member_id, now)
+        .await?;
+    tracing::info!(member = %member_id, "first sign-in with the site's account: enrollment");
+    Ok(Finished::Enroll(token))
+}
+
+/// A new member's profile, from the site's claims.
+#[derive(Debug, PartialEq, Eq)]
+struct Profile {
+    handle: Handle,
+    display_name: DisplayName,
+    email: Email,
+}
+
+impl Profile {
+    fn from_claims(
+        names: &crate::config::OidcClaims,
+        claims: &serde_json::Value,
+    ) -> Option<Profile> {
+        let text = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
+        let handle = normalised_handle(text(&names.handle)?)?;
+        let display_name = text(&names.display_name)
+            .map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "))
+            .and_then(|n| DisplayName::parse(&n).ok())
+            .or_else(|| DisplayName::parse(handle.as_str()).ok())?;
+        let email = Email::parse(text(&names.email)?.trim()).ok()?;
+        Some(Profile {
+            handle,
+            display_name,
+            email,
+        })
+    }
+}
+
+/// A handle from the site's user name: the part before an `@`, lower case,
+/// each run of other characters a `-`, no `-` at either end, at most 32
+/// characters. `None` if what is left breaks the handle rule (too short).
+fn normalised_handle(name: &str) -> Option<Handle> {
+    let local = name.split('@').next().unwrap_or_default();
+    let mut handle = String::new();
+    for c in local.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            handle.push(c);
+        } else if !handle.ends_with('-') && !handle.is_empty() {
+            handle.push('-');
+        }
+    }
+    let handle: String = handle.trim_end_matches('-').chars().take(32).collect();
+    Handle::parse(handle.trim_end_matches('-')).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{normalised_handle, Profile};
+    use crate::config::OidcClaims;
+
+    fn names() -> OidcClaims {
+        OidcClaims {
+            handle: "preferred_username".into(),
+            display_name: "name".into(),
+            email: "email".into(),
+        }
+    }
+
+    #[test]
+    fn handles_are_normalised() {
+        let h = |s: &str| normalised_handle(s).map(|h| h.as_str().to_owned());
+        assert_eq!(h("Alice").as_deref(), Some("alice"));
+        assert_eq!(h("alice.smith@example.org").as_deref(), Some("alice-smith"));
+        assert_eq!(h("  Bob  O'Neil ").as_deref(), Some("bob-o-neil"));
+        assert_eq!(h("__x_y__").as_deref(), Some("x-y"));
+        assert_eq!(h(&"a".repeat(40)).map(|s| s.len()), Some(32));
+        assert_eq!(
+            h(&format!("{}-b", "a".repeat(31))).as_deref(),
+            Some(&*"a".repeat(31))
+        );
+        assert_eq!(h("jo"), None);
+        assert_eq!(h("Ünïcode"), Some("n-code".into()));
+        assert_eq!(h("@@@"), None);
+    }
+
+    #[test]
+    fn claims_map_to_a_profile() {
+        let claims = serde_json::json!({
+            "sub": "248289761001",
+            "preferred_username": "Jane.Doe",
+            "name": "  Jane   Doe ",
+            "email": "jane@example.org",
+            "nickname": "jd-42",
+        });
+        let p = Profile::from_claims(&names(), &claims).unwrap();
+        assert_eq!(p.handle.as_str(), "jane-doe");
+        assert_eq!(p.display_name.as_str(), "Jane Doe");
+        assert_eq!(p.email.as_str(), "jane@example.org");
+        let other = OidcClaims {
+            handle: "nickname".into(),
+            ..names()
+        };
+        assert_eq!(
+            Profile::from_claims(&other, &claims)
+                .unwrap()
+                .handle
+                .as_str(),
+            "jd-42"
+        );
+        // No name: the handle stands in; no address or handle: no profile.
+        let bare = serde_json::json!({"preferred_username": "jane", "email": "jane@example.org"});
+        assert_eq!(
+            Profile::from_claims(&names(), &bare)
+                .unwrap()
+                .display_name
+                .as_str(),
+            "jane"
+        );
+        assert!(
+            Profile::from_claims(&names(), &serde_json::json!({"preferred_username": "jane"}))
+                .is_none()
+        );
+        assert!(
+            Profile::from_claims(&names(), &serde_json::json!({"email": "j@example.org"}))
+                .is_none()
+        );
+    }
+}

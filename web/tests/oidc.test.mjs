@@ -1,0 +1,307 @@
+// Signing in with the site's accounts, in Chromium against the real binary
+// and a real OpenID provider (npm oidc-provider, support/oidc-provider.mjs)
+// playing the host site: the person clicks "Sign in with Example Site",
+// fills in the site's login and consent pages, and comes back. Also the
+// attacks the flow must refuse (a tampered state, a replayed code, a
+// provider that is not the configured issuer), passwords turned off, and
+// no client secret, code or token in latchkey's log or database.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launch } from './support/browser.mjs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { LATCHKEY, startMail, startServer } from './support/latchkey.mjs';
+import { freePort, startProvider } from './support/oidc-provider.mjs';
+
+const run = promisify(execFile);
+const SITE = 'Example Site';
+const PASSWORD = 'jane unlocks her key';
+const CLIENT_SECRET = `client-secret-${randomBytes(16).toString('hex')}`;
+
+let browser, mail, server, provider, secretDir, base;
+const pageErrors = [];
+
+before(async () => {
+  mail = await startMail();
+  // latchkey's address must be known before the provider registers its
+  // callback, and the provider's before latchkey starts.
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  provider = await startProvider({ redirectUri: `${base}/api/v1/oidc/callback`, clientSecret: CLIENT_SECRET });
+  secretDir = await mkdtemp(join(tmpdir(), 'oidc-secret-'));
+  const secretFile = join(secretDir, 'client-secret');
+  await writeFile(secretFile, `${CLIENT_SECRET}\n`);
+  server = await startServer(mail, {
+    LATCHKEY_BIND: `127.0.0.1:${port}`,
+    LATCHKEY_PUBLIC_URL: base,
+    LATCHKEY_OIDC__ISSUER: provider.issuer,
+    LATCHKEY_OIDC__CLIENT_ID: 'latchkey',
+    LATCHKEY_OIDC__CLIENT_SECRET_FILE: secretFile,
+    LATCHKEY_OIDC__DISPLAY_NAME: SITE,
+    // Everything latchkey logs about a sign-in, for the scan at the end.
+    LATCHKEY_LOG__FILTER: 'latchkey_server=debug,info',
+  });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await provider?.stop();
+  await mail?.stop();
+  if (secretDir) await rm(secretDir, { recursive: true, force: true });
+});
+
+async function newPage() {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e}`));
+  return page;
+}
+
+/** The person types the sign-in page's address and clicks the site's button. */
+async function clickSignInWithSite(page) {
+  await page.goto(`${base}/signin`);
+  await page.getByRole('link', { name: `Sign in with ${SITE}` }).click();
+}
+
+/** On the site's own pages: its login form, then its consent page. */
+async function signInAtSite(page, login) {
+  await page.waitForURL(`${provider.issuer}/**`);
+  await page.locator('input[name=login]').fill(login);
+  await page.locator('input[name=password]').fill('the site checks this, not latchkey');
+  await page.getByRole('button', { name: 'Sign-in' }).click();
+  // The site asks for consent the first time only.
+  const consent = page.getByRole('button', { name: 'Continue' });
+  const back = page.waitForURL(`${base}/**`);
+  await Promise.race([consent.click().catch(() => {}), back]);
+}
+
+/** Records the callback URLs the provider sends the browser to. */
+function callbacks(page) {
+  const seen = [];
+  page.on('request', (r) => {
+    if (r.url().startsWith(`${base}/api/v1/oidc/callback`)) seen.push(r.url());
+  });
+  return seen;
+}
+
+/**
+ * Rewrites the callback the provider redirects the browser to, as an
+ * attacker in the middle would. Through the DevTools protocol: the
+ * callback is the end of a redirect chain, which page.route never sees.
+ */
+async function tamperCallback(page, change) {
+  const cdp = await page.context().newCDPSession(page);
+  cdp.on('Fetch.requestPaused', ({ requestId, request }) => {
+    const url = new URL(request.url);
+    change(url.searchParams);
+    void cdp.send('Fetch.continueRequest', { requestId, url: url.toString() });
+  });
+  await cdp.send('Fetch.enable', { patterns: [{ urlPattern: `${base}/api/v1/oidc/callback*`, requestStage: 'Request' }] });
+}
+
+let firstCallback;
+
+test('the first sign-in makes the member; the next one finds him', async () => {
+  const page = await newPage();
+  const seen = callbacks(page);
+  await clickSignInWithSite(page);
+  await signInAtSite(page, 'jane');
+  // An invitation for the profile the site's claims gave, as the site's
+  // backend would make: he sets up his key there.
+  await page.waitForURL(`${base}/enroll`);
+  assert.equal(seen.length, 1);
+  firstCallback = seen[0];
+  const url = new URL(firstCallback);
+  assert.ok(url.searchParams.get('code') && url.searchParams.get('state'));
+  await page.getByText('as jane-doe').waitFor();
+  assert.equal(await page.getByLabel('Display name').inputValue(), 'Jane Doe');
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Repeat the password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Set up my account' }).click();
+  await page.getByLabel('I have saved my recovery key somewhere safe').check();
+  await page.getByRole('button', { name: 'Continue to my inbox' }).click();
+  await page.waitForURL(`${base}/inbox`);
+  await page.context().close();
+
+  // Another day, another browser: the site signs him in again, and
+  // latchkey finds the same member by the site's subject.
+  const again = await newPage();
+  await clickSignInWithSite(again);
+  await signInAtSite(again, 'jane');
+  await again.waitForURL(`${base}/`);
+  const me = await again.evaluate(async () => {
+    const answer = await fetch('/api/v1/me');
+    return { status: answer.status, body: await answer.json() };
+  });
+  assert.equal(me.status, 200, JSON.stringify(me.body));
+  assert.equal(me.body.handle, 'jane-doe');
+  assert.equal(me.body.display_name, 'Jane Doe');
+  // His key is his own: this browser must unlock it with his password.
+  await again.getByRole('link', { name: 'Go to your inbox' }).click();
+  await again.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await again.getByRole('button', { name: 'Unlock' }).click();
+  await again.waitForURL(`${base}/inbox`);
+  await again.context().close();
+});
+
+test('a replayed callback (same code, same state) is refused with a clear message', async () => {
+  assert.ok(firstCallback, 'needs the first test');
+  const page = await newPage();
+  // An attacker with the old callback URL: no attempt in his browser.
+  await page.goto(firstCallback);
+  await page.waitForURL(`${base}/signin?oidc_error=state`);
+  await assertProblem(page, 'already used');
+  await page.context().close();
+});
+
+test('a replayed code in a fresh sign-in is refused by the provider, and said so', async () => {
+  assert.ok(firstCallback, 'needs the first test');
+  const page = await newPage();
+  const oldCode = new URL(firstCallback).searchParams.get('code');
+  await tamperCallback(page, (params) => params.set('code', oldCode));
+  await clickSignInWithSite(page);
+  await signInAtSite(page, 'jane');
+  await page.waitForURL(`${base}/signin?oidc_error=provider`);
+  await assertProblem(page, 'did not confirm this sign-in');
+  await page.context().close();
+});
+
+test('a tampered state is refused with a clear message', async () => {
+  const page = await newPage();
+  await tamperCallback(page, (params) => params.set('state', `${params.get('state')}x`));
+  await clickSignInWithSite(page);
+  await signInAtSite(page, 'bob');
+  await page.waitForURL(`${base}/signin?oidc_error=state`);
+  await assertProblem(page, 'already used');
+  // Nobody was signed in.
+  const me = await page.evaluate(async () => (await fetch('/api/v1/me')).status);
+  assert.equal(me, 401);
+  await page.context().close();
+});
+
+test('a provider that is not the configured issuer fails with a clear message; passwords off hides them', async () => {
+  // The same provider, configured with a trailing slash: its discovery
+  // document names another issuer, so nothing it signs is believed.
+  const port = await freePort();
+  const other = `http://127.0.0.1:${port}`;
+  const strict = await startServer(mail, {
+    LATCHKEY_BIND: `127.0.0.1:${port}`,
+    LATCHKEY_PUBLIC_URL: other,
+    LATCHKEY_OIDC__ISSUER: `${provider.issuer}/`,
+    LATCHKEY_OIDC__CLIENT_ID: 'latchkey',
+    LATCHKEY_OIDC__CLIENT_SECRET: 'unused',
+    LATCHKEY_OIDC__DISPLAY_NAME: SITE,
+    LATCHKEY_AUTH__LOCAL_PASSWORDS: 'false',
+  });
+  try {
+    const page = await newPage();
+    await page.goto(`${other}/signin`);
+    const button = page.getByRole('link', { name: `Sign in with ${SITE}` });
+    await button.waitFor();
+    // Only the site's button: no password form.
+    assert.equal(await page.locator('input[type=password]').count(), 0);
+    await button.click();
+    await page.waitForURL(`${other}/signin?oidc_error=issuer`);
+    await assertProblem(page, 'not the provider this server was set up for');
+    // Joining is the site's button too.
+    await page.goto(`${other}/signup`);
+    await page.getByText(`New members join by signing in with their account at ${SITE}`).waitFor();
+    assert.equal(await page.locator('input[type=password]').count(), 0);
+    // The password endpoints say why they refuse.
+    for (const path of ['/api/v1/session/login/start', '/api/v1/members/register/start']) {
+      const answer = await fetch(`${other}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: other },
+        body: JSON.stringify({ handle: 'mallory', request: `A${'Q'.repeat(43)}` }),
+      });
+      const body = await answer.json();
+      assert.equal(answer.status, 403, `${path}: ${JSON.stringify(body)}`);
+      assert.equal(body.error, 'passwords_disabled');
+    }
+    await page.context().close();
+  } finally {
+    await strict.stop();
+  }
+});
+
+test('a provider that signs with RS256 is believed too', async () => {
+  // The first provider signs ID tokens with ES256; this one with RS256.
+  const port = await freePort();
+  const site = `http://127.0.0.1:${port}`;
+  const rsa = await startProvider({ redirectUri: `${site}/api/v1/oidc/callback`, clientSecret: 'rs256-secret', alg: 'RS256' });
+  const rs = await startServer(mail, {
+    LATCHKEY_BIND: `127.0.0.1:${port}`,
+    LATCHKEY_PUBLIC_URL: site,
+    LATCHKEY_OIDC__ISSUER: rsa.issuer,
+    LATCHKEY_OIDC__CLIENT_ID: 'latchkey',
+    LATCHKEY_OIDC__CLIENT_SECRET: 'rs256-secret',
+    LATCHKEY_OIDC__DISPLAY_NAME: SITE,
+  });
+  try {
+    const page = await newPage();
+    await page.goto(`${site}/signin`);
+    await page.getByRole('link', { name: `Sign in with ${SITE}` }).click();
+    await page.waitForURL(`${rsa.issuer}/**`);
+    await page.locator('input[name=login]').fill('bob');
+    await page.locator('input[name=password]').fill('whatever the site wants');
+    await page.getByRole('button', { name: 'Sign-in' }).click();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(`${site}/enroll`);
+    await page.getByText('as bob').waitFor();
+    await page.context().close();
+  } finally {
+    await rs.stop();
+    await rsa.stop();
+  }
+});
+
+test('a member the site disabled cannot sign in with the site account', async () => {
+  // The site's backend disables him through the admin API, with a token
+  // the operator made on the server machine.
+  const env = {
+    PATH: process.env.PATH,
+    LATCHKEY_DATABASE_URL: `sqlite://${join(server.dir, 'data/latchkey.db')}?mode=rwc`,
+    LATCHKEY_SECRETS_FILE: join(server.dir, 'secrets.key'),
+  };
+  const { stdout } = await run(LATCHKEY, ['admin', 'token', 'create', '--name', 'site', '--scope', 'members:write'], { env });
+  const token = stdout.split(/\s+/).find((w) => w.startsWith('lkadm_'));
+  assert.ok(token, stdout);
+  const disabled = await fetch(`${base}/api/v1/admin/members/jane-doe/disable`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  assert.ok(disabled.ok, `${disabled.status}`);
+  const page = await newPage();
+  await clickSignInWithSite(page);
+  await signInAtSite(page, 'jane');
+  await page.waitForURL(`${base}/signin?oidc_error=disabled`);
+  await assertProblem(page, 'disabled your account');
+  const me = await page.evaluate(async () => (await fetch('/api/v1/me')).status);
+  assert.equal(me, 401);
+  await page.context().close();
+});
+
+test('the client secret, codes and tokens are in neither the log nor the database', async () => {
+  const secrets = provider.secrets();
+  assert.ok(secrets.length >= 4, `secret, codes and tokens seen: ${secrets.length}`);
+  const log = server.output.join('\n');
+  assert.ok(log.length > 0);
+  const dataDir = join(server.dir, 'data');
+  const files = await readdir(dataDir);
+  const database = (await Promise.all(files.map((f) => readFile(join(dataDir, f))))).map((b) => b.toString('latin1')).join('');
+  assert.ok(database.includes('oidc_accounts'), 'the scan reads the database');
+  for (const secret of secrets) {
+    assert.ok(!log.includes(secret), `the log has ${secret.slice(0, 8)}…`);
+    assert.ok(!database.includes(secret), `the database has ${secret.slice(0, 8)}…`);
+  }
+  assert.deepEqual(pageErrors, []);
+});
+
+async function assertProblem(page, words) {
+  const alert = page.locator('#oidc-error');
+  await alert.waitFor();
+  assert.match(await alert.textContent(), new RegExp(words));
+}
