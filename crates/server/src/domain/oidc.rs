@@ -344,7 +344,6 @@ async fn finish_attempt(
     let verifier = client.id_token_verifier().set_allowed_algs([
         CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
         CoreJwsSigningAlgorithm::RsaSsaPssSha256,
-        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
         CoreJwsSigningAlgorithm::EcdsaP384Sha384,
         CoreJwsSigningAlgorithm::EdDsa,
     ]);

@@ -244,8 +244,8 @@ impl Store {
     }
 
     /// Destroys a member: each conversation as a member's delete does
-    /// (messages, grants, sessions, pending mail), then his own row and
-    /// sessions. Returns whether he existed.
+    /// (messages, grants, sessions, pending mail), then his own row,
+    /// sessions and passkeys. Returns whether he existed.
     pub async fn delete_member(&self, id: &MemberId) -> Result<bool, StoreError> {
         let rows = sqlx::query("SELECT id FROM conversations WHERE member_id = $1")
             .bind(id.to_hex())
@@ -257,6 +257,12 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE member_id = $1")
+            .bind(id.to_hex())
+            .execute(&mut *tx)
+            .await?;
+        // The foreign key cascades too; said here so that the list of what
+        // a member leaves behind is in one place.
+        sqlx::query("DELETE FROM member_passkeys WHERE member_id = $1")
             .bind(id.to_hex())
             .execute(&mut *tx)
             .await?;
