@@ -404,7 +404,7 @@ pub const OIDC_START: Endpoint = Endpoint {
         description: "To the provider's authorization endpoint, or back to `/signin?oidc_error=…`.",
         cookie: None,
     }],
-    specific_errors: &[OidcNotConfigured],
+    specific_errors: &[OidcNotConfigured, RateLimited],
 };
 
 /// `GET /oidc/callback`.

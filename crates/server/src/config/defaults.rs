@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{
-    AuthConfig, OidcClaims, OidcConfig,
-    Config, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig, MailTransportKind,
-    MetricsConfig, OutboxConfig, RateLimitConfig, SecretString, SessionConfig, SmtpConfig,
-    SmtpSecurity,
+    AuthConfig, Config, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig,
+    MailTransportKind, MetricsConfig, OidcClaims, OidcConfig, OutboxConfig, RateLimitConfig,
+    SecretString, SessionConfig, SmtpConfig, SmtpSecurity,
 };
 
 const MINUTE: Duration = Duration::from_secs(60);

@@ -8,9 +8,9 @@ use figment::value::Value;
 
 use super::duration::Unit;
 use super::{
-    AuthConfig, OidcClaims, OidcConfig,
-    Config, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig, MetricsConfig, OutboxConfig,
-    RateLimitConfig, Registration, SecretString, SessionConfig, SmtpConfig,
+    AuthConfig, Config, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig, MetricsConfig,
+    OidcClaims, OidcConfig, OutboxConfig, RateLimitConfig, Registration, SecretString,
+    SessionConfig, SmtpConfig,
 };
 
 /// How a setting's text from the environment becomes a value.

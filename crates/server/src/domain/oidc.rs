@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::sessions::{self, SessionToken};
-use super::{invites, Context, DomainError};
+use super::{invites, ClientKey, Context, DomainError};
 use crate::random::{random_hex, random_token};
 use crate::store::{Invite, MemberId, SessionOwner, StoreError, Timestamp, Unique};
 
@@ -211,10 +211,16 @@ async fn client(ctx: &Context, http: &reqwest::Client) -> Result<Client, Failure
 }
 
 /// Step 1: the provider's authorization URL, the attempt kept sealed.
-pub async fn start(ctx: &Context) -> Result<Result<Started, Failure>, DomainError> {
+/// Counted in the client's login budget: each start stores a row and
+/// costs a request to the provider.
+pub async fn start(
+    ctx: &Context,
+    client: ClientKey,
+) -> Result<Result<Started, Failure>, DomainError> {
     if !ctx.config.oidc.enabled() {
         return Err(not_configured());
     }
+    ctx.spend(ctx.login_budget(), &client.bytes()).await?;
     Ok(start_attempt(ctx).await)
 }
 
@@ -344,6 +350,7 @@ async fn finish_attempt(
     let verifier = client.id_token_verifier().set_allowed_algs([
         CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
         CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
         CoreJwsSigningAlgorithm::EcdsaP384Sha384,
         CoreJwsSigningAlgorithm::EdDsa,
     ]);

@@ -11,7 +11,7 @@ use axum::Json;
 use latchkey_api::AuthMethods;
 
 use super::error::ApiError;
-use super::extract::set_cookie;
+use super::extract::{set_cookie, ClientIp};
 use super::AppState;
 use crate::domain::oidc::{self, Callback, Failure, Finished};
 use crate::domain::sessions::SessionKind;
@@ -83,8 +83,11 @@ fn failed(state: &AppState, failure: Failure) -> Response {
     )
 }
 
-pub(super) async fn start(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(match oidc::start(&state.ctx).await? {
+pub(super) async fn start(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+) -> Result<Response, ApiError> {
+    Ok(match oidc::start(&state.ctx, client).await? {
         Ok(started) => see_other(
             &started.redirect,
             &[attempt_cookie(&state, Some(&started.attempt_id))],
