@@ -50,12 +50,12 @@ pub use link::{GrantId, LinkFragment};
 pub use links::{
     GrantRef, Health, LinkRequest, LinkRequested, Peeked, RedeemRequest, RedeemedView,
 };
-pub use oidc::AuthMethods;
 pub use members::{
     LoginFinish, LoginStart, LoginStarted, MemberView, NewRecovery, OpaqueResponse, PasswordFinish,
     PasswordStart, ProfileUpdate, PublicMember, RecoverFinish, RecoverStart, RecoverStarted,
     RegisterFinish, RegisterStart, RegisterStarted,
 };
+pub use oidc::AuthMethods;
 
 pub use passkeys::{AddPasskey, PasskeyList, PasskeyView};
 

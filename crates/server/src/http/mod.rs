@@ -15,8 +15,8 @@ mod members;
 mod metrics;
 mod not_found;
 mod oidc;
-mod passkeys;
 mod pages;
+mod passkeys;
 mod views;
 mod web;
 
