@@ -126,20 +126,15 @@ impl MailPayload {
                 let subject = t(&format!("mail.link.{kind}.subject"), &short_name);
                 let opening = t(&format!("mail.link.{kind}.opening"), full_name);
                 let rules = language.raw("mail.link.rules");
-                Email {
-                    to: to.clone(),
+                one_link_mail(
+                    *language,
+                    to,
                     subject,
-                    text: format!("{opening}\n\n{link}\n\n{rules}\n"),
-                    html: format!(
-                        "<!doctype html><html lang=\"{}\"><body><p>{}</p><p><a href=\"{}\">{}</a>\
-                         </p><p>{}</p></body></html>",
-                        language.tag(),
-                        html_escape(&opening),
-                        html_escape(&link),
-                        html_escape(language.raw("mail.link.button")),
-                        html_escape(rules)
-                    ),
-                }
+                    &opening,
+                    &link,
+                    language.raw("mail.link.button"),
+                    Some(rules),
+                )
             }
             MailPayload::Invite {
                 to,
@@ -151,37 +146,28 @@ impl MailPayload {
                 let name = clean_name(member_name);
                 let opening = language.text("mail.invite.opening", &[("member", &name)]);
                 let rules = language.raw("mail.invite.rules");
-                Email {
-                    to: to.clone(),
-                    subject: language.raw("mail.invite.subject").to_owned(),
-                    text: format!("{opening}\n\n{link}\n\n{rules}\n"),
-                    html: format!(
-                        "<!doctype html><html lang=\"{}\"><body><p>{}</p><p><a href=\"{}\">{}</a>\
-                         </p><p>{}</p></body></html>",
-                        language.tag(),
-                        html_escape(&opening),
-                        html_escape(&link),
-                        html_escape(language.raw("mail.invite.button")),
-                        html_escape(rules)
-                    ),
-                }
+                one_link_mail(
+                    *language,
+                    to,
+                    language.raw("mail.invite.subject").to_owned(),
+                    &opening,
+                    &link,
+                    language.raw("mail.invite.button"),
+                    Some(rules),
+                )
             }
             MailPayload::MemberNotice { to, language } => {
                 let inbox = format!("{base}/inbox");
                 let text = language.raw("mail.notice.body");
-                Email {
-                    to: to.clone(),
-                    subject: language.raw("mail.notice.subject").to_owned(),
-                    text: format!("{text}\n\n{inbox}\n"),
-                    html: format!(
-                        "<!doctype html><html lang=\"{}\"><body><p>{}</p><p><a href=\"{}\">{}</a>\
-                         </p></body></html>",
-                        language.tag(),
-                        html_escape(text),
-                        html_escape(&inbox),
-                        html_escape(language.raw("mail.notice.button"))
-                    ),
-                }
+                one_link_mail(
+                    *language,
+                    to,
+                    language.raw("mail.notice.subject").to_owned(),
+                    text,
+                    &inbox,
+                    language.raw("mail.notice.button"),
+                    None,
+                )
             }
         }
     }
@@ -194,6 +180,41 @@ impl MailPayload {
     /// Reads an opened payload.
     pub fn from_bytes(bytes: &[u8]) -> Option<MailPayload> {
         serde_json::from_slice(bytes).ok()
+    }
+}
+
+/// Every mail latchkey sends has one thing to do: a sentence, one link, and
+/// perhaps a paragraph of rules after it. The HTML part says the same as
+/// the text, with the link named `button`.
+fn one_link_mail(
+    language: Language,
+    to: &str,
+    subject: String,
+    opening: &str,
+    link: &str,
+    button: &str,
+    rules: Option<&str>,
+) -> Email {
+    let (text_rules, html_rules) = match rules {
+        Some(rules) => (
+            format!("\n{rules}\n"),
+            format!("<p>{}</p>", html_escape(rules)),
+        ),
+        None => (String::new(), String::new()),
+    };
+    Email {
+        to: to.to_owned(),
+        subject,
+        text: format!("{opening}\n\n{link}\n{text_rules}"),
+        html: format!(
+            "<!doctype html><html lang=\"{}\"><body><p>{}</p><p><a href=\"{}\">{}</a></p>{}\
+             </body></html>",
+            language.tag(),
+            html_escape(opening),
+            html_escape(link),
+            html_escape(button),
+            html_rules
+        ),
     }
 }
 

@@ -330,12 +330,17 @@ pub async fn public_member(ctx: &Context, handle: &Handle) -> Result<Member, Dom
 /// messages: 403 `member_disabled`.
 pub async fn check_enabled(ctx: &Context, member: &Member) -> Result<(), DomainError> {
     if ctx.store.member_disabled(&member.id).await? {
-        return Err(DomainError::new(
-            ErrorCode::MemberDisabled,
-            "This member is disabled by the site: no sign-in, no messages.",
-        ));
+        return Err(disabled());
     }
     Ok(())
+}
+
+/// What a disabled member (and whoever writes to him) is told.
+pub(crate) fn disabled() -> DomainError {
+    DomainError::new(
+        ErrorCode::MemberDisabled,
+        "This member is disabled by the site: no sign-in, no messages.",
+    )
 }
 
 /// The member with this handle and whether he takes messages, for his

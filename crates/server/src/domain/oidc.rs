@@ -104,7 +104,12 @@ impl From<DomainError> for Failure {
     fn from(e: DomainError) -> Self {
         match e.code() {
             ErrorCode::MemberDisabled => Failure::Disabled,
-            _ => Failure::Internal,
+            code => {
+                // The page only says "internal"; the cause (no secret in a
+                // domain error's message) is for the operator.
+                tracing::error!(code = code.as_str(), error = %e, "oidc: sign-in failed");
+                Failure::Internal
+            }
         }
     }
 }

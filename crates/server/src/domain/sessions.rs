@@ -48,15 +48,20 @@ pub async fn open(ctx: &Context, owner: SessionOwner) -> Result<SessionToken, Do
         SessionOwner::Guest(_) => (sessions.guest_idle, sessions.guest_absolute),
     };
     let token = SessionToken(Zeroizing::new(random_token()));
+    let hash = token_hash(token.expose());
     ctx.store
-        .create_session(
-            &token_hash(token.expose()),
-            &owner,
-            Timestamp::now(),
-            ms(idle),
-            ms(absolute),
-        )
+        .create_session(&hash, &owner, Timestamp::now(), ms(idle), ms(absolute))
         .await?;
+    // A member disabled after his sign-in was checked but before this
+    // session existed would keep it: disabling ends only the sessions it
+    // finds. Looking again once the session is stored closes that gap (a
+    // disable from now on finds it).
+    if let SessionOwner::Member(member) = &owner {
+        if ctx.store.member_disabled(member).await? {
+            ctx.store.delete_session(&hash).await?;
+            return Err(super::accounts::disabled());
+        }
+    }
     Ok(token)
 }
 

@@ -2,6 +2,7 @@
 //! server writes or is [`StoreError::Corrupt`]. No default stands in for an
 //! unknown value, and no column is read by position.
 
+use latchkey_api::{DisplayName, Handle};
 use latchkey_core::{ConversationId, MessageId, Role};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -64,6 +65,18 @@ impl<'r> Columns<'r> {
             return Err(self.corrupt(column, "is negative"));
         }
         Ok(n)
+    }
+
+    /// A member's handle, as the handle rule allows it.
+    pub(super) fn handle(&self, column: &'static str) -> Result<Handle, StoreError> {
+        Handle::parse(&self.text(column)?)
+            .map_err(|_| self.corrupt(column, "breaks the handle rule"))
+    }
+
+    /// A member's display name, as the display-name rule allows it.
+    pub(super) fn display_name(&self, column: &'static str) -> Result<DisplayName, StoreError> {
+        DisplayName::parse(&self.text(column)?)
+            .map_err(|_| self.corrupt(column, "breaks the display-name rule"))
     }
 
     /// A SHA-256 value (a grant id's hash): exactly 32 bytes.

@@ -46,10 +46,8 @@ fn invite(row: &AnyRow) -> Result<Invite, StoreError> {
     let c = Columns::of("invites", row);
     Ok(Invite {
         member_id: c.member_id("member_id")?,
-        handle: Handle::parse(&c.text("handle")?)
-            .map_err(|_| c.corrupt("handle", "breaks the handle rule"))?,
-        display_name: DisplayName::parse(&c.text("display_name")?)
-            .map_err(|_| c.corrupt("display_name", "breaks the display-name rule"))?,
+        handle: c.handle("handle")?,
+        display_name: c.display_name("display_name")?,
         email_sealed: c.bytes("email_sealed")?,
         created_by: c.text("created_by")?,
         created_at: c.time("created_at")?,
@@ -245,7 +243,7 @@ impl Store {
 
     /// Destroys a member: each conversation as a member's delete does
     /// (messages, grants, sessions, pending mail), then his own row,
-    /// sessions and passkeys. Returns whether he existed.
+    /// sessions, passkeys and provider account. Returns whether he existed.
     pub async fn delete_member(&self, id: &MemberId) -> Result<bool, StoreError> {
         let rows = sqlx::query("SELECT id FROM conversations WHERE member_id = $1")
             .bind(id.to_hex())
@@ -263,6 +261,12 @@ impl Store {
         // The foreign key cascades too; said here so that the list of what
         // a member leaves behind is in one place.
         sqlx::query("DELETE FROM member_passkeys WHERE member_id = $1")
+            .bind(id.to_hex())
+            .execute(&mut *tx)
+            .await?;
+        // His provider account too: some providers' subject is his address,
+        // and a later sign-in must not come back as the deleted member.
+        sqlx::query("DELETE FROM oidc_accounts WHERE member_id = $1")
             .bind(id.to_hex())
             .execute(&mut *tx)
             .await?;

@@ -32,10 +32,8 @@ pub(super) fn member(row: &AnyRow) -> Result<Member, StoreError> {
     };
     Ok(Member {
         id: c.member_id("id")?,
-        handle: Handle::parse(&c.text("handle")?)
-            .map_err(|_| c.corrupt("handle", "breaks the handle rule"))?,
-        display_name: DisplayName::parse(&c.text("display_name")?)
-            .map_err(|_| c.corrupt("display_name", "breaks the display-name rule"))?,
+        handle: c.handle("handle")?,
+        display_name: c.display_name("display_name")?,
         email_sealed: c.bytes("email_sealed")?,
         password_file: c.bytes("password_file")?,
         identity_public: c.bytes("identity_public")?,

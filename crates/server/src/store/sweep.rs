@@ -65,6 +65,19 @@ impl Store {
             .bind(now.as_ms())
             .execute(&mut *tx)
             .await?;
+        // An invitation nobody took up keeps a name and a sealed address
+        // only until it could no longer be used; a provider account linked
+        // to a member that never enrolled goes with it.
+        sqlx::query("DELETE FROM invites WHERE expires_at <= $1")
+            .bind(now.as_ms())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM oidc_accounts WHERE member_id NOT IN (SELECT id FROM members) \
+             AND member_id NOT IN (SELECT member_id FROM invites)",
+        )
+        .execute(&mut *tx)
+        .await?;
         // Mail counted in no budget any more: what a thief could learn from
         // the log (when someone got mail) is kept no longer than it is used.
         sqlx::query("DELETE FROM mail_log WHERE forget_at <= $1")
