@@ -405,17 +405,24 @@ async fn signed_in(
     // First sign-in (or an enrollment left unfinished): an invitation to
     // set up his key, under the id the link names.
     let profile = Profile::from_claims(&ctx.config.oidc.claims, claims).ok_or(Failure::Claims)?;
-    let member_id = linked.unwrap_or_else(MemberId::generate);
-    if let Some(earlier) = ctx
-        .store
-        .invite_by_handle(&profile.handle, Timestamp::now())
-        .await?
-    {
-        if earlier.member_id == member_id {
-            ctx.store.delete_invite(&profile.handle).await?;
-        }
-    }
     let now = Timestamp::now();
+    let member_id = match linked {
+        Some(id) => {
+            // His earlier invitation, under whatever handle the site's
+            // user name gave then, makes way for this one.
+            ctx.store.delete_invite_of(&id).await?;
+            id
+        }
+        None => {
+            // Linked first: should the invitation fail (a handle taken),
+            // the next sign-in comes back to this same id instead of
+            // leaving an invitation no link leads to. A link that never
+            // gets a member is swept with the invitations.
+            let id = MemberId::generate();
+            ctx.store.link_oidc(issuer, subject, &id, now).await?;
+            id
+        }
+    };
     let invite = Invite {
         member_id,
         handle: profile.handle,
@@ -439,9 +446,6 @@ async fn signed_in(
         Err(StoreError::Conflict(Unique::Handle)) => return Err(Failure::HandleTaken),
         Err(e) => return Err(e.into()),
     }
-    ctx.store
-        .link_oidc(issuer, subject, &member_id, now)
-        .await?;
     tracing::info!(member = %member_id, "first sign-in with the site's account: enrollment");
     Ok(Finished::Enroll(token))
 }

@@ -161,6 +161,16 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Withdraws the invitation of the member-to-be `id`, whatever handle
+    /// it reserves.
+    pub async fn delete_invite_of(&self, id: &MemberId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM invites WHERE member_id = $1")
+            .bind(id.to_hex())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The invited member enrolls: his invitation is used up and his member
     /// row stored, together. False (and nothing stored) if the invitation
     /// is gone or expired, so a link works once.

@@ -1,11 +1,16 @@
-//! Periodic clean-up: dead grants, sessions and login attempts, forgotten
-//! spent-grant hashes, mail-log rows past their window, and conversations
-//! idle past the retention time.
+//! Periodic clean-up: dead grants, sessions, login and sign-in attempts,
+//! invitations nobody took up, forgotten spent-grant hashes, mail-log rows
+//! past their window, and conversations idle past the retention time.
 
 use super::decode::Columns;
 use super::grants::destroy_grant;
 use super::{Store, StoreError};
 use crate::model::{SpentReason, Timestamp};
+
+/// How long a provider account may stay linked to a member-to-be with no
+/// invitation (a first sign-in links, then invites; an enrollment takes
+/// at most its invitation's half hour).
+const ORPHAN_OIDC_ACCOUNT_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// What one sweep removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -67,15 +72,18 @@ impl Store {
             .await?;
         // An invitation nobody took up keeps a name and a sealed address
         // only until it could no longer be used; a provider account linked
-        // to a member that never enrolled goes with it.
+        // to a member that never enrolled goes with it, a day after it was
+        // linked (a first sign-in links before it invites).
         sqlx::query("DELETE FROM invites WHERE expires_at <= $1")
             .bind(now.as_ms())
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "DELETE FROM oidc_accounts WHERE member_id NOT IN (SELECT id FROM members) \
+            "DELETE FROM oidc_accounts WHERE created_at <= $1 \
+             AND member_id NOT IN (SELECT id FROM members) \
              AND member_id NOT IN (SELECT member_id FROM invites)",
         )
+        .bind(now.minus_ms(ORPHAN_OIDC_ACCOUNT_MS).as_ms())
         .execute(&mut *tx)
         .await?;
         // Mail counted in no budget any more: what a thief could learn from
