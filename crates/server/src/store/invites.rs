@@ -108,16 +108,8 @@ impl Store {
         token_hash: &[u8; 32],
         now: Timestamp,
     ) -> Result<Option<Invite>, StoreError> {
-        sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM invites WHERE token_hash = $1 AND expires_at > $2"
-        ))
-        .bind(token_hash.as_slice())
-        .bind(now.as_ms())
-        .fetch_optional(&self.pool)
-        .await?
-        .as_ref()
-        .map(invite)
-        .transpose()
+        self.live_invite("token_hash", token_hash.to_vec(), now)
+            .await
     }
 
     /// The live invitation that reserves this handle.
@@ -126,10 +118,25 @@ impl Store {
         handle: &Handle,
         now: Timestamp,
     ) -> Result<Option<Invite>, StoreError> {
+        self.live_invite("handle", handle.as_str().to_owned(), now)
+            .await
+    }
+
+    /// The unexpired invitation whose `column` (one of the two unique
+    /// ones, a fixed name) holds `value`.
+    async fn live_invite<V>(
+        &self,
+        column: &'static str,
+        value: V,
+        now: Timestamp,
+    ) -> Result<Option<Invite>, StoreError>
+    where
+        V: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send,
+    {
         sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM invites WHERE handle = $1 AND expires_at > $2"
+            "SELECT {COLUMNS} FROM invites WHERE {column} = $1 AND expires_at > $2"
         ))
-        .bind(handle.as_str())
+        .bind(value)
         .bind(now.as_ms())
         .fetch_optional(&self.pool)
         .await?
