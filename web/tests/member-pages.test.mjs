@@ -109,7 +109,7 @@ async function openAsGuest(page) {
 async function signIn(page, handle, password) {
   await page.getByLabel('Handle').fill(handle);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 test('a member signs up, reads and answers a guest, changes settings and password, unlocks, deletes', async () => {
@@ -335,10 +335,10 @@ test('a member signs up, reads and answers a guest, changes settings and passwor
   await checkA11y(page, 'member-signin');
   // A wrong password and an unknown handle get the same words.
   await signIn(page, HANDLE, PASSWORD);
-  const status = page.getByRole('status');
+  const status = page.getByRole('form', { name: 'Sign in' }).getByRole('status');
   await status.getByText('The handle or the password is wrong.').waitFor({ timeout: 60_000 });
   await signIn(page, 'nobody-here', NEW_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).waitFor({ state: 'visible' });
+  await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor({ state: 'visible' });
   await page.waitForFunction(() => !document.querySelector('form button[type=submit]')?.disabled);
   assert.equal(await status.textContent(), 'The handle or the password is wrong.');
   await signIn(page, HANDLE, NEW_PASSWORD);

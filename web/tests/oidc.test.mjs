@@ -150,6 +150,96 @@ test('the first sign-in makes the member; the next one finds him', async () => {
   await again.context().close();
 });
 
+/** Finishes the enrollment form with a password, to the inbox. */
+async function enrollWithPassword(page) {
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Repeat the password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Set up my account' }).click();
+  await page.getByLabel('I have saved my recovery key somewhere safe').check();
+  await page.getByRole('button', { name: 'Continue to my inbox' }).click();
+  await page.waitForURL(`${base}/inbox`);
+}
+
+/** The enrollment token the callback sends the browser to (/enroll#TOKEN). */
+function enrollmentToken(page) {
+  return new Promise((ok) => {
+    page.on('response', (r) => {
+      const to = r.url().startsWith(`${base}/api/v1/oidc/callback`) && r.headers().location;
+      if (to && to.includes('/enroll#')) ok(to.split('#')[1]);
+    });
+  });
+}
+
+test('an address the site has not verified is not taken: the enrollment page asks for one', async () => {
+  const page = await newPage();
+  const token = enrollmentToken(page);
+  await clickSignInWithSite(page);
+  await signInAtSite(page, 'carol');
+  await page.waitForURL(`${base}/enroll`);
+  await page.getByText('as carol').waitFor();
+  assert.equal(await page.getByLabel('Display name').inputValue(), 'Carol Unconfirmed');
+  // The site said email_verified: false. The server keeps no address for
+  // her invitation and offers none; the field waits for her own.
+  const email = page.getByLabel('E-mail address');
+  assert.equal(await email.inputValue(), '');
+  const peek = await page.evaluate(async (invite) => {
+    const answer = await fetch('/api/v1/enroll/peek', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ invite }),
+    });
+    return { status: answer.status, body: await answer.json() };
+  }, await token);
+  assert.equal(peek.status, 200, JSON.stringify(peek.body));
+  assert.equal(peek.body.handle, 'carol');
+  assert.ok(!('email' in peek.body), JSON.stringify(peek.body));
+  // The form does not go without one.
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Repeat the password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Set up my account' }).click();
+  assert.equal(await email.getAttribute('aria-invalid'), 'true');
+  // She types the address she reads.
+  await email.fill('carol.reads.this@example.org');
+  await enrollWithPassword(page);
+  const me = await page.evaluate(async () => (await (await fetch('/api/v1/me')).json()).handle);
+  assert.equal(me, 'carol');
+  await page.context().close();
+});
+
+test('a user name changed at the site between two unfinished first sign-ins: the second works, under the new handle', async () => {
+  provider.setUser('dan', { preferred_username: 'dan.old', name: 'Dan Changing', email: 'dan@example.org' });
+  const first = await newPage();
+  await clickSignInWithSite(first);
+  await signInAtSite(first, 'dan');
+  await first.waitForURL(`${base}/enroll`);
+  await first.getByText('as dan-old').waitFor();
+  // He leaves the form open, and renames himself at the site.
+  provider.setUser('dan', { preferred_username: 'dan.new', name: 'Dan Changing', email: 'dan@example.org' });
+  const second = await newPage();
+  await clickSignInWithSite(second);
+  await signInAtSite(second, 'dan');
+  await second.waitForURL(`${base}/enroll`);
+  await second.getByText('as dan-new').waitFor();
+  await enrollWithPassword(second);
+  const me = await second.evaluate(async () => (await (await fetch('/api/v1/me')).json()).handle);
+  assert.equal(me, 'dan-new');
+  await second.context().close();
+  // The first link was withdrawn with its handle: it sets up nothing.
+  await first.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await first.getByLabel('Repeat the password').fill(PASSWORD);
+  await first.getByRole('button', { name: 'Set up my account' }).click();
+  await first.getByRole('heading', { name: 'This invitation does not work' }).waitFor();
+  await first.context().close();
+  // And the next sign-in finds him, under the new handle.
+  const again = await newPage();
+  await clickSignInWithSite(again);
+  await signInAtSite(again, 'dan');
+  await again.waitForURL(`${base}/`);
+  const back = await again.evaluate(async () => (await (await fetch('/api/v1/me')).json()).handle);
+  assert.equal(back, 'dan-new');
+  await again.context().close();
+});
+
 test('a replayed callback (same code, same state) is refused with a clear message', async () => {
   assert.ok(firstCallback, 'needs the first test');
   const page = await newPage();

@@ -44,6 +44,11 @@ bodies! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "typescript", ts(optional))]
         pub send_email: Option<bool>,
+        /// The invitation's language, a language tag (`de`, `de-AT`): its mail is written in the best match among the server's languages, English if none fits (default: English).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "typescript", ts(optional))]
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$"))]
+        pub language: Option<String>,
     }
 
     /// A new invitation.
@@ -55,6 +60,8 @@ bodies! {
         pub expires_at: i64,
         /// Whether the link was queued for e-mail.
         pub emailed: bool,
+        /// The language the invitation is written in (its mail, if sent): `en`, `de`.
+        pub language: String,
     }
 
     /// An enrollment link's token, in a body (never in a URL).
@@ -68,6 +75,9 @@ bodies! {
     pub struct Enrollment {
         pub handle: Handle,
         pub display_name: DisplayName,
-        pub email: Email,
+        /// His address, when the inviter gave one it vouches for; absent (an address the site's provider has not verified), the page asks him for it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "typescript", ts(optional))]
+        pub email: Option<Email>,
     }
 }

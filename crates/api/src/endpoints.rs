@@ -360,6 +360,34 @@ pub const LOGIN_FINISH: Endpoint = Endpoint {
     specific_errors: &[MemberDisabled, LoginFailed],
 };
 
+/// `POST /session/passkey/start`.
+pub const PASSKEY_LOGIN_START: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/session/passkey/start",
+    operation_id: "passkeyLoginStart",
+    summary: "Passkey sign-in, step 1",
+    description: "For a handle, gets the member's passkeys with their sealed copies of the private key, his identity public key, a one-time X25519 challenge and a `login_id` valid for 60 seconds (docs/protocol.md §4.9.2). The browser asks one of the passkeys for its PRF output, opens that passkey's copy in the member's worker and proves the key in step 2. The copies open only with a passkey's PRF output, which never leaves the browser. Handles are public (contact pages), so an unknown handle and one with no passkey both answer `no_passkey`. Counts against the per-address login budget.",
+    auth: Auth::Anyone,
+    query: None,
+    request: Some("PasskeyLoginStart"),
+    replies: &[ok(200, "PasskeyLoginStarted", "The passkeys, the challenge and the id of this attempt.")],
+    specific_errors: &[PasswordsDisabled, MemberDisabled, NoPasskey, InvalidHandle, RateLimited],
+};
+
+/// `POST /session/passkey/finish`.
+pub const PASSKEY_LOGIN_FINISH: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/session/passkey/finish",
+    operation_id: "passkeyLoginFinish",
+    summary: "Passkey sign-in, step 2",
+    description: "Sends the proof, made with the identity private key the passkey's copy opened, against step 1's challenge. The passkey must still be the member's. On success the answer sets the member session cookie. Each `login_id` can be finished once; a wrong proof, a removed passkey or an attempt older than 60 seconds is `login_failed`.",
+    auth: Auth::Anyone,
+    query: None,
+    request: Some("PasskeyLoginFinish"),
+    replies: &[with_cookie(ok(200, "MemberView", "Signed in."), Cookie::SetMember)],
+    specific_errors: &[MemberDisabled, LoginFailed],
+};
+
 /// `POST /session/logout`.
 pub const LOGOUT: Endpoint = Endpoint {
     method: Method::Post,
@@ -736,6 +764,50 @@ pub const ENROLL_PEEK: Endpoint = Endpoint {
     specific_errors: &[InvalidInvite, RateLimited],
 };
 
+/// `POST /enroll/start`.
+pub const ENROLL_START: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/enroll/start",
+    operation_id: "enrollStart",
+    summary: "Passkey enrollment, step 1",
+    description: "For an invited member who sets up his key with a passkey instead of a password: sends the token from the enrollment link's fragment and gets the invited handle, a one-time X25519 challenge for the new identity key and a registration token for step 2 (as registration step 1 gives, without OPAQUE). Changes nothing. Counts against the per-address login budget.",
+    auth: Auth::Anyone,
+    query: None,
+    request: Some("EnrollStart"),
+    replies: &[ok(200, "EnrollStarted", "The handle, the identity challenge and the registration token.")],
+    specific_errors: &[InvalidInvite, RateLimited],
+};
+
+/// `POST /enroll/passkey`.
+pub const ENROLL_PASSKEY: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/enroll/passkey",
+    operation_id: "enrollWithPasskey",
+    summary: "Passkey enrollment, step 2",
+    description: "Stores the invited member with no password: the identity public key, the private key sealed under his new passkey's KEK (docs/protocol.md §4.9.1) and under his recovery key (required: it is the way back when every passkey is lost). It needs step 1's registration token and a proof, made with the identity private key against step 1's challenge, that he holds that key. The invitation is used up and the member is signed in: the answer sets the member session cookie. He signs in later with the passkey (`/session/passkey/start`) or the site's account, and can add a password in his settings.",
+    auth: Auth::Anyone,
+    query: None,
+    request: Some("EnrollPasskey"),
+    replies: &[with_cookie(
+        ok(201, "MemberView", "The member is enrolled and signed in."),
+        Cookie::SetMember,
+    )],
+    specific_errors: &[
+        InvalidInvite,
+        IdentityKeyTaken,
+        RegistrationExpired,
+        InvalidRegistrationToken,
+        InvalidIdentityProof,
+        InvalidDisplayName,
+        InvalidEmail,
+        InvalidPublicKey,
+        InvalidSealedIdentity,
+        InvalidPasskey,
+        InvalidRecoveryProof,
+        RateLimited,
+    ],
+};
+
 /// `GET /admin/members`.
 pub const ADMIN_LIST_MEMBERS: Endpoint = Endpoint {
     method: Method::Get,
@@ -854,12 +926,12 @@ pub const DELETE_PASSKEY: Endpoint = Endpoint {
     path: "/me/passkeys/{credential_id}",
     operation_id: "deletePasskey",
     summary: "Remove a passkey",
-    description: "Deletes the passkey's sealed copy of the private key, so that it unlocks nothing any more. Requires a sign-in less than five minutes old.",
+    description: "Deletes the passkey's sealed copy of the private key, so that it unlocks nothing any more. Requires a sign-in less than five minutes old. A member with no password cannot remove his last passkey (`last_passkey`).",
     auth: Auth::Member,
     query: None,
     request: None,
     replies: &[no_content("Removed.")],
-    specific_errors: &[ReauthenticationRequired, UnknownPasskey],
+    specific_errors: &[ReauthenticationRequired, UnknownPasskey, LastPasskey],
 };
 
 /// Every operation, in the order of the reference.
@@ -874,6 +946,8 @@ pub const ALL: &[&Endpoint] = &[
     &START_CONVERSATION,
     &LOGIN_START,
     &LOGIN_FINISH,
+    &PASSKEY_LOGIN_START,
+    &PASSKEY_LOGIN_FINISH,
     &LOGOUT,
     &AUTH_METHODS,
     &OIDC_START,
@@ -899,6 +973,8 @@ pub const ALL: &[&Endpoint] = &[
     &REDEEM_GRANT,
     &REQUEST_LINK,
     &ENROLL_PEEK,
+    &ENROLL_START,
+    &ENROLL_PASSKEY,
     &ADMIN_LIST_MEMBERS,
     &ADMIN_INVITE,
     &ADMIN_GET_MEMBER,

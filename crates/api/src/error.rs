@@ -60,7 +60,7 @@ error_codes! {
     /// No (live) session.
     NotSignedIn = (401, "not_signed_in", "no session cookie of the kind needed, or the session has ended"),
     /// The login did not verify.
-    LoginFailed = (401, "login_failed", "wrong handle or password, or the login took longer than a minute"),
+    LoginFailed = (401, "login_failed", "wrong handle or password (or a passkey that is no longer the member's, or a wrong proof of his key), or the login took longer than a minute"),
     /// No admin API token, or not a live one.
     BadToken = (401, "bad_token", "the admin API needs `Authorization: Bearer <token>` with a token `latchkey admin token create` made and nobody revoked"),
     /// A cookie-authenticated write from elsewhere.
@@ -95,6 +95,8 @@ error_codes! {
     UnknownLink = (404, "unknown_link", "the link is not known: mistyped, or its conversation was deleted"),
     /// No such passkey (or not the member's).
     UnknownPasskey = (404, "unknown_passkey", "the signed-in member has no passkey with this credential id"),
+    /// Passkey sign-in for a handle with no passkey.
+    NoPasskey = (404, "no_passkey", "no member with this handle has a passkey set up here: sign in with the password or the site's account"),
     /// The row went away while the request was handled.
     NotFound = (404, "not_found", "what the request needs was deleted while it was being handled"),
     /// The endpoint does not take this method.
@@ -105,6 +107,8 @@ error_codes! {
     IdentityKeyTaken = (409, "identity_key_taken", "another member has registered this identity public key"),
     /// The passkey is added already.
     PasskeyExists = (409, "passkey_exists", "a passkey with this credential id is stored already"),
+    /// The last way to unlock besides the recovery key.
+    LastPasskey = (409, "last_passkey", "the member has no password, and this is his last passkey: add a password or another passkey before removing it"),
     /// The conversation id is taken.
     ConversationExists = (409, "conversation_exists", "a conversation with this id exists"),
     /// Another message has this id.

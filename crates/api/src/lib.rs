@@ -57,7 +57,10 @@ pub use members::{
 };
 pub use oidc::AuthMethods;
 
-pub use passkeys::{AddPasskey, PasskeyList, PasskeyView};
+pub use passkeys::{
+    AddPasskey, EnrollPasskey, EnrollStart, EnrollStarted, PasskeyCopy, PasskeyList,
+    PasskeyLoginFinish, PasskeyLoginStart, PasskeyLoginStarted, PasskeyView,
+};
 
 /// The committed OpenAPI document, as the server serves it.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");

@@ -86,8 +86,10 @@ bodies! {
         pub identity_public: B64,
         /// The key's fingerprint: 80 bits in Crockford base32, four groups of four.
         pub fingerprint: String,
-        /// The private key, sealed under the member's key-encryption key (73 bytes); only the member can open it.
-        pub sealed_identity: B64,
+        /// The private key, sealed under the key his password gives (73 bytes); only the member can open it. Absent when he has no password (he set up his key with a passkey).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "typescript", ts(optional))]
+        pub sealed_identity: Option<B64>,
     }
 
     /// What anyone may see of a member: his contact page.

@@ -44,6 +44,13 @@ fn component_schemas() -> BTreeMap<String, Value> {
     add::<crate::PasskeyView>(&mut schemas);
     add::<crate::PasskeyList>(&mut schemas);
     add::<crate::AddPasskey>(&mut schemas);
+    add::<crate::EnrollStart>(&mut schemas);
+    add::<crate::EnrollStarted>(&mut schemas);
+    add::<crate::EnrollPasskey>(&mut schemas);
+    add::<crate::PasskeyLoginStart>(&mut schemas);
+    add::<crate::PasskeyCopy>(&mut schemas);
+    add::<crate::PasskeyLoginStarted>(&mut schemas);
+    add::<crate::PasskeyLoginFinish>(&mut schemas);
     add::<crate::StartConversation>(&mut schemas);
     add::<crate::Started>(&mut schemas);
     add::<crate::ConversationPage>(&mut schemas);

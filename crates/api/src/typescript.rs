@@ -62,6 +62,13 @@ pub fn declarations() -> String {
     declare::<crate::PasskeyView>(&cfg, &mut out);
     declare::<crate::PasskeyList>(&cfg, &mut out);
     declare::<crate::AddPasskey>(&cfg, &mut out);
+    declare::<crate::EnrollStart>(&cfg, &mut out);
+    declare::<crate::EnrollStarted>(&cfg, &mut out);
+    declare::<crate::EnrollPasskey>(&cfg, &mut out);
+    declare::<crate::PasskeyLoginStart>(&cfg, &mut out);
+    declare::<crate::PasskeyCopy>(&cfg, &mut out);
+    declare::<crate::PasskeyLoginStarted>(&cfg, &mut out);
+    declare::<crate::PasskeyLoginFinish>(&cfg, &mut out);
     declare::<crate::MessageInput>(&cfg, &mut out);
     declare::<crate::GrantInput>(&cfg, &mut out);
     declare::<crate::StartConversation>(&cfg, &mut out);

@@ -238,6 +238,10 @@ async fn admin_api(db: Database) {
             json!({"handle": "dave", "display_name": "D", "email": "d@x.test", "admin": true}),
             "invalid_field",
         ),
+        (
+            json!({"handle": "dave", "display_name": "D", "email": "d@x.test", "language": "de;q=1"}),
+            "invalid_field",
+        ),
     ] {
         let answer = site.post("/admin/members", Some(&writer), Some(body)).await;
         assert_eq!(error_of(&answer), (422, code), "{answer:?}");
@@ -256,6 +260,7 @@ async fn admin_api(db: Database) {
     assert_eq!(invited.0, 201, "{invited:?}");
     assert_eq!(invited.1["member"]["status"], "invited");
     assert_eq!(invited.1["emailed"], true);
+    assert_eq!(invited.1["language"], "en");
     let enrollment_url = invited.1["enrollment_url"].as_str().unwrap().to_owned();
     let prefix = format!("{}/enroll#", server.base);
     assert!(enrollment_url.starts_with(&prefix), "{enrollment_url}");
@@ -267,10 +272,63 @@ async fn admin_api(db: Database) {
         "{}",
         invite_mail.text
     );
+    // No language asked for: the server's default, English.
+    assert_eq!(invite_mail.subject, "You are invited to latchkey");
     let again = site
         .post("/admin/members", Some(&writer), Some(invite_body))
         .await;
     assert_eq!(error_of(&again), (409, "handle_taken"));
+    // In his language: the site asks for de-AT, the server has German.
+    let dora_email = format!("dora-{run}@member.test");
+    let dora = site
+        .post(
+            "/admin/members",
+            Some(&writer),
+            Some(json!({
+                "handle": "dora",
+                "display_name": "Dora Site",
+                "email": dora_email,
+                "send_email": true,
+                "language": "de-AT",
+            })),
+        )
+        .await;
+    assert_eq!(
+        (dora.0, &dora.1["language"]),
+        (201, &json!("de")),
+        "{dora:?}"
+    );
+    let dora_mail = mail.wait_for(&dora_email, 1).await.remove(0);
+    assert_eq!(dora_mail.subject, "Ihre Einladung zu latchkey");
+    assert!(
+        dora_mail.text.contains("Hallo Dora Site")
+            && dora_mail.text.contains("läuft nach 7 Tagen ab")
+            && dora_mail
+                .text
+                .contains(dora.1["enrollment_url"].as_str().unwrap()),
+        "{}",
+        dora_mail.text
+    );
+    assert!(dora_mail.html.contains("lang=\"de\""), "{}", dora_mail.html);
+    // A language without texts here: English, and the answer says so.
+    let erik = site
+        .post(
+            "/admin/members",
+            Some(&writer),
+            Some(json!({"handle": "erik", "display_name": "Erik", "email": "erik@x.test", "language": "fr"})),
+        )
+        .await;
+    assert_eq!(
+        (erik.0, &erik.1["language"]),
+        (201, &json!("en")),
+        "{erik:?}"
+    );
+    for handle in ["dora", "erik"] {
+        let withdrawn = site
+            .delete(&format!("/admin/members/{handle}"), Some(&writer))
+            .await;
+        assert_eq!(withdrawn.0, 204, "{withdrawn:?}");
+    }
     // The handle is his: nobody else registers it.
     let grab = Member::register(url, "carol", "Not Carol", "x@x.test", PASSWORD.as_bytes())
         .await

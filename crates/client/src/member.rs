@@ -219,10 +219,14 @@ impl Member {
         let (view, export_key) = authenticate(&http, &handle, password).await?;
         let kek = KeyEncryptionKey::from_export_key(&export_key);
         let public = IdentityPublic::from_slice(&view.identity_public.0)?;
-        let identity = kek.open_identity(
-            &SealedIdentity::from_bytes(view.sealed_identity.0)?,
-            &public,
-        )?;
+        // A password sign-in succeeded, so the member has a password and
+        // the copy of his key sealed under it.
+        let sealed = view.sealed_identity.ok_or_else(|| {
+            ClientError::Protocol(
+                "the server sent no password-sealed key after a password sign-in".into(),
+            )
+        })?;
+        let identity = kek.open_identity(&SealedIdentity::from_bytes(sealed.0)?, &public)?;
         Ok(Member {
             http,
             server: server.clone(),

@@ -117,6 +117,23 @@ impl fmt::Debug for MemberRecovery {
     }
 }
 
+/// A member's password: the OPAQUE password file, and the private key
+/// sealed under the KEK his password gives. A member who set up his key
+/// with a passkey has none until he adds one.
+#[derive(Clone)]
+pub struct MemberPassword {
+    /// OPAQUE password file.
+    pub file: Vec<u8>,
+    /// Private key sealed under the password's KEK (opaque to the server).
+    pub sealed_identity: Vec<u8>,
+}
+
+impl fmt::Debug for MemberPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MemberPassword(***)")
+    }
+}
+
 /// A registered member.
 #[derive(Clone)]
 pub struct Member {
@@ -129,12 +146,10 @@ pub struct Member {
     /// E-mail address, sealed with the member-email key (context: the id's
     /// hex text).
     pub email_sealed: Vec<u8>,
-    /// OPAQUE password file.
-    pub password_file: Vec<u8>,
+    /// His password, if he has one.
+    pub password: Option<MemberPassword>,
     /// X25519 public key.
     pub identity_public: Vec<u8>,
-    /// Private key sealed under the member's KEK (opaque to the server).
-    pub sealed_identity: Vec<u8>,
     /// Registration time.
     pub created_at: Timestamp,
     /// The recovery key's part, if he made one.
@@ -519,9 +534,11 @@ mod tests {
             handle: Handle::parse("ann").unwrap(),
             display_name: DisplayName::parse("Ann").unwrap(),
             email_sealed: vec![1; 40],
-            password_file: vec![0xab; 40],
+            password: Some(MemberPassword {
+                file: vec![0xab; 40],
+                sealed_identity: vec![0xcd; 40],
+            }),
             identity_public: vec![3; 32],
-            sealed_identity: vec![0xcd; 40],
             created_at: Timestamp::from_ms(1),
             recovery: Some(MemberRecovery {
                 sealed_identity: vec![0xef; 40],
@@ -529,7 +546,7 @@ mod tests {
             }),
             language: crate::i18n::Language::ENGLISH,
         };
-        let shown = format!("{member:?} {:?}", member.recovery);
+        let shown = format!("{member:?} {:?} {:?}", member.recovery, member.password);
         assert!(shown.contains("ann"));
         for secret in ["171", "205", "239", "153", "ab", "cd", "ef"] {
             assert!(!shown.contains(&format!("{secret}, ")), "{shown}");

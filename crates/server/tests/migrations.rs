@@ -454,6 +454,10 @@ async fn migrates_forward(db: Db) {
     assert_eq!(member.id, ann);
     assert_eq!(member.created_at, Timestamp::from_ms(NOW));
     assert_eq!(member.recovery.unwrap().verifier, vec![6; 32]);
+    // 0014 moved the password into member_passwords, unchanged.
+    let password = member.password.expect("ann's password carried forward");
+    assert_eq!(password.file, vec![2; 40]);
+    assert_eq!(password.sealed_identity, vec![4; 40]);
     let bob = store
         .member_by_handle(&handle("bob"))
         .await
@@ -789,10 +793,16 @@ async fn unknown_values_are_errors(db: Db) {
         .execute(&pool)
         .await
         .unwrap();
-    // And migration 0010's languages, with its defaults.
+    // And migration 0010's languages, with its defaults; 0011's disabled
+    // members; 0014's passwords table (SQLite takes PostgreSQL's BYTEA as a
+    // type name).
     for sql in [
         "ALTER TABLE members ADD COLUMN language TEXT NOT NULL DEFAULT 'en'",
         "ALTER TABLE conversations ADD COLUMN guest_language TEXT NOT NULL DEFAULT 'en'",
+        "ALTER TABLE members ADD COLUMN disabled_at BIGINT",
+        "CREATE TABLE member_passwords (member_id TEXT NOT NULL, \
+         password_file BYTEA NOT NULL, sealed_identity BYTEA NOT NULL)",
+        "INSERT INTO member_passwords SELECT id, password_file, sealed_identity FROM members",
     ] {
         sqlx::query(sql).execute(&pool).await.unwrap();
     }

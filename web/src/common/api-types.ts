@@ -182,9 +182,9 @@ identity_public: B64,
  */
 fingerprint: string, 
 /**
- * The private key, sealed under the member's key-encryption key (73 bytes); only the member can open it.
+ * The private key, sealed under the key his password gives (73 bytes); only the member can open it. Absent when he has no password (he set up his key with a passkey).
  */
-sealed_identity: B64, };
+sealed_identity?: B64, };
 
 /**
  * What anyone may see of a member: his contact page.
@@ -368,6 +368,126 @@ label: string,
  * The identity private key sealed under the passkey's KEK (73 bytes).
  */
 sealed_identity: B64, };
+
+/**
+ * Passkey enrollment, step 1: the invitation names the handle.
+ */
+export type EnrollStart = { 
+/**
+ * The token from the enrollment link's fragment (43 characters of base64url).
+ */
+invite: string, };
+
+/**
+ * The server's answer to passkey enrollment step 1.
+ */
+export type EnrollStarted = { 
+/**
+ * The invited handle, which the proof binds.
+ */
+handle: Handle, 
+/**
+ * The server's one-time X25519 challenge `E` (32 bytes): prove with the new identity key.
+ */
+identity_challenge: B64, 
+/**
+ * Pass back unchanged in step 2, within 10 minutes (81 bytes, opaque to the client).
+ */
+registration_token: B64, };
+
+/**
+ * Passkey enrollment, step 2: the member's key, sealed under his new
+ * passkey and under his recovery key; no password.
+ */
+export type EnrollPasskey = { 
+/**
+ * The token from the enrollment link's fragment.
+ */
+invite: string, display_name: DisplayName, 
+/**
+ * The member's address, for notices. Stored sealed; never shown to guests.
+ */
+email: Email, 
+/**
+ * The member's X25519 identity public key (32 bytes, canonical).
+ */
+identity_public: B64, 
+/**
+ * From step 1, unchanged (81 bytes).
+ */
+registration_token: B64, 
+/**
+ * Proof of holding `identity_public`'s private key against step 1's challenge, for the invited handle (32 bytes; docs/protocol.md §4.2.1).
+ */
+identity_proof: B64, 
+/**
+ * The new passkey: its credential id, a label, and the private key sealed under its KEK.
+ */
+passkey: AddPasskey, 
+/**
+ * The private key sealed under the recovery key's KEK (73 bytes). Required: with no password, the recovery key is the only way back when the passkeys are lost.
+ */
+recovery_sealed_identity: B64, 
+/**
+ * `RecoveryKey::proof()` (32 bytes); the server stores its SHA-256.
+ */
+recovery_proof: B64, };
+
+/**
+ * Passkey sign-in, step 1.
+ */
+export type PasskeyLoginStart = { handle: Handle, };
+
+/**
+ * One passkey's sealed copy of the private key, for sign-in.
+ */
+export type PasskeyCopy = { 
+/**
+ * The WebAuthn credential id, for `allowCredentials`.
+ */
+credential_id: B64, 
+/**
+ * The identity private key sealed under this passkey's KEK (73 bytes).
+ */
+sealed_identity: B64, };
+
+/**
+ * The server's answer to passkey sign-in step 1.
+ */
+export type PasskeyLoginStarted = { 
+/**
+ * Pass to step 2 within 60 seconds; each attempt finishes once.
+ */
+login_id: LoginId, 
+/**
+ * The server's one-time X25519 challenge `E` (32 bytes): prove with the unlocked identity key.
+ */
+identity_challenge: B64, 
+/**
+ * The member's identity public key (32 bytes): what the opened copy must match.
+ */
+identity_public: B64, 
+/**
+ * Every passkey the member has, oldest first (at least one).
+ */
+passkeys: Array<PasskeyCopy>, };
+
+/**
+ * Passkey sign-in, step 2.
+ */
+export type PasskeyLoginFinish = { 
+/**
+ * From step 1.
+ */
+login_id: LoginId, 
+/**
+ * The passkey that opened the copy (it must still be the member's).
+ */
+credential_id: B64, 
+/**
+ * Proof of holding the identity key against step 1's challenge, for this handle (32 bytes; docs/protocol.md §4.9.2).
+ */
+identity_proof: B64, };
 
 /**
  * A message as posted.
@@ -635,7 +755,11 @@ invite: string, };
 /**
  * Who an enrollment link is for: the page fills in the registration with it.
  */
-export type Enrollment = { handle: Handle, display_name: DisplayName, email: Email, };
+export type Enrollment = { handle: Handle, display_name: DisplayName, 
+/**
+ * His address, when the inviter gave one it vouches for; absent (an address the site's provider has not verified), the page asks him for it.
+ */
+email?: Email, };
 
 /**
  * Where a member stands.
@@ -671,7 +795,11 @@ email: Email,
 /**
  * E-mail the enrollment link to `email` through the outbox (default: only return it).
  */
-send_email?: boolean, };
+send_email?: boolean, 
+/**
+ * The invitation's language, a language tag (`de`, `de-AT`): its mail is written in the best match among the server's languages, English if none fits (default: English).
+ */
+language?: string, };
 
 /**
  * A new invitation.
@@ -688,7 +816,11 @@ expires_at: number,
 /**
  * Whether the link was queued for e-mail.
  */
-emailed: boolean, };
+emailed: boolean, 
+/**
+ * The language the invitation is written in (its mail, if sent): `en`, `de`.
+ */
+language: string, };
 
 /**
  * The inbox's query: a page of conversations.
@@ -742,11 +874,13 @@ export type ErrorCode =
   | 'unknown_conversation'
   | 'unknown_link'
   | 'unknown_passkey'
+  | 'no_passkey'
   | 'not_found'
   | 'method_not_allowed'
   | 'handle_taken'
   | 'identity_key_taken'
   | 'passkey_exists'
+  | 'last_passkey'
   | 'conversation_exists'
   | 'message_id_taken'
   | 'grant_exists'

@@ -42,7 +42,7 @@ async function withKey(page: (handle: string) => Promise<void> | void): Promise<
   hideNav();
   const handle = known.handle || rememberedHandle() || '';
   const here = location.pathname;
-  unlockPage(handle, () => {
+  unlockPage(handle, known.sealed_identity !== undefined, () => {
     // Still the page that asked for the key: show it now.
     if (location.pathname === here) renderHere();
     else navigate(here);

@@ -7,7 +7,7 @@
 // browser process has the bytes too. docs/protocol.md §4.9.1 says so.
 import { ApiError } from '../common/api';
 import { rpc } from './client';
-import type { MemberView } from './rpc';
+import type { EnrollPasskeyInput, MemberView, PasskeyAnswer, SignUpResult } from './rpc';
 
 /** PASSKEY_PRF_INPUT of the core (docs/protocol.md §4.9.1): what the PRF
  * evaluates. The vectors' `passkey.prf_input` case holds the same bytes. */
@@ -44,17 +44,19 @@ function random(n: number): Uint8Array<ArrayBuffer> {
   return crypto.getRandomValues(new Uint8Array(new ArrayBuffer(n)));
 }
 
-/** Asks a passkey for its PRF output; `allow`: the credential to use, or any of this site's. */
-async function evaluate(allow: ArrayBuffer | null): Promise<{ credentialId: ArrayBuffer; prf: ArrayBuffer }> {
+/** Asks a passkey for its PRF output; `allow`: the credentials to use, or [] for any of this site's. */
+async function evaluate(allow: ArrayBuffer[], timeout?: number): Promise<PasskeyAnswer> {
   const credential = (await navigator.credentials.get({
     publicKey: {
-      // The server checks no signature (the passkey unlocks, it does not
-      // sign in), so the challenge is only a fresh value.
+      // The server checks no WebAuthn signature (the passkey's PRF opens
+      // the key, and the key proves itself), so the challenge is only a
+      // fresh value.
       challenge: random(32),
       rpId: location.hostname,
       userVerification: 'required',
-      allowCredentials: allow ? [{ type: 'public-key', id: allow }] : [],
+      allowCredentials: allow.map((id) => ({ type: 'public-key', id })),
       extensions: { prf: { eval: { first: PRF_INPUT } } } as AuthenticationExtensionsClientInputs,
+      ...(timeout === undefined ? {} : { timeout }),
     },
   })) as PublicKeyCredential | null;
   if (!credential) throw noPrf();
@@ -63,9 +65,10 @@ async function evaluate(allow: ArrayBuffer | null): Promise<{ credentialId: Arra
   return { credentialId: credential.rawId, prf };
 }
 
-/** Creates a passkey for this member and seals his unlocked key under it
- * (in the worker). An authenticator without PRF: `passkey_no_prf`, nothing sealed. */
-export async function addPasskey(handle: string, displayName: string, label: string): Promise<void> {
+/** Makes a new passkey for `handle` and gets its PRF output. An
+ * authenticator without PRF: `passkey_no_prf` (it did make a credential,
+ * which no one can take back from here; nothing is sealed under it). */
+async function createPasskey(handle: string, displayName: string): Promise<PasskeyAnswer> {
   let credential: PublicKeyCredential | null;
   try {
     credential = (await navigator.credentials.create({
@@ -88,32 +91,62 @@ export async function addPasskey(handle: string, displayName: string, label: str
   }
   if (!credential) throw webauthnFailed(null);
   const outputs = (credential.getClientExtensionResults() as { prf?: PrfOutputs }).prf;
-  let answer: { credentialId: ArrayBuffer; prf: ArrayBuffer };
   const atCreation = prfOf(credential);
-  if (atCreation) {
-    answer = { credentialId: credential.rawId, prf: atCreation };
-  } else if (outputs?.enabled) {
-    // Many authenticators evaluate the PRF only when asked to sign in.
-    try {
-      answer = await evaluate(credential.rawId);
-    } catch (e) {
-      throw webauthnFailed(e);
-    }
-  } else {
-    throw noPrf();
+  if (atCreation) return { credentialId: credential.rawId, prf: atCreation };
+  if (!outputs?.enabled) throw noPrf();
+  // Many authenticators evaluate the PRF only when asked to sign in.
+  try {
+    return await evaluate([credential.rawId]);
+  } catch (e) {
+    throw webauthnFailed(e);
   }
+}
+
+/** Creates a passkey for this member and seals his unlocked key under it
+ * (in the worker). An authenticator without PRF: `passkey_no_prf`, nothing sealed. */
+export async function addPasskey(handle: string, displayName: string, label: string): Promise<void> {
+  const answer = await createPasskey(handle, displayName);
   await rpc('passkeyAdd', { ...answer, label }, [answer.prf]);
+}
+
+/** An invited member's enrollment with a new passkey and no password. The
+ * passkey comes first: its KEK binds the credential id, which exists only
+ * once the authenticator made it. Without PRF: `passkey_no_prf`, and
+ * nothing reaches the server (the invitation stays usable). */
+export async function enrollWithPasskey(input: EnrollPasskeyInput & { handle: string }): Promise<SignUpResult> {
+  const answer = await createPasskey(input.handle, input.displayName);
+  const { invite, displayName, email, label } = input;
+  return rpc('enrollPasskey', { invite, displayName, email, label, ...answer }, [answer.prf]);
 }
 
 /** Unlocks the key with one of this site's passkeys (the member picks). */
 export async function unlockWithPasskey(): Promise<MemberView> {
-  let answer: { credentialId: ArrayBuffer; prf: ArrayBuffer };
+  let answer: PasskeyAnswer;
   try {
-    answer = await evaluate(null);
+    answer = await evaluate([]);
   } catch (e) {
     throw webauthnFailed(e);
   }
   return rpc('passkeyUnlock', answer, [answer.prf]);
+}
+
+/** The server forgets a passkey sign-in attempt after 60 seconds: the
+ * prompt ends a little before, so that a slow member gets "cancelled or
+ * timed out" and tries again, not a sign-in refused after his touch. */
+const SIGN_IN_PROMPT_MS = 50_000;
+
+/** Signs `handle` in with one of his passkeys (see worker/passkey-signin.ts
+ * for why the server is asked first). `confirm`: the fresh sign-in a
+ * settings step wants, with the key already unlocked in this tab. */
+export async function signInWithPasskey(handle: string, confirm = false): Promise<MemberView> {
+  const { credentialIds } = await rpc('passkeySignInStart', { handle });
+  let answer: PasskeyAnswer;
+  try {
+    answer = await evaluate(credentialIds, SIGN_IN_PROMPT_MS);
+  } catch (e) {
+    throw webauthnFailed(e);
+  }
+  return rpc('passkeySignInFinish', { ...answer, confirm }, [answer.prf]);
 }
 
 /** Whether this browser can make passkeys at all. */

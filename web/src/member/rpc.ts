@@ -94,6 +94,17 @@ export interface SendResult {
   fragment: string | null;
 }
 
+/** A passkey enrollment: the invited member's choices (the handle comes
+ * from the server, which the invitation names) and the new passkey. */
+export interface EnrollPasskeyInput {
+  /** The enrollment token (from /enroll#…). */
+  invite: string;
+  displayName: string;
+  email: string;
+  /** The new passkey's name in the settings' list. */
+  label: string;
+}
+
 /** A passkey's answer, moved (transferred) from the page to the worker:
  * the page keeps no copy of `prf` (see passkey.ts for what it cannot wipe). */
 export interface PasskeyAnswer {
@@ -113,13 +124,25 @@ export interface Methods {
   fulfilAll: { arg: null; result: number };
   thread: { arg: { id: string }; result: Thread };
   send: { arg: SendInput; result: SendResult };
-  changePassword: { arg: { current: string; next: string }; result: null };
-  newRecovery: { arg: { password: string }; result: string };
+  /** `current` null: the page has just confirmed with a passkey (a
+   * passkey-only member adds his first password this way). */
+  changePassword: { arg: { current: string | null; next: string }; result: null };
+  /** `password` null: the page has just confirmed with a passkey. */
+  newRecovery: { arg: { password: string | null }; result: string };
   recover: { arg: { handle: string; recoveryKey: string; next: string }; result: MemberView };
   /** Seals the unlocked identity under a new passkey's KEK and stores it. */
   passkeyAdd: { arg: PasskeyAnswer & { label: string }; result: null };
   /** Unlocks the identity with a passkey of the signed-in member. */
   passkeyUnlock: { arg: PasskeyAnswer; result: MemberView };
+  /** An invited member sets up his key with a new passkey (no password);
+   * the key stays unlocked. */
+  enrollPasskey: { arg: EnrollPasskeyInput & PasskeyAnswer; result: SignUpResult };
+  /** Passkey sign-in, step 1: the ids of the member's passkeys, for the page's WebAuthn call. */
+  passkeySignInStart: { arg: { handle: string }; result: { credentialIds: ArrayBuffer[] } };
+  /** Step 2: opens the copy of the passkey the member used, proves the key
+   * and signs in. `confirm`: a fresh sign-in for a step that wants one
+   * (settings), which must open the key already unlocked here. */
+  passkeySignInFinish: { arg: PasskeyAnswer & { confirm: boolean }; result: MemberView };
 }
 
 export type Method = keyof Methods;

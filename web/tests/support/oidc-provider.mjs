@@ -15,10 +15,17 @@ async function freePort() {
   return port;
 }
 
-/** The site's users: login name → the claims the site tells about him. */
+/**
+ * The site's users: login name → the claims the site tells about him
+ * (`email_verified: true` unless they say otherwise). Each provider has
+ * its own copy, which a test may change (`setUser`), as the site's users
+ * change their profiles.
+ */
 const USERS = {
   jane: { preferred_username: 'Jane.Doe', name: 'Jane Doe', email: 'jane@example.org' },
   bob: { preferred_username: 'bob', name: 'Bob Builder', email: 'bob@example.org' },
+  // Signed up at the site with an address she never confirmed.
+  carol: { preferred_username: 'carol', name: 'Carol Unconfirmed', email: 'carol@example.org', email_verified: false },
 };
 
 /**
@@ -29,6 +36,7 @@ export async function startProvider({ redirectUri, clientId = 'latchkey', client
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const secrets = new Set([clientSecret]);
+  const users = structuredClone(USERS);
   const provider = new Provider(issuer, {
     clients: [{
       client_id: clientId,
@@ -47,7 +55,7 @@ export async function startProvider({ redirectUri, clientId = 'latchkey', client
     conformIdTokenClaims: false,
     findAccount: (_ctx, id) => ({
       accountId: id,
-      claims: () => ({ sub: `site-user-${id}`, email_verified: true, ...(USERS[id] ?? { preferred_username: id, name: id, email: `${id}@example.org` }) }),
+      claims: () => ({ sub: `site-user-${id}`, email_verified: true, ...(users[id] ?? { preferred_username: id, name: id, email: `${id}@example.org` }) }),
     }),
     cookies: { keys: ['test-only-cookie-key'] },
     features: { devInteractions: { enabled: true } },
@@ -68,6 +76,10 @@ export async function startProvider({ redirectUri, clientId = 'latchkey', client
     issuer,
     /** The client secret, codes and tokens handed out so far. */
     secrets: () => [...secrets],
+    /** The site changes what it tells about `login` from now on. */
+    setUser(login, claims) {
+      users[login] = claims;
+    },
     async stop() {
       await new Promise((ok) => server.close(ok));
     },

@@ -2,7 +2,7 @@
 //! password), sign-out, the profile, password change, and the public
 //! profile a contact page shows.
 
-use latchkey_api::{DisplayName, ErrorCode, Handle, LoginId, RegisterFinish};
+use latchkey_api::{DisplayName, Email, ErrorCode, Handle, LoginId, RegisterFinish};
 use latchkey_core::opaque::{PasswordFile, ServerLogin};
 use latchkey_core::{IdentityPublic, OsRng};
 use sha2::{Digest, Sha256};
@@ -18,7 +18,7 @@ use super::{Budget, ClientKey, Context, DomainError, MINUTE};
 use crate::config::RegistrationPolicy;
 use crate::i18n::Language;
 use crate::random::random_hex;
-use crate::store::{Member, MemberId, Session, SessionOwner, Timestamp};
+use crate::store::{Member, MemberId, MemberPassword, Session, SessionOwner, Timestamp};
 
 /// How long the server waits between the two login requests.
 const LOGIN_WINDOW_MS: i64 = 60_000;
@@ -121,18 +121,15 @@ pub async fn register_finish(
         .as_ref()
         .map_or_else(MemberId::generate, |invite| invite.member_id);
     let member = Member {
-        email_sealed: ctx.keys.member_email.seal(
-            &mut OsRng,
-            // The id's hex text is the sealing context.
-            id.to_hex().as_bytes(),
-            input.email.as_str().as_bytes(),
-        ),
+        email_sealed: seal_member_email(ctx, &id, &input.email),
         id,
         handle: input.handle,
         display_name: input.display_name,
-        password_file: file.as_bytes().to_vec(),
+        password: Some(MemberPassword {
+            file: file.as_bytes().to_vec(),
+            sealed_identity: input.sealed_identity.0,
+        }),
         identity_public: input.identity_public.0,
-        sealed_identity: input.sealed_identity.0,
         created_at: Timestamp::now(),
         recovery,
         language,
@@ -141,7 +138,7 @@ pub async fn register_finish(
         Some(token) => {
             if !ctx
                 .store
-                .enroll(&member, &invites::token_hash(token), Timestamp::now())
+                .enroll(&member, None, &invites::token_hash(token), Timestamp::now())
                 .await?
             {
                 return Err(invites::invalid());
@@ -157,6 +154,16 @@ pub async fn register_finish(
     Ok((member, token))
 }
 
+/// A member's address as stored: sealed with the member-email key, the
+/// id's hex text as the sealing context.
+pub(super) fn seal_member_email(ctx: &Context, id: &MemberId, email: &Email) -> Vec<u8> {
+    ctx.keys.member_email.seal(
+        &mut OsRng,
+        id.to_hex().as_bytes(),
+        email.as_str().as_bytes(),
+    )
+}
+
 /// The server's half of a login in progress.
 #[derive(Debug)]
 pub struct LoginChallenge {
@@ -164,6 +171,27 @@ pub struct LoginChallenge {
     pub login_id: LoginId,
     /// OPAQUE KE2.
     pub response: Vec<u8>,
+}
+
+/// Every sign-in with a handle (password or passkey) spends the client's
+/// login budget and the handle's, known or not (the same answer either
+/// way): many addresses guessing one member's password share the second.
+/// Not spent by registration or recovery, which have their own checks.
+pub(super) async fn spend_sign_in_budgets(
+    ctx: &Context,
+    client: ClientKey,
+    handle: &Handle,
+) -> Result<(), DomainError> {
+    ctx.spend(ctx.login_budget(), &client.bytes()).await?;
+    ctx.spend(
+        Budget {
+            name: "login-handle",
+            limit: ctx.config.rate_limits.login_per_handle_per_minute,
+            period: MINUTE,
+        },
+        handle.as_str().as_bytes(),
+    )
+    .await
 }
 
 /// Step 1 of login. An unknown handle gets an answer indistinguishable from
@@ -174,23 +202,13 @@ pub async fn login_start(
     handle: &Handle,
     request: &[u8],
 ) -> Result<LoginChallenge, DomainError> {
-    ctx.spend(ctx.login_budget(), &client.bytes()).await?;
-    // Per handle too, known or not (the same answer either way): many
-    // addresses guessing one member's password share this budget. Not
-    // spent by registration or recovery, which have their own checks.
-    ctx.spend(
-        Budget {
-            name: "login-handle",
-            limit: ctx.config.rate_limits.login_per_handle_per_minute,
-            period: MINUTE,
-        },
-        handle.as_str().as_bytes(),
-    )
-    .await?;
+    spend_sign_in_budgets(ctx, client, handle).await?;
     let member = ctx.store.member_by_handle(handle).await?;
+    // A member without a password gets the unknown handle's answer.
     let file = member
         .as_ref()
-        .map(|m| PasswordFile::from_bytes(m.password_file.clone()))
+        .and_then(|m| m.password.as_ref())
+        .map(|p| PasswordFile::from_bytes(p.file.clone()))
         .transpose()
         .map_err(|e| DomainError::internal(&e))?;
     let (server_login, response) = ServerLogin::start(
@@ -218,7 +236,7 @@ pub async fn login_start(
     Ok(LoginChallenge { login_id, response })
 }
 
-fn login_failed() -> DomainError {
+pub(super) fn login_failed() -> DomainError {
     DomainError::new(
         ErrorCode::LoginFailed,
         "Wrong handle or password, or the login took too long. Try again.",
@@ -238,28 +256,41 @@ pub async fn login_finish(
         .take_login_attempt(login_id.as_str(), Timestamp::now())
         .await?
         .ok_or_else(login_failed)?;
+    // A passkey sign-in's attempt (sealed under another key) does not open
+    // here: it is a failed login like any other.
     let state = ctx
         .keys
         .login_state
         .open(login_id.as_str().as_bytes(), &sealed)
-        .map_err(|e| DomainError::internal(&e))?;
+        .map_err(|_| login_failed())?;
     let server_login = ServerLogin::from_state(&state).map_err(|e| DomainError::internal(&e))?;
     server_login
         .finish(finalization)
         .map_err(|_| login_failed())?;
     // The attempt stored the canonical handle it was started with.
     let handle = Handle::parse(&handle).map_err(|_| login_failed())?;
-    let mut member = ctx
+    let member = ctx
         .store
         .member_by_handle(&handle)
         .await?
         .ok_or_else(login_failed)?;
+    sign_in(ctx, member, language, "password").await
+}
+
+/// Opens a session for a member who proved himself (`how`: for the log),
+/// unless the site disabled him. His notices are in `language` from now on.
+pub(super) async fn sign_in(
+    ctx: &Context,
+    mut member: Member,
+    language: Language,
+    how: &'static str,
+) -> Result<(Member, SessionToken), DomainError> {
     check_enabled(ctx, &member).await?;
     if member.language != language {
         ctx.store.set_member_language(&member.id, language).await?;
         member.language = language;
     }
-    tracing::info!(member = %member.id, "member signed in");
+    tracing::info!(member = %member.id, how, "member signed in");
     let token = sessions::open(ctx, SessionOwner::Member(member.id)).await?;
     Ok((member, token))
 }

@@ -249,6 +249,36 @@ pub struct NewInvite {
     pub expires_at: Timestamp,
     /// Whether its mail was queued.
     pub emailed: bool,
+    /// The language it is written in.
+    pub language: Language,
+}
+
+/// The language an invitation asks for (a language tag), matched as a
+/// browser's `Accept-Language` is: `de-AT` finds `de`, and a language the
+/// server has no texts for is English (the answer names the language
+/// used). No tag is English, the server's default. A tag that is not one
+/// (`de;q=1`, `??`) is refused, so that a caller's mistake is not quietly
+/// English.
+pub fn invite_language(tag: Option<&str>) -> Result<Language, DomainError> {
+    let Some(tag) = tag else {
+        return Ok(Language::default());
+    };
+    let well_formed = tag.len() <= 35
+        && tag.split('-').enumerate().all(|(i, part)| {
+            (1..=8).contains(&part.len())
+                && if i == 0 {
+                    part.bytes().all(|b| b.is_ascii_alphabetic())
+                } else {
+                    part.bytes().all(|b| b.is_ascii_alphanumeric())
+                }
+        });
+    if !well_formed {
+        return Err(DomainError::new(
+            ErrorCode::InvalidField,
+            "language: not a language tag (like de or de-AT).",
+        ));
+    }
+    Ok(Language::negotiate(None, Some(tag)))
 }
 
 /// Invites a member: reserves the handle, seals the address under the id
@@ -261,6 +291,7 @@ pub async fn invite(
     display_name: DisplayName,
     email: &Email,
     send_email: bool,
+    language: Language,
 ) -> Result<NewInvite, DomainError> {
     let member_id = MemberId::generate();
     let now = Timestamp::now();
@@ -284,7 +315,7 @@ pub async fn invite(
             email.as_str(),
             &invite.display_name,
             token.expose(),
-            Language::default(),
+            language,
         )
     });
     let emailed = ctx
@@ -300,6 +331,7 @@ pub async fn invite(
         token = %caller.name,
         member = %invite.member_id,
         emailed,
+        language = language.tag(),
         "admin: member invited"
     );
     Ok(NewInvite {
@@ -307,6 +339,7 @@ pub async fn invite(
         token,
         expires_at: invite.expires_at,
         emailed,
+        language,
     })
 }
 
@@ -346,12 +379,13 @@ pub async fn delete(ctx: &Context, caller: &Caller, handle: &Handle) -> Result<(
 }
 
 /// Whom an enrollment link is for: handle, name and address (opened from
-/// its seal), so the page can fill in the registration.
+/// its seal; `None` for the empty address of an invitation that has none,
+/// see [`NO_ADDRESS`]), so the page can fill in the registration.
 pub async fn enrollment(
     ctx: &Context,
     client: super::ClientKey,
     token: &str,
-) -> Result<(Invite, String), DomainError> {
+) -> Result<(Invite, Option<String>), DomainError> {
     ctx.spend(ctx.login_budget(), &client.bytes()).await?;
     let invite = invites::live(ctx, token, None).await?;
     let email = ctx
@@ -359,5 +393,15 @@ pub async fn enrollment(
         .member_email
         .open(invite.member_id.to_hex().as_bytes(), &invite.email_sealed)
         .map_err(|e| DomainError::internal(&e))?;
-    Ok((invite, String::from_utf8_lossy(&email).into_owned()))
+    Ok((
+        invite,
+        (email.as_slice() != NO_ADDRESS).then(|| String::from_utf8_lossy(&email).into_owned()),
+    ))
 }
+
+/// What an invitation seals in place of an address when it has none (a
+/// first sign-in whose provider has not verified the member's address):
+/// the empty text, which no address is. The enrollment page then asks him
+/// for it; his own entry there is what becomes his notice address, as for
+/// every enrollment.
+pub const NO_ADDRESS: &[u8] = b"";

@@ -24,6 +24,7 @@ pub mod invites;
 pub mod links;
 pub mod notices;
 pub mod oidc;
+pub mod passkey_accounts;
 pub mod passkeys;
 pub mod passwords;
 pub mod recovery;

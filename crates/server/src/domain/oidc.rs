@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::sessions::{self, SessionToken};
-use super::{invites, ClientKey, Context, DomainError};
+use super::{admin, invites, ClientKey, Context, DomainError};
 use crate::random::{random_hex, random_token};
 use crate::store::{Invite, MemberId, SessionOwner, StoreError, Timestamp, Unique};
 
@@ -67,7 +67,7 @@ pub enum Failure {
     Token,
     /// Discovery failed, or named another issuer.
     Issuer,
-    /// No usable handle, name or address among the claims.
+    /// No usable handle among the claims.
     Claims,
     /// Another member has the handle the claims give.
     HandleTaken,
@@ -423,15 +423,20 @@ async fn signed_in(
             id
         }
     };
+    // No verified address: the invitation carries none, and the
+    // enrollment page asks him for it.
+    let email = profile
+        .email
+        .as_ref()
+        .map_or(admin::NO_ADDRESS, |e| e.as_str().as_bytes());
     let invite = Invite {
         member_id,
         handle: profile.handle,
         display_name: profile.display_name,
-        email_sealed: ctx.keys.member_email.seal(
-            &mut OsRng,
-            member_id.to_hex().as_bytes(),
-            profile.email.as_str().as_bytes(),
-        ),
+        email_sealed: ctx
+            .keys
+            .member_email
+            .seal(&mut OsRng, member_id.to_hex().as_bytes(), email),
         created_by: "oidc".into(),
         created_at: now,
         expires_at: now.plus_ms(ENROLL_MS),
@@ -455,7 +460,8 @@ async fn signed_in(
 struct Profile {
     handle: Handle,
     display_name: DisplayName,
-    email: Email,
+    /// His address, only if the provider says it verified it.
+    email: Option<Email>,
 }
 
 impl Profile {
@@ -469,7 +475,20 @@ impl Profile {
             .map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "))
             .and_then(|n| DisplayName::parse(&n).ok())
             .or_else(|| DisplayName::parse(handle.as_str()).ok())?;
-        let email = Email::parse(text(&names.email)?.trim()).ok()?;
+        // An address the provider has not verified is anybody's typing: it
+        // must not become where his notices go unseen. Only an explicit
+        // `email_verified: true` counts (some providers send the string
+        // "true"); false, absent or anything else leaves the address out,
+        // and the enrollment page asks him for one. A missing or
+        // malformed address is left out the same way.
+        let verified = match claims.get("email_verified") {
+            Some(serde_json::Value::Bool(b)) => *b,
+            Some(serde_json::Value::String(s)) => s == "true",
+            _ => false,
+        };
+        let email = text(&names.email)
+            .filter(|_| verified)
+            .and_then(|e| Email::parse(e.trim()).ok());
         Some(Profile {
             handle,
             display_name,
@@ -532,12 +551,13 @@ mod tests {
             "preferred_username": "Jane.Doe",
             "name": "  Jane   Doe ",
             "email": "jane@example.org",
+            "email_verified": true,
             "nickname": "jd-42",
         });
         let p = Profile::from_claims(&names(), &claims).unwrap();
         assert_eq!(p.handle.as_str(), "jane-doe");
         assert_eq!(p.display_name.as_str(), "Jane Doe");
-        assert_eq!(p.email.as_str(), "jane@example.org");
+        assert_eq!(p.email.unwrap().as_str(), "jane@example.org");
         let other = OidcClaims {
             handle: "nickname".into(),
             ..names()
@@ -549,8 +569,8 @@ mod tests {
                 .as_str(),
             "jd-42"
         );
-        // No name: the handle stands in; no address or handle: no profile.
-        let bare = serde_json::json!({"preferred_username": "jane", "email": "jane@example.org"});
+        // No name: the handle stands in; no handle: no profile.
+        let bare = serde_json::json!({"preferred_username": "jane", "email": "jane@example.org", "email_verified": "true"});
         assert_eq!(
             Profile::from_claims(&names(), &bare)
                 .unwrap()
@@ -558,13 +578,45 @@ mod tests {
                 .as_str(),
             "jane"
         );
-        assert!(
-            Profile::from_claims(&names(), &serde_json::json!({"preferred_username": "jane"}))
-                .is_none()
+        assert!(Profile::from_claims(
+            &names(),
+            &serde_json::json!({"email": "j@example.org", "email_verified": true})
+        )
+        .is_none());
+        // An address the provider has not verified (false, absent, not
+        // a yes), or none: a profile without one, for the page to ask.
+        let email = |claims: serde_json::Value| {
+            Profile::from_claims(&names(), &claims)
+                .unwrap()
+                .email
+                .map(|e| e.as_str().to_owned())
+        };
+        assert_eq!(
+            email(serde_json::json!({"preferred_username": "jane", "email": "jane@example.org", "email_verified": true})).as_deref(),
+            Some("jane@example.org")
         );
-        assert!(
-            Profile::from_claims(&names(), &serde_json::json!({"email": "j@example.org"}))
-                .is_none()
+        for verified in [
+            serde_json::json!(false),
+            serde_json::json!("false"),
+            serde_json::json!(1),
+            serde_json::json!(null),
+        ] {
+            let claims = serde_json::json!({"preferred_username": "jane", "email": "jane@example.org", "email_verified": verified});
+            assert_eq!(email(claims), None, "email_verified: {verified}");
+        }
+        assert_eq!(
+            email(serde_json::json!({"preferred_username": "jane", "email": "jane@example.org"})),
+            None
+        );
+        assert_eq!(
+            email(serde_json::json!({"preferred_username": "jane", "email_verified": true})),
+            None
+        );
+        assert_eq!(
+            email(
+                serde_json::json!({"preferred_username": "jane", "email": "not an address", "email_verified": true})
+            ),
+            None
         );
     }
 }

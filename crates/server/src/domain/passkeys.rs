@@ -9,7 +9,7 @@ use latchkey_api::{AddPasskey, ErrorCode};
 use super::passwords::{check_sealed_identity, require_recent_sign_in};
 use super::{Context, DomainError};
 use crate::model::MemberId;
-use crate::store::{Passkey, Session, Timestamp};
+use crate::store::{Passkey, PasskeyRemoval, Session, Timestamp};
 
 /// WebAuthn's longest credential id.
 const MAX_CREDENTIAL_ID: usize = 1023;
@@ -27,13 +27,9 @@ pub async fn list(ctx: &Context, member: MemberId) -> Result<Vec<Passkey>, Domai
     Ok(ctx.store.passkeys_of(&member).await?)
 }
 
-/// Adds a passkey: checks the credential id's length, the label and the
-/// sealed identity's shape, then stores them.
-pub async fn add(
-    ctx: &Context,
-    member: MemberId,
-    body: AddPasskey,
-) -> Result<Passkey, DomainError> {
+/// A passkey from a client, checked: the credential id's length, the label
+/// and the sealed identity's shape.
+pub(crate) fn checked(body: AddPasskey) -> Result<Passkey, DomainError> {
     if body.credential_id.0.is_empty() || body.credential_id.0.len() > MAX_CREDENTIAL_ID {
         return Err(invalid("A passkey's credential id has 1 to 1023 bytes."));
     }
@@ -45,17 +41,31 @@ pub async fn add(
         ));
     }
     check_sealed_identity(&body.sealed_identity.0)?;
+    Ok(Passkey {
+        credential_id: credential_text(&body.credential_id.0),
+        label: label.to_owned(),
+        sealed_identity: body.sealed_identity.0,
+        created_at: Timestamp::now(),
+    })
+}
+
+/// A credential id as stored: unpadded base64url.
+pub(crate) fn credential_text(credential_id: &[u8]) -> String {
+    Base64UrlUnpadded::encode_string(credential_id)
+}
+
+/// Adds a passkey to the signed-in member's.
+pub async fn add(
+    ctx: &Context,
+    member: MemberId,
+    body: AddPasskey,
+) -> Result<Passkey, DomainError> {
+    let passkey = checked(body)?;
     if ctx.store.passkey_count(&member).await? >= MAX_PASSKEYS {
         return Err(invalid(
             "You have 20 passkeys already: remove one before adding another.",
         ));
     }
-    let passkey = Passkey {
-        credential_id: Base64UrlUnpadded::encode_string(&body.credential_id.0),
-        label: label.to_owned(),
-        sealed_identity: body.sealed_identity.0,
-        created_at: Timestamp::now(),
-    };
     ctx.store.add_passkey(&member, &passkey).await?;
     tracing::info!(member = %member, "passkey added");
     Ok(passkey)
@@ -81,10 +91,19 @@ pub async fn remove(
     if bytes.is_empty() || bytes.len() > MAX_CREDENTIAL_ID {
         return Err(unknown());
     }
-    let canonical = Base64UrlUnpadded::encode_string(&bytes);
-    if !ctx.store.delete_passkey(&member, &canonical).await? {
-        return Err(unknown());
+    match ctx
+        .store
+        .delete_passkey(&member, &credential_text(&bytes))
+        .await?
+    {
+        PasskeyRemoval::Removed => {
+            tracing::info!(member = %member, "passkey removed");
+            Ok(())
+        }
+        PasskeyRemoval::Unknown => Err(unknown()),
+        PasskeyRemoval::Last => Err(DomainError::new(
+            ErrorCode::LastPasskey,
+            "This is your last passkey and you have no password: add a password or another passkey before you remove it.",
+        )),
     }
-    tracing::info!(member = %member, "passkey removed");
-    Ok(())
 }

@@ -31,7 +31,7 @@ pub(crate) fn checked_recovery(
 
 /// The sealed identity must have its shape and the proof 32 bytes; only the
 /// proof's hash is kept.
-fn stored(sealed: B64, proof: B64) -> Result<MemberRecovery, DomainError> {
+pub(crate) fn stored(sealed: B64, proof: B64) -> Result<MemberRecovery, DomainError> {
     check_sealed_identity(&sealed.0)?;
     if proof.0.len() != 32 {
         return Err(DomainError::new(

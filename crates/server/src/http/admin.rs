@@ -100,6 +100,7 @@ pub(super) async fn invite(
     Admin(caller, _): Admin<Write>,
     ApiJson(body): ApiJson<InviteRequest>,
 ) -> Result<Response, ApiError> {
+    let language = admin::invite_language(body.language.as_deref())?;
     let invited = admin::invite(
         &state.ctx,
         &caller,
@@ -107,6 +108,7 @@ pub(super) async fn invite(
         body.display_name,
         &body.email,
         body.send_email.unwrap_or(false),
+        language,
     )
     .await?;
     let enrollment_url = format!(
@@ -121,6 +123,7 @@ pub(super) async fn invite(
             enrollment_url,
             expires_at: invited.expires_at.as_ms(),
             emailed: invited.emailed,
+            language: invited.language.tag().to_owned(),
         }),
     )
         .into_response())
@@ -159,11 +162,15 @@ pub(super) async fn enroll_peek(
     ApiJson(body): ApiJson<EnrollPeek>,
 ) -> Result<Json<Enrollment>, ApiError> {
     let (invite, email) = admin::enrollment(&state.ctx, client, &body.invite).await?;
-    let email = latchkey_api::Email::parse(&email).map_err(|e| {
-        ApiError::from(DomainError::internal(&format_args!(
-            "stored invite address: {e}"
-        )))
-    })?;
+    let email = email
+        .map(|email| {
+            latchkey_api::Email::parse(&email).map_err(|e| {
+                ApiError::from(DomainError::internal(&format_args!(
+                    "stored invite address: {e}"
+                )))
+            })
+        })
+        .transpose()?;
     Ok(Json(Enrollment {
         handle: invite.handle,
         display_name: invite.display_name,

@@ -20,7 +20,7 @@ use crate::domain::{accounts, oidc, recovery, sessions};
 use crate::store::Member;
 
 /// A member view with the cookie of his new session.
-fn signed_in(
+pub(super) fn signed_in(
     state: &AppState,
     status: StatusCode,
     member: &Member,

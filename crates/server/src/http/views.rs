@@ -27,7 +27,10 @@ pub fn member(member: &Member) -> Result<api::MemberView, ApiError> {
         display_name: member.display_name.clone(),
         identity_public: api::B64(member.identity_public.clone()),
         fingerprint: fingerprint(&member.identity_public),
-        sealed_identity: api::B64(member.sealed_identity.clone()),
+        sealed_identity: member
+            .password
+            .as_ref()
+            .map(|p| api::B64(p.sealed_identity.clone())),
     })
 }
 

@@ -6,8 +6,9 @@ use latchkey_api::{DisplayName, Handle};
 use sqlx::any::AnyRow;
 
 use super::decode::Columns;
-use super::members::{insert_member, member, COLUMNS as MEMBER_COLUMNS};
+use super::members::{insert_member, member, SELECT_MEMBER};
 use super::outbox::queue_mail;
+use super::passkeys::{insert_passkey, Passkey};
 use super::{Store, StoreError, Unique};
 use crate::model::{Member, MemberId, NewMail, Timestamp};
 
@@ -179,11 +180,13 @@ impl Store {
     }
 
     /// The invited member enrolls: his invitation is used up and his member
-    /// row stored, together. False (and nothing stored) if the invitation
-    /// is gone or expired, so a link works once.
+    /// row stored, with the passkey he set up his key with, if he did,
+    /// together. False (and nothing stored) if the invitation is gone or
+    /// expired, so a link works once.
     pub async fn enroll(
         &self,
         member: &Member,
+        passkey: Option<&Passkey>,
         token_hash: &[u8; 32],
         now: Timestamp,
     ) -> Result<bool, StoreError> {
@@ -201,25 +204,26 @@ impl Store {
             return Ok(false);
         }
         insert_member(&mut tx, member).await?;
+        if let Some(passkey) = passkey {
+            insert_passkey(&mut tx, &member.id, passkey).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
 
     /// Every member with the time the site disabled him, if it did.
     pub async fn members_with_state(&self) -> Result<Vec<(Member, Option<Timestamp>)>, StoreError> {
-        sqlx::query(&format!(
-            "SELECT {MEMBER_COLUMNS}, disabled_at FROM members ORDER BY handle"
-        ))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok((
-                member(row)?,
-                Columns::of("members", row).opt_time("disabled_at")?,
-            ))
-        })
-        .collect()
+        sqlx::query(&format!("{SELECT_MEMBER} ORDER BY m.handle"))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    member(row)?,
+                    Columns::of("members", row).opt_time("disabled_at")?,
+                ))
+            })
+            .collect()
     }
 
     /// Whether the site disabled this member.

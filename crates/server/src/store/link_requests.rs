@@ -115,9 +115,9 @@ mod tests {
         store.migrate().await.unwrap();
         for (id, handle) in [(BOB, "bob"), (CAROL, "carol")] {
             sqlx::query(
-                "INSERT INTO members (id, handle, display_name, email_sealed, password_file, \
-                 identity_public, sealed_identity, created_at) \
-                 VALUES ($1, $2, $2, x'00', x'00', $3, x'00', 0)",
+                "INSERT INTO members (id, handle, display_name, email_sealed, \
+                 identity_public, created_at) \
+                 VALUES ($1, $2, $2, x'00', $3, 0)",
             )
             .bind(id)
             .bind(handle)

@@ -6,38 +6,61 @@ use latchkey_api::{DisplayName, Handle};
 
 use super::decode::Columns;
 use super::{Store, StoreError, Unique};
-use crate::model::{Language, Member, MemberId, MemberRecovery, Timestamp};
+use crate::model::{Language, Member, MemberId, MemberPassword, MemberRecovery, Timestamp};
 
-pub(super) const COLUMNS: &str =
-    "id, handle, display_name, email_sealed, password_file, identity_public, \
-     sealed_identity, created_at, recovery_sealed_identity, recovery_verifier, language";
+/// The members table with each member's password, if any: every query
+/// that reads a [`Member`] starts with this and filters on `m.`. It reads
+/// `disabled_at` too, for the callers that want it beside the member.
+pub(super) const SELECT_MEMBER: &str =
+    "SELECT m.id, m.handle, m.display_name, m.email_sealed, m.identity_public, m.created_at, \
+     m.recovery_sealed_identity, m.recovery_verifier, m.language, \
+     m.disabled_at, p.password_file, p.sealed_identity \
+     FROM members m LEFT JOIN member_passwords p ON p.member_id = m.id";
+
+/// Decodes both members of a pair that must be both set or both absent.
+fn pair(
+    c: &Columns<'_>,
+    first: &'static str,
+    second: &'static str,
+    both: &'static str,
+) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    match (c.opt_bytes(first)?, c.opt_bytes(second)?) {
+        (None, None) => Ok(None),
+        (Some(a), Some(b)) => Ok(Some((a, b))),
+        _ => Err(c.corrupt(both, "has one of the pair without the other")),
+    }
+}
 
 pub(super) fn member(row: &AnyRow) -> Result<Member, StoreError> {
     let c = Columns::of("members", row);
-    let recovery = match (
-        c.opt_bytes("recovery_sealed_identity")?,
-        c.opt_bytes("recovery_verifier")?,
-    ) {
-        (None, None) => None,
-        (Some(sealed_identity), Some(verifier)) => Some(MemberRecovery {
-            sealed_identity,
-            verifier,
-        }),
-        _ => {
-            return Err(c.corrupt(
-                "recovery_sealed_identity, recovery_verifier",
-                "has one of the pair without the other",
-            ))
-        }
-    };
+    let recovery = pair(
+        &c,
+        "recovery_sealed_identity",
+        "recovery_verifier",
+        "recovery_sealed_identity, recovery_verifier",
+    )?
+    .map(|(sealed_identity, verifier)| MemberRecovery {
+        sealed_identity,
+        verifier,
+    });
+    // Both NOT NULL in member_passwords: NULL here means no row.
+    let password = pair(
+        &c,
+        "password_file",
+        "sealed_identity",
+        "password_file, sealed_identity",
+    )?
+    .map(|(file, sealed_identity)| MemberPassword {
+        file,
+        sealed_identity,
+    });
     Ok(Member {
         id: c.member_id("id")?,
         handle: c.handle("handle")?,
         display_name: c.display_name("display_name")?,
         email_sealed: c.bytes("email_sealed")?,
-        password_file: c.bytes("password_file")?,
+        password,
         identity_public: c.bytes("identity_public")?,
-        sealed_identity: c.bytes("sealed_identity")?,
         created_at: c.time("created_at")?,
         recovery,
         language: c.language("language")?,
@@ -81,17 +104,15 @@ pub(super) async fn insert_member(
         None => (None, None),
     };
     sqlx::query(
-        "INSERT INTO members (id, handle, display_name, email_sealed, password_file, \
-         identity_public, sealed_identity, created_at, recovery_sealed_identity, \
-         recovery_verifier, language) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO members (id, handle, display_name, email_sealed, identity_public, \
+         created_at, recovery_sealed_identity, recovery_verifier, language) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(member.id.to_hex())
     .bind(member.handle.as_str())
     .bind(member.display_name.as_str())
     .bind(&member.email_sealed)
-    .bind(&member.password_file)
     .bind(&member.identity_public)
-    .bind(&member.sealed_identity)
     .bind(member.created_at.as_ms())
     .bind(recovery_sealed_identity)
     .bind(recovery_verifier)
@@ -99,6 +120,17 @@ pub(super) async fn insert_member(
     .execute(&mut *conn)
     .await
     .map_err(member_conflict)?;
+    if let Some(password) = &member.password {
+        sqlx::query(
+            "INSERT INTO member_passwords (member_id, password_file, sealed_identity) \
+             VALUES ($1, $2, $3)",
+        )
+        .bind(member.id.to_hex())
+        .bind(&password.file)
+        .bind(&password.sealed_identity)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 
@@ -112,7 +144,7 @@ impl Store {
 
     /// The member with this handle.
     pub async fn member_by_handle(&self, handle: &Handle) -> Result<Option<Member>, StoreError> {
-        sqlx::query(&format!("SELECT {COLUMNS} FROM members WHERE handle = $1"))
+        sqlx::query(&format!("{SELECT_MEMBER} WHERE m.handle = $1"))
             .bind(handle.as_str())
             .fetch_optional(&self.pool)
             .await?
@@ -137,7 +169,7 @@ impl Store {
 
     /// The member with this id.
     pub async fn member_by_id(&self, id: &MemberId) -> Result<Option<Member>, StoreError> {
-        sqlx::query(&format!("SELECT {COLUMNS} FROM members WHERE id = $1"))
+        sqlx::query(&format!("{SELECT_MEMBER} WHERE m.id = $1"))
             .bind(id.to_hex())
             .fetch_optional(&self.pool)
             .await?
@@ -160,8 +192,9 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces the password file and the re-sealed private key together, and
-    /// ends every other session of the member.
+    /// Sets the password file and the re-sealed private key together (a
+    /// member with no password gets one), and ends every other session of
+    /// the member.
     pub async fn set_password(
         &self,
         id: &MemberId,
@@ -170,12 +203,17 @@ impl Store {
         keep_session: &[u8],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE members SET password_file = $1, sealed_identity = $2 WHERE id = $3")
-            .bind(password_file)
-            .bind(sealed_identity)
-            .bind(id.to_hex())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO member_passwords (member_id, password_file, sealed_identity) \
+             VALUES ($1, $2, $3) ON CONFLICT (member_id) \
+             DO UPDATE SET password_file = excluded.password_file, \
+             sealed_identity = excluded.sealed_identity",
+        )
+        .bind(id.to_hex())
+        .bind(password_file)
+        .bind(sealed_identity)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM sessions WHERE member_id = $1 AND token_hash <> $2")
             .bind(id.to_hex())
             .bind(keep_session)

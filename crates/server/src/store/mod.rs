@@ -38,16 +38,16 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use crate::model::{
-    ClaimedMail, Conversation, GrantKind, GrantState, InboxEntry, Member, MemberId, MemberRecovery,
-    NewConversation, NewGrant, NewMail, NewMessage, Posted, Redeemed, Session, SessionOwner,
-    SpentReason, StoredMessage, Timestamp,
+    ClaimedMail, Conversation, GrantKind, GrantState, InboxEntry, Member, MemberId, MemberPassword,
+    MemberRecovery, NewConversation, NewGrant, NewMail, NewMessage, Posted, Redeemed, Session,
+    SessionOwner, SpentReason, StoredMessage, Timestamp,
 };
 pub use backup::{check_sqlite_copy, CopyCheck};
 pub use budgets::BudgetCount;
 pub use gauges::Gauges;
 pub use invites::Invite;
 pub use migration_status::MigrationStatus;
-pub use passkeys::Passkey;
+pub use passkeys::{Passkey, PasskeyRemoval};
 pub use sweep::Swept;
 pub use tokens::ApiToken;
 

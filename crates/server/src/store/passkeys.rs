@@ -66,34 +66,72 @@ impl Store {
 
     /// Stores a passkey; its credential id must be new for this member.
     pub async fn add_passkey(&self, member: &MemberId, key: &Passkey) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO member_passkeys (member_id, credential_id, label, sealed_identity, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(member.to_hex())
-        .bind(&key.credential_id)
-        .bind(&key.label)
-        .bind(&key.sealed_identity)
-        .bind(key.created_at.as_ms())
-        .execute(&self.pool)
-        .await
-        .map_err(StoreError::conflict_as(Unique::Passkey))?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        insert_passkey(&mut conn, member, key).await
     }
 
-    /// Deletes a passkey (its sealed copy with it); false if the member had
-    /// none with this credential id.
+    /// Deletes a passkey (its sealed copy with it), unless it is the last
+    /// way to unlock the member's key besides his recovery key: no password
+    /// and no other passkey. One statement decides and deletes.
     pub async fn delete_passkey(
         &self,
         member: &MemberId,
         credential_id: &str,
-    ) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM member_passkeys WHERE member_id = $1 AND credential_id = $2")
-                .bind(member.to_hex())
-                .bind(credential_id)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() > 0)
+    ) -> Result<PasskeyRemoval, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM member_passkeys WHERE member_id = $1 AND credential_id = $2 \
+             AND (EXISTS (SELECT 1 FROM member_passwords WHERE member_id = $1) \
+                  OR (SELECT COUNT(*) FROM member_passkeys WHERE member_id = $1) > 1)",
+        )
+        .bind(member.to_hex())
+        .bind(credential_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() > 0 {
+            return Ok(PasskeyRemoval::Removed);
+        }
+        let kept = self
+            .passkeys_of(member)
+            .await?
+            .iter()
+            .any(|p| p.credential_id == credential_id);
+        Ok(if kept {
+            PasskeyRemoval::Last
+        } else {
+            PasskeyRemoval::Unknown
+        })
     }
+}
+
+/// What [`Store::delete_passkey`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyRemoval {
+    /// Deleted.
+    Removed,
+    /// The member has no passkey with this credential id.
+    Unknown,
+    /// Kept: the member has no password and no other passkey.
+    Last,
+}
+
+/// Inserts a passkey row, alone or in the caller's transaction (an invited
+/// member's enrollment with a passkey).
+pub(super) async fn insert_passkey(
+    conn: &mut sqlx::AnyConnection,
+    member: &MemberId,
+    key: &Passkey,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO member_passkeys (member_id, credential_id, label, sealed_identity, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(member.to_hex())
+    .bind(&key.credential_id)
+    .bind(&key.label)
+    .bind(&key.sealed_identity)
+    .bind(key.created_at.as_ms())
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::conflict_as(Unique::Passkey))?;
+    Ok(())
 }

@@ -1,5 +1,7 @@
 // Sign-up, sign-in and unlock. The password goes to the worker, which runs
-// OPAQUE (the server never sees the password) and keeps the unsealed key.
+// OPAQUE (the server never sees the password) and keeps the unsealed key;
+// a passkey's PRF output goes there too (passkey.ts), for a member who
+// signs in or unlocks with one.
 import { el, field, show, statusLine } from '../../common/dom';
 import { rpc } from '../client';
 import { afterSignIn, leftRoute, navigate } from '../router';
@@ -7,7 +9,7 @@ import { hideNav, rememberedHandle, rememberHandle, signOut } from '../session';
 import { has, t, tNodes } from '../../common/i18n';
 import { api, type AuthMethods } from '../../common/api';
 import { describe, recoveryBox } from '../ui';
-import { passkeysSupported, unlockWithPasskey } from '../passkey';
+import { passkeysSupported, signInWithPasskey, unlockWithPasskey } from '../passkey';
 
 const HANDLE_RULE = /^[a-z0-9](?:[a-z0-9-]{1,30})[a-z0-9]$/;
 export const MIN_PASSWORD = 10;
@@ -178,16 +180,39 @@ function localSignIn(before: HTMLElement[]): void {
   const submit = el('button', { type: 'submit' }, t('member.signin.submit'));
   const status = statusLine();
   const form = el('form', { novalidate: true, 'aria-label': t('member.signin.form') }, field(t('member.field.handle'), handle), field(t('member.field.password'), password), submit, status);
+  const passkey = el('button', { type: 'button', id: 'signin-passkey', class: 'secondary' }, t('member.signin.passkey'));
+  const passkeyStatus = statusLine();
   show(
     el('h1', {}, t('member.signin.heading')),
     ...before,
     form,
+    ...(passkeysSupported() ? [el('p', {}, t('member.signin.passkey_intro')), passkey, passkeyStatus] : []),
     el('p', {}, ...tNodes('member.signin.no_account', { link: el('a', { href: '/signup' }, t('member.signup.link')) })),
     el('p', {}, ...tNodes('member.signin.forgot', { link: el('a', { href: '/recover' }, t('member.signin.recover_link')) })),
   );
+  // The handle tells the server whose passkeys to offer; no password.
+  passkey.addEventListener('click', () => {
+    clearInvalid(form);
+    status.textContent = '';
+    if (!handle.value.trim()) return invalid(handle, passkeyStatus, t('member.signin.passkey_handle_missing'));
+    passkey.disabled = true;
+    submit.disabled = true;
+    passkeyStatus.textContent = t('member.signin.passkey_working');
+    signInWithPasskey(handle.value)
+      .then((member) => {
+        rememberHandle(member.handle);
+        navigate(afterSignIn());
+      })
+      .catch((e: unknown) => {
+        passkey.disabled = false;
+        submit.disabled = false;
+        passkeyStatus.textContent = passkeyProblem(e);
+      });
+  });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     clearInvalid(form);
+    passkeyStatus.textContent = '';
     if (!handle.value.trim()) return invalid(handle, status, t('member.field.handle_missing'));
     if (!password.value) return invalid(password, status, t('member.field.password_missing'));
     submit.disabled = true;
@@ -206,10 +231,18 @@ function localSignIn(before: HTMLElement[]): void {
   });
 }
 
-/** After a reload: the server session is alive, the key is not. */
-export function unlockPage(handle: string, then: () => void): void {
+/** Why a passkey sign-in failed, in words: `login_failed` here is no
+ * wrong password (there was none) but a refused or late attempt. */
+export function passkeyProblem(e: unknown): string {
+  return (e as { code?: string }).code === 'login_failed' ? t('member.signin.passkey_failed') : describe(e);
+}
+
+/** After a reload: the server session is alive, the key is not.
+ * `hasPassword`: false for a member who set up his key with a passkey,
+ * who is offered no password field. */
+export function unlockPage(handle: string, hasPassword: boolean, then: () => void): void {
   // Shown at the address of the page that needs the key, not that page.
-  leftRoute(() => unlockPage(handle, then));
+  leftRoute(() => unlockPage(handle, hasPassword, then));
   document.title = t('member.unlock.title');
   const shownHandle = el('input', { type: 'text', name: 'handle', readonly: true, autocomplete: 'username' });
   shownHandle.value = handle;
@@ -224,7 +257,7 @@ export function unlockPage(handle: string, then: () => void): void {
   // A passkey unlocks without the password (docs/protocol.md §4.9.1); the
   // server says whether this member has one only after the click, so the
   // button is there whenever the browser can do passkeys.
-  const withPasskey = el('button', { type: 'button', id: 'unlock-passkey' }, t('member.unlock.passkey'));
+  const withPasskey = el('button', { type: 'button', id: 'unlock-passkey' }, hasPassword ? t('member.unlock.passkey') : t('member.unlock.passkey_only'));
   const passkeyStatus = statusLine();
   withPasskey.addEventListener('click', () => {
     withPasskey.disabled = true;
@@ -239,6 +272,19 @@ export function unlockPage(handle: string, then: () => void): void {
         passkeyStatus.textContent = describe(e);
       });
   });
+  if (!hasPassword) {
+    // No password to type: his passkey, or his recovery key (which sets one).
+    const recover = el('p', {}, ...tNodes('member.unlock.lost_passkey', { link: el('a', { href: '/recover' }, t('member.signin.recover_link')) }));
+    show(
+      el('h1', {}, t('member.unlock.heading')),
+      ...(passkeysSupported()
+        ? [el('p', {}, t('member.unlock.intro_passkey')), withPasskey, passkeyStatus]
+        : [el('p', { role: 'alert' }, t('member.unlock.passkey_unsupported'))]),
+      recover,
+      other,
+    );
+    return;
+  }
   show(
     el('h1', {}, t('member.unlock.heading')),
     el('p', {}, t('member.unlock.intro')),

@@ -1,10 +1,12 @@
 // /settings: display name, contact page and button, key fingerprint,
-// passkeys, password change and a new recovery key.
-import { api, call, type PasskeyList, type PasskeyView } from '../../common/api';
+// passkeys, password change and a new recovery key. A member who set up his
+// key with a passkey has no password: he adds one here, and confirms with
+// his passkey where others type their password.
+import { api, ApiError, call, type PasskeyList, type PasskeyView } from '../../common/api';
 import { el, field, show, statusLine } from '../../common/dom';
 import { t, tNodes, when } from '../../common/i18n';
-import { addPasskey, passkeysSupported } from '../passkey';
-import { MIN_PASSWORD, passwordProblem } from './auth';
+import { addPasskey, passkeysSupported, signInWithPasskey } from '../passkey';
+import { MIN_PASSWORD, passkeyProblem, passwordProblem } from './auth';
 import { rpc } from '../client';
 import type { MemberView } from '../rpc';
 import { serverMember } from '../session';
@@ -96,6 +98,58 @@ function passkeysSection(member: MemberView): HTMLElement {
   return el('section', { 'aria-labelledby': 'h-passkeys' }, el('h2', { id: 'h-passkeys' }, t('member.passkeys.heading')), el('p', {}, t('member.passkeys.intro')), list, form, status);
 }
 
+/** The fresh sign-in a step wants, with the passkey of a member who has
+ * no password to type; says what happens in `status`. */
+async function confirmWithPasskey(member: MemberView, status: HTMLElement): Promise<void> {
+  if (!passkeysSupported()) throw new ApiError(0, 'passkey_unsupported', '');
+  status.textContent = t('member.settings.confirm_passkey');
+  await signInWithPasskey(member.handle, true);
+}
+
+/** "Add a password", for a member who has only passkeys: the same
+ * endpoints as a change, after a confirmation with his passkey. */
+function addPasswordForm(member: MemberView): HTMLFormElement {
+  const next = password('new', 'new-password');
+  const repeat = password('repeat', 'new-password');
+  const save = el('button', { type: 'submit' }, t('member.settings.add_password'));
+  const status = statusLine();
+  const form = el(
+    'form',
+    { 'aria-labelledby': 'h-password', novalidate: true },
+    el('p', {}, t('member.settings.add_password_intro')),
+    field(t('member.field.new_password'), next, t('member.field.new_password_hint', { min: MIN_PASSWORD })),
+    field(t('member.field.repeat_new_password'), repeat),
+    save,
+    status,
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const problem = passwordProblem(next.value, repeat.value);
+    if (problem) {
+      status.textContent = problem;
+      next.focus();
+      return;
+    }
+    save.disabled = true;
+    confirmWithPasskey(member, status)
+      .then(() => {
+        status.textContent = t('member.settings.adding_password');
+        return rpc('changePassword', { current: null, next: next.value });
+      })
+      .then(() => {
+        for (const f of [next, repeat]) f.value = '';
+        status.textContent = t('member.settings.password_added');
+      })
+      .catch((e: unknown) => {
+        status.textContent = passkeyProblem(e);
+      })
+      .finally(() => {
+        save.disabled = false;
+      });
+  });
+  return form;
+}
+
 export async function settingsPage(): Promise<void> {
   document.title = t('member.settings.title');
   const status = statusLine();
@@ -148,6 +202,8 @@ export async function settingsPage(): Promise<void> {
       });
   });
 
+  const hasPassword = member.sealed_identity !== undefined;
+
   // Password change: a fresh sign-in with the current password, then the
   // same private key sealed under the new one (in the worker).
   const current = password('current', 'current-password');
@@ -193,7 +249,8 @@ export async function settingsPage(): Promise<void> {
       });
   });
 
-  // A new recovery key.
+  // A new recovery key (confirmed with the password, or the passkey of a
+  // member who has none).
   const recoveryPassword = password('recovery-current', 'current-password');
   const recoverySave = el('button', { type: 'submit' }, t('member.settings.new_recovery'));
   const recoveryStatus = statusLine();
@@ -201,23 +258,27 @@ export async function settingsPage(): Promise<void> {
   const recoveryForm = el(
     'form',
     { 'aria-labelledby': 'h-recovery', novalidate: true },
-    el('p', {}, t('member.settings.new_recovery_intro')),
-    field(t('member.field.current_password'), recoveryPassword),
+    el('p', {}, hasPassword ? t('member.settings.new_recovery_intro') : t('member.settings.new_recovery_intro_passkey')),
+    hasPassword && field(t('member.field.current_password'), recoveryPassword),
     recoverySave,
     recoveryStatus,
     recoveryShown,
   );
   recoveryForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    if (!recoveryPassword.value) {
+    if (hasPassword && !recoveryPassword.value) {
       recoveryStatus.textContent = t('member.field.current_password_missing');
       recoveryPassword.focus();
       return;
     }
     recoverySave.disabled = true;
     recoveryShown.replaceChildren();
-    recoveryStatus.textContent = t('member.settings.making_recovery');
-    rpc('newRecovery', { password: recoveryPassword.value })
+    const confirmed = hasPassword ? Promise.resolve() : confirmWithPasskey(member, recoveryStatus);
+    confirmed
+      .then(() => {
+        recoveryStatus.textContent = t('member.settings.making_recovery');
+        return rpc('newRecovery', { password: hasPassword ? recoveryPassword.value : null });
+      })
       .then((key) => {
         recoveryPassword.value = '';
         recoveryStatus.textContent = t('member.settings.recovery_made');
@@ -225,7 +286,8 @@ export async function settingsPage(): Promise<void> {
       })
       .catch((e: unknown) => {
         recoveryPassword.value = '';
-        recoveryStatus.textContent = (e as { code?: string }).code === 'login_failed' ? t('member.settings.wrong_password') : describe(e);
+        const code = (e as { code?: string }).code;
+        recoveryStatus.textContent = hasPassword && code === 'login_failed' ? t('member.settings.wrong_password') : passkeyProblem(e);
       })
       .finally(() => {
         recoverySave.disabled = false;
@@ -247,8 +309,8 @@ export async function settingsPage(): Promise<void> {
     el('p', {}, t('member.settings.key_text')),
     el('p', { class: 'fingerprint mono', id: 'fingerprint' }, print ?? member.fingerprint),
     passkeysSection(member),
-    el('h2', { id: 'h-password' }, t('member.settings.password_heading')),
-    passwordForm,
+    el('h2', { id: 'h-password' }, hasPassword ? t('member.settings.password_heading') : t('member.settings.add_password_heading')),
+    hasPassword ? passwordForm : addPasswordForm(member),
     el('h2', { id: 'h-recovery' }, t('member.settings.recovery_heading')),
     recoveryForm,
   );

@@ -7,7 +7,7 @@
 //
 // One module per feature: unlock (sign-up, sign-in), conversations (inbox,
 // thread, reply), grants (links for guests), settings, recovery and
-// passkeys. Who
+// passkeys (adding, unlocking; enrollment and sign-in with one). Who
 // frees WebAssembly objects: handles.ts.
 import init from 'latchkey-wasm-member';
 import { ApiError } from '../../common/api';
@@ -15,6 +15,8 @@ import type { Methods, RpcRequest, RpcResponse } from '../rpc';
 import { inbox, send, thread } from './conversations';
 import { local } from './errors';
 import { fulfilAll } from './grants';
+import { enrollPasskey } from './passkey-enroll';
+import { passkeySignInFinish, passkeySignInStart } from './passkey-signin';
 import { passkeyAdd, passkeyUnlock } from './passkeys';
 import { recover, newRecovery } from './recovery';
 import { lock, status } from './session';
@@ -50,6 +52,9 @@ const handlers: Handlers = {
   recover,
   passkeyAdd,
   passkeyUnlock,
+  enrollPasskey,
+  passkeySignInStart,
+  passkeySignInFinish,
 };
 
 const scope = self as unknown as {

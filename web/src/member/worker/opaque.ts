@@ -64,6 +64,8 @@ export async function registerPassword<A extends { response: string }>(
  * with the key this tab has unlocked. */
 export async function reauthenticate(scope: HandleScope, handle: string, publicKey: Uint8Array, password: string): Promise<void> {
   const { member, kek } = await login(scope, handle, password);
+  // A password that signs in seals a copy; without one the member has none.
+  if (member.sealed_identity === undefined) throw loginFailed();
   try {
     const check = scope.own(kek.openIdentity(fromB64(member.sealed_identity), fromB64(member.identity_public)));
     if (toB64(check.publicKey) !== toB64(publicKey)) {

@@ -2,7 +2,8 @@
 // becomes a KEK inside this worker, bound to the member's handle and the
 // credential id; it seals the unlocked identity (add) or opens the copy
 // the server keeps for this passkey (unlock). The PRF bytes are wiped as
-// soon as the KEK is made (Kek.fromPasskey wipes them too).
+// soon as the KEK is made (Kek.fromPasskey wipes them too). Enrollment
+// and sign-in with a passkey: passkey-enroll.ts, passkey-signin.ts.
 import { Kek } from 'latchkey-wasm-member';
 import { api, ApiError, fromB64, toB64, type AddPasskey, type PasskeyList, type PasskeyView } from '../../common/api';
 import type { MemberView, PasskeyAnswer } from '../rpc';
@@ -11,7 +12,7 @@ import { withHandles, type HandleScope } from './handles';
 import { unlock, unlocked } from './session';
 
 /** The KEK of this passkey for `handle`; the PRF bytes are zero afterwards. */
-function passkeyKek(scope: HandleScope, answer: PasskeyAnswer, handle: string): Kek {
+export function passkeyKek(scope: HandleScope, answer: PasskeyAnswer, handle: string): Kek {
   const prf = new Uint8Array(answer.prf);
   try {
     return scope.own(Kek.fromPasskey(prf, handle, new Uint8Array(answer.credentialId)));

@@ -20,10 +20,11 @@ import { unlocked } from './session';
 import { signIn } from './unlock';
 
 /** Settings: a new recovery key replaces the old one. */
-export async function newRecovery(arg: { password: string }): Promise<string> {
+export async function newRecovery(arg: { password: string | null }): Promise<string> {
   const s = unlocked();
   return withHandles(async (scope) => {
-    await reauthenticate(scope, s.handle, s.identity.publicKey, arg.password);
+    // null: the page has just confirmed with a passkey (no password to ask).
+    if (arg.password !== null) await reauthenticate(scope, s.handle, s.identity.publicKey, arg.password);
     const fresh = newRecoveryKey(scope, s.identity);
     await call('PUT', '/me/recovery', {
       recovery_sealed_identity: toB64(fresh.sealed),

@@ -3,7 +3,7 @@
 import { Identity } from 'latchkey-wasm-member';
 import { api, fromB64, toB64, type RegisterFinish, type RegisterStart, type RegisterStarted } from '../../common/api';
 import type { MemberView, SignUpInput, SignUpResult } from '../rpc';
-import { local } from './errors';
+import { local, loginFailed } from './errors';
 import { withHandles } from './handles';
 import { login, registerPassword } from './opaque';
 import { newRecoveryKey } from './recovery-key';
@@ -12,6 +12,8 @@ import { unlock } from './session';
 export function signIn(arg: { handle: string; password: string }): Promise<MemberView> {
   return withHandles(async (scope) => {
     const { member, kek } = await login(scope, arg.handle.trim().toLowerCase(), arg.password);
+    // A password that signs in seals a copy; without one the member has none.
+    if (member.sealed_identity === undefined) throw loginFailed();
     try {
       const identity = scope.own(kek.openIdentity(fromB64(member.sealed_identity), fromB64(member.identity_public)));
       unlock(member.handle, scope.release(identity));
