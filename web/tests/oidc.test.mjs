@@ -351,6 +351,72 @@ test('a provider that signs with RS256 is believed too', async () => {
   }
 });
 
+test('a member of the site sets up his key with a passkey (no password), and after the next sign-in the passkey unlocks it', async () => {
+  // WebAuthn wants a domain, not an IP address: latchkey at localhost.
+  // Passwords off, as on a server whose members all come from the site.
+  const port = await freePort();
+  const site = `http://localhost:${port}`;
+  const idp = await startProvider({ redirectUri: `${site}/api/v1/oidc/callback`, clientSecret: 'passkey-secret' });
+  const local = await startServer(mail, {
+    LATCHKEY_BIND: `127.0.0.1:${port}`,
+    LATCHKEY_PUBLIC_URL: site,
+    LATCHKEY_OIDC__ISSUER: idp.issuer,
+    LATCHKEY_OIDC__CLIENT_ID: 'latchkey',
+    LATCHKEY_OIDC__CLIENT_SECRET: 'passkey-secret',
+    LATCHKEY_OIDC__DISPLAY_NAME: SITE,
+    LATCHKEY_AUTH__LOCAL_PASSWORDS: 'false',
+  });
+  try {
+    const page = await newPage();
+    // His laptop's authenticator, with PRF (DevTools' virtual one).
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', ctap2Version: 'ctap2_1', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, hasPrf: false },
+    });
+    await page.goto(`${site}/signin`);
+    await page.getByRole('link', { name: `Sign in with ${SITE}` }).click();
+    await page.waitForURL(`${idp.issuer}/**`);
+    await page.locator('input[name=login]').fill('pat');
+    await page.locator('input[name=password]').fill('the site checks this, not latchkey');
+    await page.getByRole('button', { name: 'Sign-in' }).click();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(`${site}/enroll`);
+    await page.getByText('as pat').waitFor();
+    assert.equal(await page.getByLabel('E-mail address').inputValue(), 'pat@example.org');
+    // The passkey way: no password chosen, none typed.
+    await page.locator('#enroll-passkey').click();
+    await page.getByRole('heading', { name: 'Save your recovery key' }).waitFor({ timeout: 60_000 });
+    assert.match((await page.locator('#recovery-key').textContent()).trim(), /^LKR1-/);
+    await page.getByLabel('I have saved my recovery key somewhere safe').check();
+    await page.getByRole('button', { name: 'Continue to my inbox' }).click();
+    await page.getByRole('heading', { name: 'Inbox' }).waitFor();
+    const me = await page.evaluate(async () => (await fetch('/api/v1/me')).json());
+    assert.equal(me.handle, 'pat');
+    assert.equal(me.sealed_identity, undefined, 'no password copy of his key');
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 1);
+
+    // Signed out, he signs in through the site again (its session still
+    // open there: straight back), and finds his key locked.
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByRole('heading', { name: 'Signed out' }).waitFor();
+    await page.getByRole('main').getByRole('link', { name: 'Sign in again' }).click();
+    await page.getByRole('link', { name: `Sign in with ${SITE}` }).click();
+    await page.waitForURL(`${site}/`);
+    await page.getByRole('link', { name: 'Go to your inbox' }).click();
+    await page.getByRole('heading', { name: 'Unlock your messages' }).waitFor();
+    // No password to type: he has none.
+    assert.equal(await page.locator('input[type=password]').count(), 0);
+    await page.locator('#unlock-passkey').click();
+    await page.getByRole('heading', { name: 'Inbox' }).waitFor({ timeout: 30_000 });
+    await page.context().close();
+  } finally {
+    await local.stop();
+    await idp.stop();
+  }
+});
+
 test('a member the site disabled cannot sign in with the site account', async () => {
   // The site's backend disables him through the admin API, with a token
   // the operator made on the server machine.

@@ -20,24 +20,16 @@ mod support;
 
 use std::process::Command;
 
-use base64ct::{Base64UrlUnpadded, Encoding};
 use latchkey_client::Member as ClientMember;
 use latchkey_core::opaque::{ClientLogin, ClientRegistration};
 use latchkey_core::{
-    IdentityChallengePublic, IdentityPublic, IdentitySecret, KeyEncryptionKey, OsRng,
-    PasskeyPrfOutput, RecoveryKey, RngCore, SealedIdentity,
+    IdentityChallengePublic, IdentityPublic, IdentitySecret, KeyEncryptionKey, OsRng, RecoveryKey,
+    SealedIdentity,
 };
 use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
 use serde_json::{json, Value};
+use support::passkey::{b64, unb64, Passkey};
 use support::{Database, MailServer, Server, Settings};
-
-fn b64(bytes: &[u8]) -> String {
-    Base64UrlUnpadded::encode_string(bytes)
-}
-
-fn unb64(value: &Value) -> Vec<u8> {
-    Base64UrlUnpadded::decode_vec(value.as_str().unwrap()).unwrap()
-}
 
 /// One answer: status, body, and the session cookie it set, if any.
 struct Answer {
@@ -100,40 +92,6 @@ async fn call(
 
 async fn post(server: &Server, cookie: Option<&str>, path: &str, body: &Value) -> Answer {
     call(server, cookie, reqwest::Method::POST, path, Some(body)).await
-}
-
-/// A passkey as the authenticator and the worker see it.
-struct Passkey {
-    credential_id: Vec<u8>,
-    prf: [u8; 32],
-}
-
-impl Passkey {
-    fn new() -> Passkey {
-        let mut credential_id = vec![0u8; 32];
-        OsRng.fill_bytes(&mut credential_id);
-        let mut prf = [0u8; 32];
-        OsRng.fill_bytes(&mut prf);
-        Passkey { credential_id, prf }
-    }
-
-    fn kek(&self, handle: &str) -> KeyEncryptionKey {
-        KeyEncryptionKey::from_passkey(
-            &PasskeyPrfOutput::from_slice(&self.prf).unwrap(),
-            handle,
-            &self.credential_id,
-        )
-        .unwrap()
-    }
-
-    fn body(&self, handle: &str, identity: &IdentitySecret, label: &str) -> Value {
-        let sealed = self.kek(handle).seal_identity(&mut OsRng, identity);
-        json!({
-            "credential_id": b64(&self.credential_id),
-            "label": label,
-            "sealed_identity": b64(sealed.as_bytes()),
-        })
-    }
 }
 
 /// `latchkey admin token create` on the server's database, as the operator
@@ -297,7 +255,7 @@ async fn passkey_members(db: Database) {
 
     // Step 2, refused: without the recovery key, with a proof for another
     // key; nothing is stored and the invitation stays live.
-    let phone = Passkey::new();
+    let phone = Passkey::new(32);
     let enrolled = enrollment(&started.body, &invite_token, &phone);
     let mut no_recovery = enrolled.body.clone();
     no_recovery
@@ -413,7 +371,7 @@ async fn passkey_members(db: Database) {
     let challenge =
         IdentityChallengePublic::from_slice(&unb64(&attempt.body["identity_challenge"])).unwrap();
     let proof = enrolled.identity.prove(&challenge, "quinn").unwrap();
-    let not_his = Passkey::new();
+    let not_his = Passkey::new(32);
     let answer = post(
         &server,
         None,
@@ -469,7 +427,7 @@ async fn passkey_members(db: Database) {
     )
     .await;
     assert_eq!(answer.error(), (409, "last_passkey"));
-    let laptop = Passkey::new();
+    let laptop = Passkey::new(32);
     let added = post(
         &server,
         Some(&cookie),

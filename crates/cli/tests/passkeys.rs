@@ -16,25 +16,17 @@
 
 mod support;
 
-use base64ct::{Base64UrlUnpadded, Encoding};
 use latchkey_core::opaque::ClientRegistration;
 use latchkey_core::{
     IdentityChallengePublic, IdentityPublic, IdentitySecret, KeyEncryptionKey, OsRng,
-    PasskeyPrfOutput, RngCore, SealedIdentity,
+    SealedIdentity,
 };
 use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
 use serde_json::{json, Value};
+use support::passkey::{b64, unb64, Passkey};
 use support::{unique, Database, MailServer, Server, Settings};
 
 const PASSWORD: &[u8] = b"a fine password";
-
-fn b64(bytes: &[u8]) -> String {
-    Base64UrlUnpadded::encode_string(bytes)
-}
-
-fn unb64(value: &Value) -> Vec<u8> {
-    Base64UrlUnpadded::decode_vec(value.as_str().unwrap()).unwrap()
-}
 
 /// A signed-in member, as the browser holds him: the session cookie and
 /// (in the worker) the unsealed identity.
@@ -120,42 +112,6 @@ async fn sign_up(server: &Server, handle: &str) -> SignedIn {
         handle: handle.to_owned(),
         cookie,
         identity,
-    }
-}
-
-/// A passkey as the authenticator and the worker see it.
-struct Passkey {
-    credential_id: Vec<u8>,
-    prf: [u8; 32],
-}
-
-impl Passkey {
-    fn new(credential_len: usize) -> Passkey {
-        let mut credential_id = vec![0u8; credential_len];
-        OsRng.fill_bytes(&mut credential_id);
-        let mut prf = [0u8; 32];
-        OsRng.fill_bytes(&mut prf);
-        Passkey { credential_id, prf }
-    }
-
-    fn kek(&self, handle: &str) -> KeyEncryptionKey {
-        KeyEncryptionKey::from_passkey(
-            &PasskeyPrfOutput::from_slice(&self.prf).unwrap(),
-            handle,
-            &self.credential_id,
-        )
-        .unwrap()
-    }
-
-    fn body(&self, member: &SignedIn, label: &str) -> Value {
-        let sealed = self
-            .kek(&member.handle)
-            .seal_identity(&mut OsRng, &member.identity);
-        json!({
-            "credential_id": b64(&self.credential_id),
-            "label": label,
-            "sealed_identity": b64(sealed.as_bytes()),
-        })
     }
 }
 
@@ -245,7 +201,7 @@ async fn passkeys_unlock_and_removed_ones_do_not(db: Database) {
         Some(&ann),
         reqwest::Method::POST,
         "/me/passkeys",
-        Some(&laptop.body(&ann, "  Laptop ")),
+        Some(&laptop.body(&ann.handle, &ann.identity, "  Laptop ")),
     )
     .await;
     assert_eq!(status, 201, "{added}");
@@ -255,7 +211,7 @@ async fn passkeys_unlock_and_removed_ones_do_not(db: Database) {
         Some(&ann),
         reqwest::Method::POST,
         "/me/passkeys",
-        Some(&phone.body(&ann, "Phone")),
+        Some(&phone.body(&ann.handle, &ann.identity, "Phone")),
     )
     .await;
     assert_eq!(status, 201);
@@ -270,7 +226,7 @@ async fn passkeys_unlock_and_removed_ones_do_not(db: Database) {
     // Another member sees none of them, and a copy moved to his account
     // does not open for him (the KEK is bound to the handle).
     assert!(list(&server, &bob).await.is_empty());
-    let mut moved = laptop.body(&ann, "Laptop");
+    let mut moved = laptop.body(&ann.handle, &ann.identity, "Laptop");
     moved["label"] = json!("Moved");
     let (status, _) = call(
         &server,
@@ -288,7 +244,7 @@ async fn passkeys_unlock_and_removed_ones_do_not(db: Database) {
         &server,
         &db,
         &ann,
-        laptop.body(&ann, "Again"),
+        laptop.body(&ann.handle, &ann.identity, "Again"),
         409,
         "passkey_exists",
     )
@@ -297,7 +253,7 @@ async fn passkeys_unlock_and_removed_ones_do_not(db: Database) {
         &server,
         &db,
         &ann,
-        Passkey::new(8).body(&ann, "   "),
+        Passkey::new(8).body(&ann.handle, &ann.identity, "   "),
         422,
         "invalid_passkey",
     )
@@ -306,7 +262,7 @@ async fn passkeys_unlock_and_removed_ones_do_not(db: Database) {
         &server,
         &db,
         &ann,
-        Passkey::new(8).body(&ann, &"x".repeat(65)),
+        Passkey::new(8).body(&ann.handle, &ann.identity, &"x".repeat(65)),
         422,
         "invalid_passkey",
     )
@@ -315,21 +271,21 @@ async fn passkeys_unlock_and_removed_ones_do_not(db: Database) {
         &server,
         &db,
         &ann,
-        Passkey::new(8).body(&ann, "tab\there"),
+        Passkey::new(8).body(&ann.handle, &ann.identity, "tab\there"),
         422,
         "invalid_passkey",
     )
     .await;
-    let mut long = Passkey::new(8).body(&ann, "Long");
+    let mut long = Passkey::new(8).body(&ann.handle, &ann.identity, "Long");
     long["credential_id"] = json!(b64(&[7u8; 1024]));
     refused(&server, &db, &ann, long, 422, "invalid_passkey").await;
-    let mut no_id = Passkey::new(8).body(&ann, "Empty");
+    let mut no_id = Passkey::new(8).body(&ann.handle, &ann.identity, "Empty");
     no_id["credential_id"] = json!("");
     refused(&server, &db, &ann, no_id, 422, "invalid_passkey").await;
-    let mut short = Passkey::new(8).body(&ann, "Short");
+    let mut short = Passkey::new(8).body(&ann.handle, &ann.identity, "Short");
     short["sealed_identity"] = json!(b64(&[1u8; 40]));
     refused(&server, &db, &ann, short, 422, "invalid_sealed_identity").await;
-    let mut extra = Passkey::new(8).body(&ann, "Extra");
+    let mut extra = Passkey::new(8).body(&ann.handle, &ann.identity, "Extra");
     extra["prf"] = json!(b64(&laptop.prf));
     refused(&server, &db, &ann, extra, 422, "invalid_field").await;
 

@@ -22,6 +22,7 @@ use latchkey_client::ServerUrl;
 use serde::Deserialize;
 
 pub mod contract;
+pub mod passkey;
 pub mod relay;
 
 pub const PASSWORD: &str = "correct horse battery staple";

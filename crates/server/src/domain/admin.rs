@@ -405,3 +405,30 @@ pub async fn enrollment(
 /// for it; his own entry there is what becomes his notice address, as for
 /// every enrollment.
 pub const NO_ADDRESS: &[u8] = b"";
+
+#[cfg(test)]
+mod tests {
+    use super::invite_language;
+
+    #[test]
+    fn an_invitation_language_is_a_tag_matched_like_a_browser_s() {
+        let tag = |t: Option<&str>| invite_language(t).map(|l| l.tag());
+        assert_eq!(tag(None).unwrap(), "en");
+        assert_eq!(tag(Some("de")).unwrap(), "de");
+        assert_eq!(tag(Some("DE-at")).unwrap(), "de");
+        assert_eq!(tag(Some("fr")).unwrap(), "en");
+        assert_eq!(tag(Some("zh-Hant-TW")).unwrap(), "en");
+        for bad in [
+            "",
+            "de;q=1",
+            "de,en",
+            "-de",
+            "de-",
+            "d e",
+            "12",
+            "toolonglanguage",
+        ] {
+            assert!(tag(Some(bad)).is_err(), "{bad:?}");
+        }
+    }
+}
