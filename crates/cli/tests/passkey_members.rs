@@ -487,6 +487,35 @@ async fn passkey_members(db: Database) {
     let answer = passkey_sign_in(&server, "quinn", &laptop).await.unwrap();
     assert_eq!(answer.status, 200, "{}", answer.body);
 
+    // A passkey-only member who lost his passkeys gets back in with his
+    // recovery key: it sets a password, and the same key opens.
+    let rory_invite = invite(&server, &token, "rory").await;
+    let started = post(
+        &server,
+        None,
+        "/enroll/start",
+        &json!({"invite": rory_invite}),
+    )
+    .await;
+    let rory = enrollment(&started.body, &rory_invite, &Passkey::new(16));
+    let answer = post(&server, None, "/enroll/passkey", &rory.body).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let recovered = ClientMember::recover(
+        &server.url,
+        "rory",
+        &rory.recovery.expose_printable(),
+        b"rory's recovered password",
+    )
+    .await
+    .expect("the recovery key sets a password");
+    assert_eq!(
+        recovered.fingerprint(),
+        answer.body["fingerprint"].as_str().unwrap()
+    );
+    ClientMember::login(&server.url, "rory", b"rory's recovered password")
+        .await
+        .expect("the recovered password signs in");
+
     // The site disables him: no passkey sign-in either.
     let disabled = reqwest::Client::new()
         .post(format!(
