@@ -1,10 +1,14 @@
 // Signing in with the site's accounts, in Chromium against the real binary
 // and a real OpenID provider (npm oidc-provider, support/oidc-provider.mjs)
 // playing the host site: the person clicks "Sign in with Example Site",
-// fills in the site's login and consent pages, and comes back. Also the
-// attacks the flow must refuse (a tampered state, a replayed code, a
-// provider that is not the configured issuer), passwords turned off, and
-// no client secret, code or token in latchkey's log or database.
+// fills in the site's login and consent pages, and comes back. A first
+// sign-in enrolls him (with a password, or with a passkey and no password,
+// which then unlocks his key after the next sign-in); an address the site
+// has not verified is not taken; a user name changed at the site between
+// two unfinished enrollments gives the new handle. Also the attacks the
+// flow must refuse (a tampered state, a replayed code, a provider that is
+// not the configured issuer), passwords turned off, and no client secret,
+// code or token in latchkey's log or database.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -372,7 +376,7 @@ test('a member of the site sets up his key with a passkey (no password), and aft
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('WebAuthn.enable');
     const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', ctap2Version: 'ctap2_1', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, hasPrf: false },
+      options: { protocol: 'ctap2', ctap2Version: 'ctap2_1', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, hasPrf: true },
     });
     await page.goto(`${site}/signin`);
     await page.getByRole('link', { name: `Sign in with ${SITE}` }).click();
@@ -440,7 +444,7 @@ test('a member the site disabled cannot sign in with the site account', async ()
   await page.context().close();
 });
 
-test('the client secret, codes and tokens are in neither the log nor the database', async () => {
+test('the client secret, codes and tokens are in neither the log nor the database, the site\'s account ids not in the database', async () => {
   const secrets = provider.secrets();
   assert.ok(secrets.length >= 4, `secret, codes and tokens seen: ${secrets.length}`);
   const log = server.output.join('\n');
@@ -453,6 +457,11 @@ test('the client secret, codes and tokens are in neither the log nor the databas
     assert.ok(!log.includes(secret), `the log has ${secret.slice(0, 8)}…`);
     assert.ok(!database.includes(secret), `the database has ${secret.slice(0, 8)}…`);
   }
+  // Nor which account at the site is which member: the links keep a
+  // keyed hash of issuer and subject (the provider's subjects are
+  // site-user-LOGIN), and the issuer's address is nowhere either.
+  assert.ok(!database.includes('site-user-'), 'the database has a subject');
+  assert.ok(!database.includes(provider.issuer), 'the database has the issuer');
   assert.deepEqual(pageErrors, []);
 });
 

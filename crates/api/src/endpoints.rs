@@ -338,7 +338,7 @@ pub const LOGIN_START: Endpoint = Endpoint {
     path: "/session/login/start",
     operation_id: "loginStart",
     summary: "Login, step 1",
-    description: "Sends the OPAQUE login request (KE1) and gets the server's response (KE2) and a `login_id` for step 2, valid for 60 seconds. An unknown handle gets an answer indistinguishable from a real one; the login then fails at step 2 exactly as for a wrong password. Counts against the per-address login budget.",
+    description: "Sends the OPAQUE login request (KE1) and gets the server's response (KE2) and a `login_id` for step 2, valid for 60 seconds. An unknown handle (or a member without a password) gets an answer indistinguishable from a real one; the login then fails at step 2 exactly as for a wrong password. With `auth.local_passwords = false` a password signs nobody in: only a request carrying the member session of this handle's member (signed in through the site) may start one, and the password then unlocks his key (`passwords_disabled` otherwise). Counts against the per-address login budget.",
     auth: Auth::Anyone,
     query: None,
     request: Some("LoginStart"),
@@ -747,8 +747,14 @@ pub const REQUEST_LINK: Endpoint = Endpoint {
 pub const SCOPE_MEMBERS_READ: &str = "members:read";
 /// The admin API's scope for inviting, disabling, re-enabling and deleting members.
 pub const SCOPE_MEMBERS_WRITE: &str = "members:write";
+/// The admin API's scope for adding, listing and removing webhook endpoints.
+pub const SCOPE_WEBHOOKS_MANAGE: &str = "webhooks:manage";
 /// Every scope an admin API token can have.
-pub const SCOPES: &[&str] = &[SCOPE_MEMBERS_READ, SCOPE_MEMBERS_WRITE];
+pub const SCOPES: &[&str] = &[
+    SCOPE_MEMBERS_READ,
+    SCOPE_MEMBERS_WRITE,
+    SCOPE_WEBHOOKS_MANAGE,
+];
 
 /// `POST /enroll/peek`.
 pub const ENROLL_PEEK: Endpoint = Endpoint {
@@ -892,6 +898,49 @@ pub const ADMIN_ENABLE_MEMBER: Endpoint = Endpoint {
     specific_errors: &[UnknownMember, InvalidHandle],
 };
 
+/// `GET /admin/webhooks`.
+pub const ADMIN_LIST_WEBHOOKS: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/admin/webhooks",
+    operation_id: "adminListWebhooks",
+    summary: "List webhook endpoints (admin API)",
+    description: "Every webhook endpoint, with how its delivery goes (the last event it acknowledged, failed attempts, the last failure's class). Never a secret. Needs `webhooks:manage`.",
+    auth: Auth::AdminToken(SCOPE_WEBHOOKS_MANAGE),
+    query: None,
+    request: None,
+    replies: &[ok(200, "WebhookList", "The endpoints.")],
+    specific_errors: &[],
+};
+
+/// `POST /admin/webhooks`.
+pub const ADMIN_ADD_WEBHOOK: Endpoint = Endpoint {
+    method: Method::Post,
+    path: "/admin/webhooks",
+    operation_id: "adminAddWebhook",
+    summary: "Add a webhook endpoint (admin API)",
+    description: "The server POSTs every event from now on to this URL (metadata only: docs/webhooks.md), signed with the secret in the answer, which is shown this once (the server derives it again when it signs; no copy is stored). Events are sent one at a time, in order, until a 2xx answer; failures are retried with a growing wait. Rotating the secret is adding a new endpoint and removing the old one. Needs `webhooks:manage`.",
+    auth: Auth::AdminToken(SCOPE_WEBHOOKS_MANAGE),
+    query: None,
+    request: Some("AddWebhook"),
+    replies: &[ok(201, "WebhookAdded", "Added; configure the receiver with the secret.")],
+    specific_errors: &[InvalidWebhookUrl],
+};
+
+/// `DELETE /admin/webhooks/{webhook_id}`.
+pub const ADMIN_REMOVE_WEBHOOK: Endpoint = Endpoint {
+    method: Method::Delete,
+    path: "/admin/webhooks/{webhook_id}",
+    operation_id: "adminRemoveWebhook",
+    summary: "Remove a webhook endpoint (admin API)",
+    description:
+        "Nothing more is sent to it (a delivery in flight finishes). Needs `webhooks:manage`.",
+    auth: Auth::AdminToken(SCOPE_WEBHOOKS_MANAGE),
+    query: None,
+    request: None,
+    replies: &[no_content("Removed.")],
+    specific_errors: &[UnknownWebhook],
+};
+
 /// `GET /me/passkeys`.
 pub const LIST_PASSKEYS: Endpoint = Endpoint {
     method: Method::Get,
@@ -981,6 +1030,9 @@ pub const ALL: &[&Endpoint] = &[
     &ADMIN_DELETE_MEMBER,
     &ADMIN_DISABLE_MEMBER,
     &ADMIN_ENABLE_MEMBER,
+    &ADMIN_LIST_WEBHOOKS,
+    &ADMIN_ADD_WEBHOOK,
+    &ADMIN_REMOVE_WEBHOOK,
 ];
 
 /// The operation at this method and path template.

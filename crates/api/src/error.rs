@@ -76,7 +76,7 @@ error_codes! {
     /// The recovery key does not fit.
     RecoveryFailed = (403, "recovery_failed", "the recovery key does not belong to this handle (or the account has none)"),
     /// The admin token lacks the scope.
-    MissingScope = (403, "missing_scope", "the admin API token lacks the scope this operation needs (`members:read` or `members:write`)"),
+    MissingScope = (403, "missing_scope", "the admin API token lacks the scope this operation needs (`members:read`, `members:write` or `webhooks:manage`)"),
     /// The member is disabled.
     MemberDisabled = (403, "member_disabled", "the member is disabled by the site: he cannot sign in and takes no messages"),
     /// Not a live enrollment link.
@@ -97,6 +97,8 @@ error_codes! {
     UnknownPasskey = (404, "unknown_passkey", "the signed-in member has no passkey with this credential id"),
     /// Passkey sign-in for a handle with no passkey.
     NoPasskey = (404, "no_passkey", "no member with this handle has a passkey set up here: sign in with the password or the site's account"),
+    /// No such webhook endpoint.
+    UnknownWebhook = (404, "unknown_webhook", "no webhook endpoint has this id"),
     /// The row went away while the request was handled.
     NotFound = (404, "not_found", "what the request needs was deleted while it was being handled"),
     /// The endpoint does not take this method.
@@ -131,6 +133,8 @@ error_codes! {
     InvalidField = (422, "invalid_field", "the JSON does not fit this request: a field is missing, unknown, or has the wrong type or form"),
     /// Not a handle.
     InvalidHandle = (422, "invalid_handle", "a handle has 3 to 32 characters: `a-z`, `0-9` and `-`, not at either end"),
+    /// Not a URL a webhook may go to.
+    InvalidWebhookUrl = (422, "invalid_webhook_url", "a webhook URL is `https://…`, or `http://` to a loopback address (for tests), with a host and no user name, password or fragment"),
     /// Not an e-mail address.
     InvalidEmail = (422, "invalid_email", "not an e-mail address"),
     /// Not a display name.

@@ -26,6 +26,7 @@ mod members;
 mod oidc;
 mod passkeys;
 mod schema;
+mod webhooks;
 mod wire;
 
 #[cfg(feature = "openapi")]
@@ -56,6 +57,7 @@ pub use members::{
     RegisterFinish, RegisterStart, RegisterStarted,
 };
 pub use oidc::AuthMethods;
+pub use webhooks::{AddWebhook, WebhookAdded, WebhookList, WebhookView};
 
 pub use passkeys::{
     AddPasskey, EnrollPasskey, EnrollStart, EnrollStarted, PasskeyCopy, PasskeyList,

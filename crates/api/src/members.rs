@@ -90,6 +90,8 @@ bodies! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "typescript", ts(optional))]
         pub sealed_identity: Option<B64>,
+        /// The sites (`scheme://host[:port]`) whose pages may show his contact form in a frame, `/embed/m/HANDLE` (the server's `embed.allowed_origins`); empty: no site may.
+        pub embed_origins: Vec<String>,
     }
 
     /// What anyone may see of a member: his contact page.

@@ -73,6 +73,10 @@ fn component_schemas() -> BTreeMap<String, Value> {
     add::<crate::AdminMemberList>(&mut schemas);
     add::<crate::InviteRequest>(&mut schemas);
     add::<crate::Invited>(&mut schemas);
+    add::<crate::AddWebhook>(&mut schemas);
+    add::<crate::WebhookView>(&mut schemas);
+    add::<crate::WebhookList>(&mut schemas);
+    add::<crate::WebhookAdded>(&mut schemas);
     add::<crate::ListQuery>(&mut schemas);
     add::<crate::MessagesQuery>(&mut schemas);
     // Named for the path parameters even where no body refers to them.
@@ -183,6 +187,13 @@ fn parameters(endpoint: &Endpoint, schemas: &BTreeMap<String, Value>) -> Vec<Val
             "name": "id", "in": "path", "required": true,
             "description": "The conversation's id.",
             "schema": schema_ref("ConversationId"),
+        }));
+    }
+    if endpoint.path.contains("{webhook_id}") {
+        out.push(json!({
+            "name": "webhook_id", "in": "path", "required": true,
+            "description": "The webhook endpoint's id.",
+            "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
         }));
     }
     if endpoint.path.contains("{credential_id}") {

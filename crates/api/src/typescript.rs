@@ -99,6 +99,10 @@ pub fn declarations() -> String {
     declare::<crate::AdminMemberList>(&cfg, &mut out);
     declare::<crate::InviteRequest>(&cfg, &mut out);
     declare::<crate::Invited>(&cfg, &mut out);
+    declare::<crate::AddWebhook>(&cfg, &mut out);
+    declare::<crate::WebhookView>(&cfg, &mut out);
+    declare::<crate::WebhookList>(&cfg, &mut out);
+    declare::<crate::WebhookAdded>(&cfg, &mut out);
     declare::<crate::ListQuery>(&cfg, &mut out);
     declare::<crate::MessagesQuery>(&cfg, &mut out);
     out.push_str(&error_codes());

@@ -1,10 +1,12 @@
-//! The operator's commands: `init`, `serve`, `migrate`, and `admin token …`
-//! (the admin API's tokens, made in the database directly).
+//! The operator's commands: `init`, `serve`, `migrate`, `admin token …`
+//! (the admin API's tokens) and `admin webhook …` (the site's event
+//! endpoints), both made in the database directly.
 
 use std::path::PathBuf;
 
 use latchkey_server::config::cli_vars;
 use latchkey_server::domain::admin as admin_api;
+use latchkey_server::domain::webhooks as webhook_api;
 use latchkey_server::store::Store;
 use latchkey_server::{App, Config};
 
@@ -144,6 +146,42 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Webhook endpoints of the site's backend: add, list, remove.
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
+}
+
+/// `latchkey admin webhook …`.
+#[derive(clap::Subcommand)]
+pub enum WebhookCommand {
+    /// Add an endpoint; print its id and its secret once (the secret is
+    /// derived from the secrets file, and stored nowhere).
+    Add(WebhookAddArgs),
+    /// List the endpoints: id, URL, last delivered event, failures.
+    List(ServerArgs),
+    /// Remove an endpoint by id: nothing more is sent to it.
+    Remove(WebhookRemoveArgs),
+}
+
+/// `latchkey admin webhook add`.
+#[derive(clap::Args)]
+pub struct WebhookAddArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Where events are POSTed: https://…, or http:// to a loopback address.
+    #[arg(long)]
+    url: String,
+}
+
+/// `latchkey admin webhook remove`.
+#[derive(clap::Args)]
+pub struct WebhookRemoveArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// The endpoint's id (see `latchkey admin webhook list`).
+    id: String,
 }
 
 /// `latchkey admin token …`.
@@ -165,7 +203,7 @@ pub struct TokenCreateArgs {
     /// What the log and the listing call it (letters, digits, '-', '_', '.').
     #[arg(long)]
     name: String,
-    /// What it may do, comma-separated: members:read, members:write.
+    /// What it may do, comma-separated: members:read, members:write, webhooks:manage.
     #[arg(long, value_delimiter = ',', required = true)]
     scope: Vec<String>,
 }
@@ -181,7 +219,10 @@ pub struct TokenRevokeArgs {
 
 /// Runs `latchkey admin …`.
 pub async fn admin(command: AdminCommand) -> Result<(), CliError> {
-    let AdminCommand::Token { command } = command;
+    let command = match command {
+        AdminCommand::Token { command } => command,
+        AdminCommand::Webhook { command } => return webhook(command).await,
+    };
     match command {
         TokenCommand::Create(args) => {
             let store = migrated_store(&args.server).await?;
@@ -221,6 +262,55 @@ pub async fn admin(command: AdminCommand) -> Result<(), CliError> {
                 .await
                 .map_err(token_error)?;
             println!("token {:?} revoked", args.name);
+            Ok(())
+        }
+    }
+}
+
+/// Runs `latchkey admin webhook …`.
+async fn webhook(command: WebhookCommand) -> Result<(), CliError> {
+    let domain = |e: latchkey_server::domain::DomainError| CliError::Usage(e.message().to_owned());
+    match command {
+        WebhookCommand::Add(args) => {
+            let config = args.server.load()?;
+            // The key first: without the secrets file no secret can be shown.
+            let key = latchkey_server::secrets::webhook_key(&config.secrets_file)?;
+            let store = migrated_store(&args.server).await?;
+            let added = webhook_api::add(&store, &key, &args.url, "cli")
+                .await
+                .map_err(domain)?;
+            // The one time the secret is shown.
+            println!("{}", added.endpoint.id);
+            println!("{}", added.secret.as_str());
+            eprintln!(
+                "webhook endpoint {} added; its secret (second line) is shown only now:                  configure the receiver with it",
+                added.endpoint.id
+            );
+            Ok(())
+        }
+        WebhookCommand::List(server) => {
+            let store = migrated_store(&server).await?;
+            let endpoints = webhook_api::list(&store).await.map_err(domain)?;
+            println!("ID\tURL\tCREATED\tDELIVERED THROUGH\tFAILED ATTEMPTS\tLAST ERROR");
+            for endpoint in endpoints {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    endpoint.id,
+                    endpoint.url,
+                    utc(endpoint.created_at.as_ms()),
+                    endpoint.cursor_seq,
+                    endpoint.attempts,
+                    endpoint.last_error.as_deref().unwrap_or("-"),
+                );
+            }
+            Ok(())
+        }
+        WebhookCommand::Remove(args) => {
+            let store = migrated_store(&args.server).await?;
+            webhook_api::remove(&store, &args.id, "cli")
+                .await
+                .map_err(domain)?;
+            println!("webhook endpoint {} removed", args.id.trim());
             Ok(())
         }
     }

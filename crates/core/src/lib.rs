@@ -26,6 +26,8 @@
 //!   server never sees the password.
 //! - [`server`] (feature `server`): the server's own sealing and blind index,
 //!   keyed from one root secret.
+//! - [`webhook`] (feature `server`): each webhook endpoint's signing secret,
+//!   derived from the root secret, and the Standard Webhooks signature.
 //! - [`epoch`] (feature `server`): the epoch keys that seal stored grants a
 //!   second time, erased on a schedule so old database copies open nothing.
 //!
@@ -57,6 +59,8 @@ mod secret;
 pub mod server;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+#[cfg(feature = "server")]
+pub mod webhook;
 
 pub use conversation::{check_message_ciphertext, ConversationKey, SealedConversationKey};
 pub use error::{Error, LinkError};

@@ -124,6 +124,12 @@ impl RootSecret {
     pub fn blind_index_key(&self) -> BlindIndexKey {
         BlindIndexKey(*derive32(&self.0, BLIND_INDEX))
     }
+
+    /// `HKDF(root, "latchkey/v1/server/webhook")`: derives each webhook
+    /// endpoint's signing secret (see [`crate::webhook`]).
+    pub fn webhook_key(&self) -> crate::webhook::WebhookKey {
+        crate::webhook::WebhookKey(*derive32(&self.0, crate::webhook::WEBHOOK_KEY))
+    }
 }
 
 impl FieldKey {

@@ -18,6 +18,7 @@ use crate::model::Timestamp;
 use crate::ratelimit::{Limits, RateLimiter};
 use crate::secrets::{self, SecretsError, ServerKeys};
 use crate::store::{Store, StoreError};
+use crate::webhooks::Deliverer;
 use crate::worker::Worker;
 use latchkey_core::WrappedConversationKey;
 
@@ -95,6 +96,7 @@ pub struct App {
     metrics_listener: Option<TcpListener>,
     state: AppState,
     worker: Worker,
+    webhooks: Deliverer,
 }
 
 impl App {
@@ -149,6 +151,8 @@ impl App {
         let keys = ServerKeys::load(&config.secrets_file, epochs)?;
         check_epoch_file(&store, &keys.epochs).await?;
         seal_old_grants(&store, &keys.epochs).await?;
+        // Provider accounts linked before 0015 are still in clear: hash them now.
+        crate::domain::oidc::hash_clear_accounts(&store, &keys.blind_index).await?;
         let mailer = Mailer::from_config(&config.mail)?;
         let listener = TcpListener::bind(config.bind).await?;
         let metrics_listener = match config.metrics.bind {
@@ -181,12 +185,15 @@ impl App {
                 metrics: metrics.clone(),
             },
         };
+        let webhooks = Deliverer::new(store.clone(), keys.clone(), config.clone(), metrics.clone())
+            .map_err(|e| std::io::Error::other(format!("webhook client: {e}")))?;
         let worker = Worker::new(store, keys, mailer, config, metrics);
         Ok(App {
             listener,
             metrics_listener,
             state,
             worker,
+            webhooks,
         })
     }
 
@@ -213,6 +220,7 @@ impl App {
     ) -> Result<(), StartError> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = tokio::spawn(self.worker.run(stop_rx.clone()));
+        let webhooks = tokio::spawn(self.webhooks.run(stop_rx.clone()));
         let store = self.state.ctx.store.clone();
         // The metrics endpoint stops with the site: when the worker's stop
         // signal turns true.
@@ -233,6 +241,7 @@ impl App {
             .await;
         let _ = stop_tx.send(true);
         let _ = worker.await;
+        let _ = webhooks.await;
         if let Some(metrics) = metrics {
             match metrics.await {
                 Ok(Ok(())) => {}

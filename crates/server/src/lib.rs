@@ -22,6 +22,7 @@ pub mod ratelimit;
 pub mod secrets;
 pub mod store;
 pub mod time;
+pub mod webhooks;
 pub mod worker;
 
 pub use app::{App, StartError};

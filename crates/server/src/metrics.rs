@@ -76,6 +76,9 @@ struct Families {
     swept_grants: Counter,
     swept_conversations: Counter,
     epoch_keys_erased: Counter,
+    webhooks_delivered: Counter,
+    webhook_failures: Counter,
+    webhook_oldest: FloatGauge,
     outbox_depth: Gauge,
     outbox_oldest: FloatGauge,
     sessions_active: Gauge,
@@ -154,6 +157,24 @@ impl Metrics {
             "Epoch keys erased from the epoch file",
             epoch_keys_erased.clone(),
         );
+        let webhooks_delivered = Counter::default();
+        registry.register(
+            "latchkey_webhooks_delivered",
+            "Events a webhook endpoint acknowledged with a 2xx answer",
+            webhooks_delivered.clone(),
+        );
+        let webhook_failures = Counter::default();
+        registry.register(
+            "latchkey_webhook_failures",
+            "Failed webhook attempts (an answer other than 2xx, a timeout, no connection)",
+            webhook_failures.clone(),
+        );
+        let webhook_oldest = FloatGauge::default();
+        registry.register(
+            "latchkey_webhook_oldest_undelivered_age_seconds",
+            "Age of the oldest event some webhook endpoint has not acknowledged (0 when none)",
+            webhook_oldest.clone(),
+        );
         let outbox_depth = Gauge::default();
         registry.register(
             "latchkey_outbox_depth",
@@ -195,6 +216,9 @@ impl Metrics {
                 swept_grants,
                 swept_conversations,
                 epoch_keys_erased,
+                webhooks_delivered,
+                webhook_failures,
+                webhook_oldest,
                 outbox_depth,
                 outbox_oldest,
                 sessions_active,
@@ -262,6 +286,16 @@ impl Metrics {
         self.families.epoch_keys_erased.inc_by(count);
     }
 
+    /// An event a webhook endpoint acknowledged.
+    pub fn webhook_delivered(&self) {
+        self.families.webhooks_delivered.inc();
+    }
+
+    /// A failed webhook attempt.
+    pub fn webhook_failed(&self) {
+        self.families.webhook_failures.inc();
+    }
+
     /// The text a scrape gets: the counters, and the gauges read from the
     /// store now.
     pub async fn render(&self, store: &Store) -> Result<String, ScrapeError> {
@@ -274,6 +308,10 @@ impl Metrics {
         });
         // Milliseconds well below 2^53: exact as a float.
         families.outbox_oldest.set(oldest_ms as f64 / 1000.0);
+        let webhook_ms = gauges.webhook_oldest_undelivered.map_or(0, |created| {
+            now.as_ms().saturating_sub(created.as_ms()).max(0)
+        });
+        families.webhook_oldest.set(webhook_ms as f64 / 1000.0);
         families.sessions_active.set(gauges.sessions_active);
         families.pool_size.set(i64::from(gauges.pool_size));
         families

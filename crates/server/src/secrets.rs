@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use latchkey_core::opaque::ServerSetup;
 use latchkey_core::server::{BlindIndexKey, FieldKey, FieldPurpose, ServerSecrets};
+use latchkey_core::webhook::WebhookKey;
 use latchkey_core::OsRng;
 
 use crate::epochs::EpochKeys;
@@ -96,6 +97,8 @@ pub struct ServerKeys {
     pub registration_state: FieldKey,
     /// Blind index of guest addresses (rate limits, new-link requests).
     pub blind_index: BlindIndexKey,
+    /// Derives each webhook endpoint's signing secret (stored nowhere).
+    pub webhooks: WebhookKey,
     /// The second seal on stored grants, from the epoch file.
     pub epochs: EpochKeys,
 }
@@ -116,28 +119,38 @@ impl ServerKeys {
             login_state: secrets.root.field_key(FieldPurpose::LoginState),
             registration_state: secrets.root.field_key(FieldPurpose::RegistrationState),
             blind_index: secrets.root.blind_index_key(),
+            webhooks: secrets.root.webhook_key(),
             opaque: secrets.opaque,
         }
     }
 
     /// Reads the secrets file; `epochs` come from the epoch file.
     pub fn load(path: &Path, epochs: EpochKeys) -> Result<ServerKeys, SecretsError> {
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => zeroize::Zeroizing::new(bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(SecretsError::Missing(path.to_owned()))
-            }
-            Err(source) => {
-                return Err(SecretsError::Io {
-                    path: path.to_owned(),
-                    source,
-                })
-            }
-        };
-        let secrets = ServerSecrets::from_file_bytes(&bytes)
-            .map_err(|_| SecretsError::Corrupt(path.to_owned()))?;
-        Ok(ServerKeys::from_secrets(secrets, epochs))
+        Ok(ServerKeys::from_secrets(read(path)?, epochs))
     }
+}
+
+/// The webhook key alone, for `latchkey admin webhook add`, which shows a
+/// new endpoint's secret and needs no epoch file for it.
+pub fn webhook_key(path: &Path) -> Result<WebhookKey, SecretsError> {
+    Ok(read(path)?.root.webhook_key())
+}
+
+/// Reads and decodes the secrets file.
+fn read(path: &Path) -> Result<ServerSecrets, SecretsError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => zeroize::Zeroizing::new(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(SecretsError::Missing(path.to_owned()))
+        }
+        Err(source) => {
+            return Err(SecretsError::Io {
+                path: path.to_owned(),
+                source,
+            })
+        }
+    };
+    ServerSecrets::from_file_bytes(&bytes).map_err(|_| SecretsError::Corrupt(path.to_owned()))
 }
 
 /// Writes a new secrets file, readable by its owner only. Fails if the file

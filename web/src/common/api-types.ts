@@ -184,7 +184,11 @@ fingerprint: string,
 /**
  * The private key, sealed under the key his password gives (73 bytes); only the member can open it. Absent when he has no password (he set up his key with a passkey).
  */
-sealed_identity?: B64, };
+sealed_identity?: B64, 
+/**
+ * The sites (`scheme://host[:port]`) whose pages may show his contact form in a frame, `/embed/m/HANDLE` (the server's `embed.allowed_origins`); empty: no site may.
+ */
+embed_origins: Array<string>, };
 
 /**
  * What anyone may see of a member: his contact page.
@@ -823,6 +827,58 @@ emailed: boolean,
 language: string, };
 
 /**
+ * Add a webhook endpoint.
+ */
+export type AddWebhook = { 
+/**
+ * Where events are POSTed: `https://…`, or `http://` to a loopback address (tests). No user name, password or fragment.
+ */
+url: string, };
+
+/**
+ * A webhook endpoint and how its delivery goes.
+ */
+export type WebhookView = { 
+/**
+ * Its id (32 hex digits); its secret is derived from it.
+ */
+id: string, url: string, 
+/**
+ * When it was added, milliseconds since the Unix epoch.
+ */
+created_at: number, 
+/**
+ * The sequence number of the last event it acknowledged.
+ */
+delivered_through: number, 
+/**
+ * Failed attempts at the next event (0: none failed).
+ */
+failed_attempts: number, 
+/**
+ * The last failure's class (`http_500`, `timeout`, `connect`, …), never what the receiver answered; absent while deliveries succeed.
+ */
+last_error?: string, 
+/**
+ * After a failure: not retried before this, milliseconds since the Unix epoch.
+ */
+next_attempt_at?: number, };
+
+/**
+ * Every webhook endpoint, oldest first.
+ */
+export type WebhookList = { webhooks: Array<WebhookView>, };
+
+/**
+ * A new endpoint, with its secret: shown this once, stored nowhere.
+ */
+export type WebhookAdded = { webhook: WebhookView, 
+/**
+ * The signing secret, `whsec_` and base64: give it to the receiver's Standard Webhooks library. A secret.
+ */
+secret: string, };
+
+/**
  * The inbox's query: a page of conversations.
  */
 export type ListQuery = { 
@@ -875,6 +931,7 @@ export type ErrorCode =
   | 'unknown_link'
   | 'unknown_passkey'
   | 'no_passkey'
+  | 'unknown_webhook'
   | 'not_found'
   | 'method_not_allowed'
   | 'handle_taken'
@@ -892,6 +949,7 @@ export type ErrorCode =
   | 'not_json'
   | 'invalid_field'
   | 'invalid_handle'
+  | 'invalid_webhook_url'
   | 'invalid_email'
   | 'invalid_display_name'
   | 'invalid_opaque_message'

@@ -2,30 +2,34 @@
 // conversation key, seals it to the member's public key, encrypts the
 // message (with the guest's address and name inside, for the member only)
 // and makes the first link; the server e-mails that link to the guest.
+// `framed`: the same form in a frame on the site's own pages (embed.ts).
 import { Conversation, fingerprint } from 'latchkey-wasm-guest';
 import { api, ApiError, fromB64, toB64, type PublicMember, type StartConversation, type Started } from '../common/api';
 import { el, field, show, statusLine } from '../common/dom';
 import { t } from '../common/i18n';
 import { describe, retryBlock } from '../common/ui';
+import { ownWindowLink, showQuietly } from './embed';
 
-export async function contactPage(handle: string): Promise<void> {
+export async function contactPage(handle: string, framed = false): Promise<void> {
+  // Until the guest acts, a frame keeps the focus where it is.
+  const render = framed ? showQuietly : show;
   const status = statusLine();
-  show(el('h1', {}, t('guest.contact.title')), status);
+  render(el('h1', {}, t('guest.contact.title')), status);
   status.textContent = t('common.loading');
   let member: PublicMember;
   try {
     member = await api.get<PublicMember>(`/members/${handle}`);
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {
-      show(el('h1', {}, t('guest.contact.missing_heading')), el('p', {}, t('guest.contact.missing_text')));
+      render(el('h1', {}, t('guest.contact.missing_heading')), el('p', {}, t('guest.contact.missing_text')));
     } else {
-      show(el('h1', {}, t('guest.contact.title')), retryBlock(e, () => void contactPage(handle)));
+      render(el('h1', {}, t('guest.contact.title')), retryBlock(e, () => void contactPage(handle, framed)));
     }
     return;
   }
   // Disabled by the site: no form, the server would refuse the message.
   if (!member.accepts_messages) {
-    show(
+    render(
       el('h1', {}, t('guest.contact.disabled_heading', { member: member.display_name })),
       el('p', {}, t('guest.contact.disabled_text', { member: member.display_name })),
     );
@@ -38,7 +42,7 @@ export async function contactPage(handle: string): Promise<void> {
 
   const email = el('input', { type: 'email', name: 'email', required: true, autocomplete: 'email' });
   const name = el('input', { type: 'text', name: 'name', autocomplete: 'name', maxlength: '80' });
-  const text = el('textarea', { name: 'message', rows: '8', required: true, maxlength: '20000' });
+  const text = el('textarea', { name: 'message', rows: framed ? '5' : '8', required: true, maxlength: '20000' });
   const send = el('button', { type: 'submit', class: 'primary' }, t('guest.contact.send'));
   const sendStatus = statusLine();
   const form = el(
@@ -50,11 +54,12 @@ export async function contactPage(handle: string): Promise<void> {
     send,
     sendStatus,
   );
-  show(
+  render(
     el('h1', {}, t('guest.contact.heading', { member: member.display_name })),
     el('p', {}, t('guest.contact.intro')),
     el('p', { class: 'hint' }, t('guest.contact.fingerprint', { fingerprint: print })),
     form,
+    framed && ownWindowLink(handle),
   );
   // Kept while the form is unchanged, so that a retry after a lost answer
   // repeats the same conversation (the server refuses a second copy) instead
@@ -105,6 +110,7 @@ export async function contactPage(handle: string): Promise<void> {
         show(
           el('h1', {}, t('guest.contact.sent_heading')),
           el('p', {}, t('guest.contact.sent_text', { member: member.display_name, email: address })),
+          framed && el('p', {}, t('guest.embed.sent_next')),
           el('h2', {}, t('guest.contact.yours')),
           el('p', { class: 'body' }, body),
         );

@@ -1,11 +1,14 @@
-// The guest's pages: /m/HANDLE (write to a member) and /open#k1… (a link
-// from an e-mail, also when a mail gateway rewrote it; see address.ts).
+// The guest's pages: /m/HANDLE (write to a member), the same form framed
+// in the site's own pages at /embed/m/HANDLE (see embed.ts), and /open#k1…
+// (a link from an e-mail, also when a mail gateway rewrote it; see
+// address.ts).
 // Loads the guest WebAssembly bundle only: no OPAQUE, no member code.
 import init from 'latchkey-wasm-guest';
 import { el, show } from '../common/dom';
 import { showLanguages, t } from '../common/i18n';
 import { takeLinkFromAddress } from './address';
 import { contactPage } from './contact';
+import { embedded, prepareFrame } from './embed';
 import { rememberLink } from './link-store';
 import { openPage } from './open';
 
@@ -49,7 +52,10 @@ async function main(): Promise<void> {
   // Another language is the same page again: the reload finds the link in
   // the tab's encrypted copy, once that is written.
   const reload = (): void => location.reload();
-  showLanguages(() => void remembered.then(reload, reload));
+  // In a frame the language comes from the guest's browser: the switcher's
+  // cookie is not sent to a frame inside another site.
+  if (embedded()) prepareFrame();
+  else showLanguages(() => void remembered.then(reload, reload));
   if (!hasWebAssembly()) {
     await remembered;
     fragment?.fill(0);
@@ -57,8 +63,8 @@ async function main(): Promise<void> {
   }
   await init({ module_or_path: '/assets/guest.wasm' });
   const path = location.pathname;
-  const handle = /^\/m\/([A-Za-z0-9-]{3,32})\/?$/.exec(path)?.[1];
-  if (handle) return contactPage(handle.toLowerCase());
+  const handle = /^(?:\/embed)?\/m\/([A-Za-z0-9-]{3,32})\/?$/.exec(path)?.[1];
+  if (handle) return contactPage(handle.toLowerCase(), embedded());
   if (linkPage) {
     // Another link pasted into this tab changes only the fragment: start
     // over with a clean page rather than race the first one.

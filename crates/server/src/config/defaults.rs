@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{
-    AuthConfig, Config, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig,
+    AuthConfig, Config, EmbedConfig, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig,
     MailTransportKind, MetricsConfig, OidcClaims, OidcConfig, OutboxConfig, RateLimitConfig,
-    SecretString, SessionConfig, SmtpConfig, SmtpSecurity,
+    SecretString, SessionConfig, SmtpConfig, SmtpSecurity, WebhooksConfig,
 };
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -117,6 +117,12 @@ impl Default for Config {
             },
             auth: AuthConfig {
                 local_passwords: true,
+            },
+            // Off: the operator names the sites that may frame the form.
+            embed: EmbedConfig::default(),
+            webhooks: WebhooksConfig {
+                retry_base: Duration::from_secs(5),
+                timeout: Duration::from_secs(10),
             },
         }
     }

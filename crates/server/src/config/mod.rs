@@ -33,6 +33,7 @@ mod ca_file;
 pub mod cli_vars;
 mod defaults;
 mod duration;
+mod embed;
 mod load;
 mod network;
 mod oidc;
@@ -130,6 +131,39 @@ pub struct Config {
     pub oidc: OidcConfig,
     /// Which ways of signing in are open.
     pub auth: AuthConfig,
+    /// Which sites may show the contact form in a frame.
+    pub embed: EmbedConfig,
+    /// Delivery of events to the site's backend.
+    pub webhooks: WebhooksConfig,
+}
+
+/// Webhook delivery. The endpoints are in the database (`latchkey admin
+/// webhook add`); this is how patiently they are retried.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// The wait after the first failed attempt at an event; it doubles with
+    /// each further failure, up to an hour (`retry_base_ms`: a bare number
+    /// counts milliseconds).
+    #[serde(rename = "retry_base_ms", deserialize_with = "duration::millis")]
+    pub retry_base: Duration,
+    /// How long a receiver has to answer one delivery (`timeout_secs`). An
+    /// endpoint an instance was sending to when it died waits this long
+    /// and 5 s more before another instance (or the restarted one) sends.
+    #[serde(rename = "timeout_secs", deserialize_with = "duration::secs")]
+    pub timeout: Duration,
+}
+
+/// The contact form in the site's own pages: `/embed/m/HANDLE` may be
+/// framed by these origins, and no page by any other.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedConfig {
+    /// `scheme://host[:port]` of each site whose pages may frame the form,
+    /// as browsers send it (checked and normalised when read). Empty (the
+    /// default): no page may, and `/embed/…` does not exist.
+    #[serde(deserialize_with = "embed::origins")]
+    pub allowed_origins: Vec<String>,
 }
 
 /// Signing in with the site's accounts: latchkey as an OpenID Connect

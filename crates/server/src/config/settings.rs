@@ -8,9 +8,9 @@ use figment::value::Value;
 
 use super::duration::Unit;
 use super::{
-    AuthConfig, Config, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig, MetricsConfig,
-    OidcClaims, OidcConfig, OutboxConfig, RateLimitConfig, Registration, SecretString,
-    SessionConfig, SmtpConfig,
+    AuthConfig, Config, EmbedConfig, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig,
+    MetricsConfig, OidcClaims, OidcConfig, OutboxConfig, RateLimitConfig, Registration,
+    SecretString, SessionConfig, SmtpConfig, WebhooksConfig,
 };
 
 /// How a setting's text from the environment becomes a value.
@@ -53,6 +53,16 @@ impl Setting {
             key,
             kind: Kind::Text,
             default: Some(Value::from(items)),
+        }
+    }
+
+    /// A list of texts (origins): like [`Setting::networks`], commas
+    /// between the items in the variable.
+    fn texts(key: &'static str, value: &[String]) -> Setting {
+        Setting {
+            key,
+            kind: Kind::Text,
+            default: Some(Value::from(value.to_vec())),
         }
     }
 
@@ -192,6 +202,12 @@ impl Config {
                         },
                 },
             auth: AuthConfig { local_passwords },
+            embed: EmbedConfig { allowed_origins },
+            webhooks:
+                WebhooksConfig {
+                    retry_base,
+                    timeout: webhook_timeout,
+                },
         } = self;
         let secs = |key, value: &Duration| Setting::duration(key, Unit::Secs, *value);
         vec![
@@ -308,6 +324,9 @@ impl Config {
             Setting::text("oidc.claims.display_name", display_name_claim),
             Setting::text("oidc.claims.email", email_claim),
             Setting::flag("auth.local_passwords", *local_passwords),
+            Setting::texts("embed.allowed_origins", allowed_origins),
+            Setting::duration("webhooks.retry_base_ms", Unit::Millis, *retry_base),
+            secs("webhooks.timeout_secs", webhook_timeout),
         ]
     }
 }

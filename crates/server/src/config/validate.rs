@@ -37,6 +37,8 @@ impl Config {
             ("outbox.poll_ms", self.outbox.poll),
             ("outbox.max_backoff_secs", self.outbox.max_backoff),
             ("outbox.sweep_secs", self.outbox.sweep),
+            ("webhooks.retry_base_ms", self.webhooks.retry_base),
+            ("webhooks.timeout_secs", self.webhooks.timeout),
         ];
         for (name, value) in durations {
             if value > MAX {
@@ -54,6 +56,8 @@ impl Config {
             ("sessions.member_idle_secs", self.sessions.member_idle),
             ("outbox.sweep_secs", self.outbox.sweep),
             ("outbox.poll_ms", self.outbox.poll),
+            ("webhooks.retry_base_ms", self.webhooks.retry_base),
+            ("webhooks.timeout_secs", self.webhooks.timeout),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::Invalid(format!("{name} must not be zero")));

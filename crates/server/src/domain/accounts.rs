@@ -173,6 +173,34 @@ pub struct LoginChallenge {
     pub response: Vec<u8>,
 }
 
+/// Whether a password login may start. With `auth.local_passwords` off a
+/// password signs nobody in, but it still unlocks the key of a member the
+/// site already signed in: the unlock page logs in again with the
+/// password, carrying his session. Without that, a member who set up his
+/// key with a password at enrollment could never use it.
+pub async fn check_password_login(
+    ctx: &Context,
+    signed_in: Option<MemberId>,
+    handle: &Handle,
+) -> Result<(), DomainError> {
+    if ctx.config.auth.local_passwords {
+        return Ok(());
+    }
+    let refused = || {
+        DomainError::new(
+            ErrorCode::PasswordsDisabled,
+            "Signing in with a password is turned off here. Sign in with the site's account; your password then unlocks your key.",
+        )
+    };
+    let Some(member) = signed_in else {
+        return Err(refused());
+    };
+    match ctx.store.member_by_id(&member).await? {
+        Some(m) if m.handle == *handle => Ok(()),
+        _ => Err(refused()),
+    }
+}
+
 /// Every sign-in with a handle (password or passkey) spends the client's
 /// login budget and the handle's, known or not (the same answer either
 /// way): many addresses guessing one member's password share the second.

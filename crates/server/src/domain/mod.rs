@@ -10,8 +10,8 @@
 //! [`error`], [`sessions`], [`notices`], [`passwords`],
 //! [`identity_proofs`], [`invites`], [`access`], [`grants`], then the entry points
 //! [`accounts`], [`recovery`], [`passkeys`], [`conversations`], [`links`],
-//! [`admin`] (the site's backend) and [`oidc`] (sign-in with the site's
-//! accounts).
+//! [`admin`] (the site's backend), [`webhooks`] (its event endpoints) and
+//! [`oidc`] (sign-in with the site's accounts).
 
 pub mod access;
 pub mod accounts;
@@ -29,6 +29,7 @@ pub mod passkeys;
 pub mod passwords;
 pub mod recovery;
 pub mod sessions;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -14,12 +14,14 @@
 //! sees nor gives his key. A first sign-in therefore makes an invitation
 //! (as the site's backend would, without mail) and sends him to enroll,
 //! where he sets up his key; the link (issuer, subject) → member id is made
-//! at once, so the next sign-in finds him.
+//! at once, so the next sign-in finds him. The database keeps the pair as
+//! a keyed hash only ([`account_hash`]).
 //!
 //! Codes, tokens and the client secret are never logged: failures are
 //! logged by kind only.
 
 use latchkey_api::{AuthMethods, DisplayName, Email, ErrorCode, Handle};
+use latchkey_core::server::BlindIndexKey;
 use latchkey_core::OsRng;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreJwsSigningAlgorithm,
@@ -36,7 +38,7 @@ use sha2::{Digest, Sha256};
 use super::sessions::{self, SessionToken};
 use super::{admin, invites, ClientKey, Context, DomainError};
 use crate::random::{random_hex, random_token};
-use crate::store::{Invite, MemberId, SessionOwner, StoreError, Timestamp, Unique};
+use crate::store::{Invite, MemberId, SessionOwner, Store, StoreError, Timestamp, Unique};
 
 /// How long the provider may take between the redirect and the callback.
 const ATTEMPT_MS: i64 = 10 * 60 * 1000;
@@ -372,6 +374,37 @@ async fn finish_attempt(
     signed_in(ctx, &issuer, &subject, &payload).await
 }
 
+/// The name the database keeps for an account at the provider:
+/// HMAC-SHA256 under the blind-index key, never the pair itself (a subject
+/// may be the member's address, or an id that follows him from site to
+/// site). The blind index normalises case, so the pair goes in as
+/// lower-case hex, each part on its own: the subject's case matters, and
+/// no two pairs give the same text. No address has a space in it, so this
+/// text never meets an address's blind index.
+pub fn account_hash(key: &BlindIndexKey, issuer: &str, subject: &str) -> [u8; 32] {
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    key.email(&format!("oidc account {} {}", hex(issuer), hex(subject)))
+}
+
+/// Hashes the provider accounts still kept in clear (linked before
+/// migration 0015), at start, before any sign-in. Each would also be
+/// hashed at its next sign-in; this leaves none waiting for one.
+pub async fn hash_clear_accounts(store: &Store, key: &BlindIndexKey) -> Result<usize, StoreError> {
+    let clear = store.clear_oidc_accounts().await?;
+    for (issuer, subject) in &clear {
+        store
+            .hash_oidc_account(&account_hash(key, issuer, subject), issuer, subject)
+            .await?;
+    }
+    if !clear.is_empty() {
+        tracing::info!(
+            accounts = clear.len(),
+            "hashed provider accounts kept in clear"
+        );
+    }
+    Ok(clear.len())
+}
+
 /// A sign-in id: 32 lower-case hex digits (anything else is no attempt).
 fn is_attempt_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
@@ -391,7 +424,8 @@ async fn signed_in(
     subject: &str,
     claims: &serde_json::Value,
 ) -> Result<Finished, Failure> {
-    let linked = ctx.store.oidc_member_id(issuer, subject).await?;
+    let account = account_hash(&ctx.keys.blind_index, issuer, subject);
+    let linked = ctx.store.oidc_member_id(&account, issuer, subject).await?;
     if let Some(id) = &linked {
         if let Some(member) = ctx.store.member_by_id(id).await? {
             if ctx.store.member_disabled(&member.id).await? {
@@ -419,7 +453,9 @@ async fn signed_in(
             // leaving an invitation no link leads to. A link that never
             // gets a member is swept with the invitations.
             let id = MemberId::generate();
-            ctx.store.link_oidc(issuer, subject, &id, now).await?;
+            ctx.store
+                .link_oidc(&account, issuer, subject, &id, now)
+                .await?;
             id
         }
     };
@@ -516,8 +552,24 @@ fn normalised_handle(name: &str) -> Option<Handle> {
 
 #[cfg(test)]
 mod tests {
-    use super::{normalised_handle, Profile};
+    use super::{account_hash, normalised_handle, Profile};
     use crate::config::OidcClaims;
+    use latchkey_core::server::RootSecret;
+
+    #[test]
+    fn accounts_are_hashed_apart_by_case_and_by_where_the_pair_splits() {
+        let key = RootSecret::from_bytes([7; 32]).blind_index_key();
+        let h = |i: &str, s: &str| account_hash(&key, i, s);
+        let issuer = "https://id.example.org";
+        assert_eq!(h(issuer, "Ab3"), h(issuer, "Ab3"));
+        // Subjects are case-sensitive (the blind index of an address is not).
+        assert_ne!(h(issuer, "Ab3"), h(issuer, "ab3"));
+        assert_ne!(h("https://a.example", "bc"), h("https://a.exampleb", "c"));
+        assert_ne!(h(issuer, "x"), h("https://other.example.org", "x"));
+        // Another key, another hash: the database alone names no account.
+        let other = RootSecret::from_bytes([8; 32]).blind_index_key();
+        assert_ne!(h(issuer, "x"), account_hash(&other, issuer, "x"));
+    }
 
     fn names() -> OidcClaims {
         OidcClaims {

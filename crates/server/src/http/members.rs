@@ -32,7 +32,10 @@ pub(super) fn signed_in(
             header::SET_COOKIE,
             set_cookie(state, SessionKind::Member, Some(token.expose())),
         )]),
-        Json(views::member(member)?),
+        Json(views::member(
+            member,
+            &state.ctx.config.embed.allowed_origins,
+        )?),
     )
         .into_response())
 }
@@ -79,9 +82,11 @@ pub(super) async fn register_finish(
 pub(super) async fn login_start(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
+    signed_in: Result<MemberSession, ApiError>,
     ApiJson(body): ApiJson<LoginStart>,
 ) -> Result<Json<LoginStarted>, ApiError> {
-    oidc::check_local_passwords(&state.ctx)?;
+    let signed_in = signed_in.ok().map(|s| s.member);
+    accounts::check_password_login(&state.ctx, signed_in, &body.handle).await?;
     let challenge =
         accounts::login_start(&state.ctx, client, &body.handle, &body.request.0).await?;
     Ok(Json(LoginStarted {
@@ -128,7 +133,10 @@ pub(super) async fn me(
     session: MemberSession,
 ) -> Result<Json<MemberView>, ApiError> {
     let member = accounts::me(&state.ctx, session.member).await?;
-    Ok(Json(views::member(&member)?))
+    Ok(Json(views::member(
+        &member,
+        &state.ctx.config.embed.allowed_origins,
+    )?))
 }
 
 pub(super) async fn update_me(
@@ -137,7 +145,10 @@ pub(super) async fn update_me(
     ApiJson(body): ApiJson<ProfileUpdate>,
 ) -> Result<Json<MemberView>, ApiError> {
     let member = accounts::rename(&state.ctx, session.member, &body.display_name).await?;
-    Ok(Json(views::member(&member)?))
+    Ok(Json(views::member(
+        &member,
+        &state.ctx.config.embed.allowed_origins,
+    )?))
 }
 
 pub(super) async fn password_start(

@@ -19,6 +19,7 @@ mod pages;
 mod passkeys;
 mod views;
 mod web;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -106,7 +107,10 @@ fn api() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
         .add(&ops::ADMIN_GET_MEMBER, admin::get)
         .add(&ops::ADMIN_DELETE_MEMBER, admin::delete)
         .add(&ops::ADMIN_DISABLE_MEMBER, admin::disable)
-        .add(&ops::ADMIN_ENABLE_MEMBER, admin::enable);
+        .add(&ops::ADMIN_ENABLE_MEMBER, admin::enable)
+        .add(&ops::ADMIN_LIST_WEBHOOKS, webhooks::list)
+        .add(&ops::ADMIN_ADD_WEBHOOK, webhooks::add)
+        .add(&ops::ADMIN_REMOVE_WEBHOOK, webhooks::remove);
     let Routes { by_path, list } = routes;
     let mut router = Router::new();
     for (path, method_router) in by_path {
@@ -168,6 +172,7 @@ pub fn router(state: AppState) -> Router {
         .route("/open", link_page())
         .route("/m/{handle}", axum::routing::get(web::guest_page))
         .merge(web::member_pages())
+        .merge(embed_route(&config.embed.allowed_origins))
         .route("/assets/{*path}", axum::routing::get(web::assets))
         // Browsers ask for it on every site; there is none, and saying so
         // without a 404 keeps their consoles clean.
@@ -192,12 +197,9 @@ pub fn router(state: AppState) -> Router {
             state.ctx.metrics.clone(),
             metrics::count_request,
         ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; \
-                 base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-            ),
+        .layer(middleware::from_fn_with_state(
+            FramePolicy::new(&config.embed.allowed_origins),
+            frame_headers,
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
@@ -206,10 +208,6 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
         ))
         // A window that opened ours cannot reach into it (nor change the
         // fragment of a link page).
@@ -224,6 +222,74 @@ pub fn router(state: AppState) -> Router {
         ));
     }
     app.with_state(state)
+}
+
+/// The policy of every answer, but for its last directive.
+const CSP_BEFORE_FRAME_ANCESTORS: &str = "default-src 'self'; script-src 'self' \
+     'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors ";
+
+/// What may frame which answer: nothing may frame any, except the site's
+/// own pages (`embed.allowed_origins`) the contact form of the embed route.
+#[derive(Clone)]
+struct FramePolicy {
+    /// Every answer's policy: no frame anywhere.
+    unframed: HeaderValue,
+    /// The embed route's, while any origin is allowed.
+    embedded: Option<HeaderValue>,
+}
+
+impl FramePolicy {
+    fn new(allowed_origins: &[String]) -> FramePolicy {
+        let policy = |ancestors: &str| {
+            HeaderValue::from_str(&format!("{CSP_BEFORE_FRAME_ANCESTORS}{ancestors}")).ok()
+        };
+        FramePolicy {
+            unframed: policy("'none'")
+                .unwrap_or_else(|| HeaderValue::from_static("frame-ancestors 'none'")),
+            // The origins were checked and normalised when the
+            // configuration was read: ASCII, no spaces or separators.
+            embedded: (!allowed_origins.is_empty())
+                .then(|| policy(&allowed_origins.join(" ")))
+                .flatten(),
+        }
+    }
+}
+
+/// The Content-Security-Policy and X-Frame-Options of every answer,
+/// overriding whatever a handler set. An answer the embed route marked
+/// [`web::Framable`] gets the allowed origins as its `frame-ancestors`
+/// and no X-Frame-Options: browsers that know `frame-ancestors` ignore
+/// that header beside it, but one that knows only it would obey its
+/// `DENY`, and `ALLOW-FROM` is obeyed by none today.
+async fn frame_headers(
+    State(policy): State<FramePolicy>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let framable = response.extensions().get::<web::Framable>().is_some();
+    let headers = response.headers_mut();
+    match (&policy.embedded, framable) {
+        (Some(embedded), true) => {
+            headers.insert(header::CONTENT_SECURITY_POLICY, embedded.clone());
+            headers.remove(header::X_FRAME_OPTIONS);
+        }
+        _ => {
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy.unframed.clone());
+            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        }
+    }
+    response
+}
+
+/// `/embed/m/{handle}`, the contact form for frames in the site's own
+/// pages; no route at all (the 404 page) while no site may frame it.
+fn embed_route(allowed_origins: &[String]) -> Router<AppState> {
+    if allowed_origins.is_empty() {
+        return Router::new();
+    }
+    Router::new().route("/embed/m/{handle}", axum::routing::get(web::embed_page))
 }
 
 /// `/open`: the link page.

@@ -20,8 +20,9 @@ fn stored<T>(parsed: Result<T, api::FieldError>) -> Result<T, ApiError> {
     parsed.map_err(|e| ApiError::internal(&format_args!("stored value breaks its rule: {e}")))
 }
 
-/// What a member sees of himself.
-pub fn member(member: &Member) -> Result<api::MemberView, ApiError> {
+/// What a member sees of himself; `embed_origins`, the sites that may
+/// frame his contact form, comes from the configuration.
+pub fn member(member: &Member, embed_origins: &[String]) -> Result<api::MemberView, ApiError> {
     Ok(api::MemberView {
         handle: member.handle.clone(),
         display_name: member.display_name.clone(),
@@ -31,6 +32,7 @@ pub fn member(member: &Member) -> Result<api::MemberView, ApiError> {
             .password
             .as_ref()
             .map(|p| api::B64(p.sealed_identity.clone())),
+        embed_origins: embed_origins.to_vec(),
     })
 }
 

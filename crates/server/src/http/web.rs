@@ -1,7 +1,7 @@
 //! The web pages, embedded at build time from web/dist/ (see build.rs):
-//! the guest's contact page `/m/HANDLE` and link page `/open`, the member's
-//! pages (the addresses in web/routes.json), and their assets under
-//! `/assets/`.
+//! the guest's contact page `/m/HANDLE` (and its framed form
+//! `/embed/m/HANDLE`) and link page `/open`, the member's pages (the
+//! addresses in web/routes.json), and their assets under `/assets/`.
 //!
 //! The two page shells are served in the request's language: `<html lang>`,
 //! the shell's own words, and the texts the page's script shows, injected as
@@ -12,15 +12,18 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use axum::body::Bytes;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Serialize;
 
+use latchkey_api::{ErrorCode, Handle};
+
 use super::language::RequestLanguage;
 use super::{pages, AppState};
+use crate::domain::accounts;
 use crate::i18n::Language;
 use crate::mail::html_escape;
 
@@ -251,6 +254,45 @@ pub(super) async fn assets(Path(path): Path<String>, headers: HeaderMap) -> Resp
 /// The guest pages: one shell; the script reads the address.
 pub(super) async fn guest_page(headers: HeaderMap) -> Response {
     shell(&SHELLS.guest, &headers)
+}
+
+/// Marks an answer that the site's own pages may frame: the router's
+/// security headers give it `frame-ancestors` with `embed.allowed_origins`
+/// instead of `'none'`, and no `X-Frame-Options`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Framable;
+
+/// `/embed/m/HANDLE` (routed only while `embed.allowed_origins` lists a
+/// site): the contact page, for a frame in the site's own pages; the
+/// script sees the address and leaves out everything but the form. A
+/// handle no member has is the 404 page (framable too, so the site shows
+/// "not found" rather than a blocked frame); a disabled member's page says
+/// he takes no messages, as `/m/HANDLE` does.
+pub(super) async fn embed_page(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let unknown = match Handle::parse(&handle) {
+        // Any case, as on `/m/HANDLE`; nothing the page's script would not
+        // read as a handle (spaces the parser trims, say).
+        Ok(parsed) if parsed.as_str() == handle.to_ascii_lowercase() => {
+            match accounts::public_member(&state.ctx, &parsed).await {
+                Ok(_) => false,
+                Err(e) => e.code() == ErrorCode::UnknownMember,
+            }
+        }
+        _ => true,
+    };
+    // A store that fails to answer is no proof the member is gone: the
+    // page's own request for him then says what went wrong.
+    let mut response = if unknown {
+        super::not_found::page_for(&headers)
+    } else {
+        shell(&SHELLS.guest, &headers)
+    };
+    response.extensions_mut().insert(Framable);
+    response
 }
 
 /// The member pages: one shell; the script reads the address.

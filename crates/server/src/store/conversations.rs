@@ -5,6 +5,7 @@ use latchkey_core::{ConversationId, Role};
 use sqlx::any::AnyRow;
 
 use super::decode::Columns;
+use super::events::{self, conversation_subject, DeletedBy, EventKind};
 use super::grants::insert_grant;
 use super::outbox::queue_mail;
 use super::{flag, Store, StoreError, Unique};
@@ -87,6 +88,7 @@ impl Store {
         insert_message(&mut tx, &new.id, 1, &new.message, now).await?;
         let queued = queue_mail(&mut tx, self.dialect, Some(&new.id), &new.mail, now).await?;
         insert_grant(&mut tx, &new.id, &as_mailed(&new.grant, queued), now).await?;
+        record_message(&mut tx, self.dialect, &new.id, new.message.sender, now).await?;
         tx.commit().await?;
         Ok(queued)
     }
@@ -336,6 +338,7 @@ impl Store {
                 posted.mail_capped = !queued;
             }
         }
+        record_message(&mut tx, self.dialect, conversation_id, message.sender, now).await?;
         tx.commit().await?;
         Ok(posted)
     }
@@ -343,29 +346,34 @@ impl Store {
     /// Destroys a conversation with every message, grant, session and
     /// pending mail. Returns whether it existed.
     pub async fn delete_conversation(&self, id: &ConversationId) -> Result<bool, StoreError> {
-        self.delete_conversation_idle_since(id, Timestamp::from_ms(i64::MAX))
+        self.delete_conversation_idle_since(id, Timestamp::from_ms(i64::MAX), DeletedBy::Member)
             .await
     }
 
     /// As [`Store::delete_conversation`], but only if nothing happened in it
     /// after `idle_before` (retention: a message posted meanwhile saves it).
+    /// `by` is what its event says.
     pub async fn delete_conversation_idle_since(
         &self,
-        id: &ConversationId,
+        conversation_id: &ConversationId,
         idle_before: Timestamp,
+        by: DeletedBy,
     ) -> Result<bool, StoreError> {
-        let id = id.to_string();
+        let id = conversation_id.to_string();
         let mut tx = self.pool.begin().await?;
-        let deleted =
-            sqlx::query("DELETE FROM conversations WHERE id = $1 AND last_activity_at <= $2")
-                .bind(&id)
-                .bind(idle_before.as_ms())
-                .execute(&mut *tx)
-                .await?;
-        if deleted.rows_affected() == 0 {
+        let deleted = sqlx::query(
+            "DELETE FROM conversations WHERE id = $1 AND last_activity_at <= $2 \
+             RETURNING member_id",
+        )
+        .bind(&id)
+        .bind(idle_before.as_ms())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(deleted) = deleted else {
             tx.rollback().await?;
             return Ok(false);
-        }
+        };
+        let member_id = Columns::of("conversations", &deleted).member_id("member_id")?;
         // Explicit deletes besides ON DELETE CASCADE: the result must not
         // depend on a connection pragma.
         for table in ["messages", "grants", "sessions", "outbox"] {
@@ -373,6 +381,20 @@ impl Store {
                 .bind(&id)
                 .execute(&mut *tx)
                 .await?;
+        }
+        if let Some(handle) = events::member_handle(&mut tx, &member_id).await? {
+            let subject = events::Subject {
+                member_id,
+                handle,
+                conversation_id: Some(conversation_id.clone()),
+            };
+            events::record(
+                &mut tx,
+                self.dialect,
+                &[(EventKind::ConversationDeleted(by), subject)],
+                Timestamp::now(),
+            )
+            .await?;
         }
         tx.commit().await?;
         self.scrub_wal().await?;
@@ -441,6 +463,26 @@ impl Store {
             MailOutcome::Capped
         })
     }
+}
+
+/// The event of a stored message: who wrote it, never what.
+async fn record_message(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    dialect: super::Dialect,
+    conversation_id: &ConversationId,
+    sender: Role,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if let Some(subject) = conversation_subject(tx, conversation_id).await? {
+        events::record(
+            tx,
+            dialect,
+            &[(EventKind::MessageCreated(sender), subject)],
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// An e-mailed grant as stored: over a mail budget it was not e-mailed, and

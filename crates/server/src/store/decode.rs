@@ -50,6 +50,10 @@ impl<'r> Columns<'r> {
         self.get(column)
     }
 
+    pub(super) fn opt_text(&self, column: &'static str) -> Result<Option<String>, StoreError> {
+        self.get(column)
+    }
+
     pub(super) fn bytes(&self, column: &'static str) -> Result<Vec<u8>, StoreError> {
         self.get(column)
     }

@@ -15,6 +15,9 @@ pub struct Gauges {
     /// Sessions neither past their absolute expiry nor idle (as far as the
     /// last rewritten `last_seen_at` tells: it lags by up to a minute).
     pub sessions_active: i64,
+    /// When the oldest event some webhook endpoint has not acknowledged
+    /// was written; none when all are up to date.
+    pub webhook_oldest_undelivered: Option<Timestamp>,
     /// Open connections of this instance's pool.
     pub pool_size: u32,
     /// Of those, the ones not in use.
@@ -37,8 +40,10 @@ impl Store {
         .bind(now.as_ms())
         .fetch_one(&self.pool)
         .await?;
+        let webhook_oldest_undelivered = self.oldest_undelivered_event().await?;
         Ok(Gauges {
             outbox_depth,
+            webhook_oldest_undelivered,
             outbox_oldest_created_at: (oldest >= 0).then(|| Timestamp::from_ms(oldest)),
             sessions_active,
             pool_size,

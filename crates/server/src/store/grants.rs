@@ -7,6 +7,7 @@ use latchkey_core::ConversationId;
 use sqlx::any::AnyRow;
 
 use super::decode::Columns;
+use super::events::{self, conversation_subject, EventKind};
 use super::{flag, Store, StoreError, Unique};
 use crate::model::{
     GrantState, NewGrant, Redeemed, SealedGrant, SpentReason, Timestamp, UnsealedGrant,
@@ -110,7 +111,8 @@ impl Store {
     ) -> Result<GrantState, StoreError> {
         let mut tx = self.pool.begin().await?;
         // Stamps the first redeem; on PostgreSQL this also locks the row.
-        sqlx::query(
+        // Stamping it is opening the link: the event.
+        let stamped = sqlx::query(
             "UPDATE grants SET redeemed_at = $2 \
              WHERE id_hash = $1 AND redeemed_at IS NULL AND expires_at > $2 \
              AND conversation_id IN \
@@ -140,6 +142,19 @@ impl Store {
                     .bind(flag(true))
                     .execute(&mut *tx)
                     .await?;
+                if stamped.rows_affected() == 1 {
+                    if let Some(subject) =
+                        conversation_subject(&mut tx, &redeemed.conversation_id).await?
+                    {
+                        events::record(
+                            &mut tx,
+                            self.dialect,
+                            &[(EventKind::LinkOpened, subject)],
+                            now,
+                        )
+                        .await?;
+                    }
+                }
             }
             GrantState::Spent(reason) => {
                 destroy_grant(&mut tx, id_hash, *reason, now.plus_ms(spent_memory_ms)).await?;

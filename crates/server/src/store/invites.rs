@@ -6,6 +6,7 @@ use latchkey_api::{DisplayName, Handle};
 use sqlx::any::AnyRow;
 
 use super::decode::Columns;
+use super::events::{self, DeletedBy, EventKind, Subject};
 use super::members::{insert_member, member, SELECT_MEMBER};
 use super::outbox::queue_mail;
 use super::passkeys::{insert_passkey, Passkey};
@@ -244,11 +245,27 @@ impl Store {
         disabled_at: Option<Timestamp>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE members SET disabled_at = $2 WHERE id = $1")
-            .bind(id.to_hex())
-            .bind(disabled_at.map(|t| t.as_ms()))
-            .execute(&mut *tx)
-            .await?;
+        // Disabling an enabled member is the event; disabling him again
+        // only moves the time, as before.
+        let newly_disabled: Option<(String,)> =
+            match disabled_at {
+                Some(at) => sqlx::query_as(
+                    "UPDATE members SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL \
+                     RETURNING handle",
+                )
+                .bind(id.to_hex())
+                .bind(at.as_ms())
+                .fetch_optional(&mut *tx)
+                .await?,
+                None => None,
+            };
+        if newly_disabled.is_none() {
+            sqlx::query("UPDATE members SET disabled_at = $2 WHERE id = $1")
+                .bind(id.to_hex())
+                .bind(disabled_at.map(|t| t.as_ms()))
+                .execute(&mut *tx)
+                .await?;
+        }
         if disabled_at.is_some() {
             sqlx::query(
                 "DELETE FROM sessions WHERE member_id = $1 OR conversation_id IN \
@@ -256,6 +273,20 @@ impl Store {
             )
             .bind(id.to_hex())
             .execute(&mut *tx)
+            .await?;
+        }
+        if let (Some((handle,)), Some(at)) = (newly_disabled, disabled_at) {
+            let subject = Subject {
+                member_id: *id,
+                handle,
+                conversation_id: None,
+            };
+            events::record(
+                &mut tx,
+                self.dialect,
+                &[(EventKind::MemberDisabled, subject)],
+                at,
+            )
             .await?;
         }
         tx.commit().await?;
@@ -272,7 +303,12 @@ impl Store {
             .await?;
         for row in &rows {
             let conversation = Columns::of("conversations", row).conversation_id("id")?;
-            self.delete_conversation(&conversation).await?;
+            self.delete_conversation_idle_since(
+                &conversation,
+                Timestamp::from_ms(i64::MAX),
+                DeletedBy::MemberDeleted,
+            )
+            .await?;
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE member_id = $1")

@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 
 use latchkey_api::Handle;
 
+use super::decode::Columns;
+use super::events::{self, conversation_subject, EventKind};
 use super::{Store, StoreError};
 use crate::model::{Language, Timestamp};
 
@@ -78,21 +80,36 @@ impl Store {
                 *slot = (at, language);
             }
         }
+        let mut marked = Vec::new();
         for ((index, handle), (at, language)) in latest {
             // No handle: a real NULL, which matches every member. A handle
             // nobody has matches no member id.
-            sqlx::query(
+            let rows = sqlx::query(
                 "UPDATE conversations SET link_requested_at = $2, guest_language = $4 \
                  WHERE guest_email_index = $1 \
-                 AND ($3 IS NULL OR member_id IN (SELECT id FROM members WHERE handle = $3))",
+                 AND ($3 IS NULL OR member_id IN (SELECT id FROM members WHERE handle = $3)) \
+                 RETURNING id",
             )
             .bind(index)
             .bind(at)
             .bind(handle)
             .bind(language)
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
+            for row in &rows {
+                marked.push(Columns::of("conversations", row).conversation_id("id")?);
+            }
         }
+        // Each marked conversation's event, here rather than at the request:
+        // the request must not look anything up (see above), and only here
+        // is it known whom it concerns.
+        let mut requested = Vec::with_capacity(marked.len());
+        for id in &marked {
+            if let Some(subject) = conversation_subject(&mut tx, id).await? {
+                requested.push((EventKind::LinkRequested, subject));
+            }
+        }
+        events::record(&mut tx, self.dialect, &requested, Timestamp::now()).await?;
         tx.commit().await?;
         Ok(())
     }

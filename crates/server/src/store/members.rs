@@ -17,13 +17,16 @@ pub(super) const SELECT_MEMBER: &str =
      m.disabled_at, p.password_file, p.sealed_identity \
      FROM members m LEFT JOIN member_passwords p ON p.member_id = m.id";
 
-/// Decodes both members of a pair that must be both set or both absent.
+/// Two byte columns that are set together.
+type BytesPair = (Vec<u8>, Vec<u8>);
+
+/// Decodes two columns that must be both set or both absent.
 fn pair(
     c: &Columns<'_>,
     first: &'static str,
     second: &'static str,
     both: &'static str,
-) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+) -> Result<Option<BytesPair>, StoreError> {
     match (c.opt_bytes(first)?, c.opt_bytes(second)?) {
         (None, None) => Ok(None),
         (Some(a), Some(b)) => Ok(Some((a, b))),

@@ -18,6 +18,7 @@ mod backup;
 mod budgets;
 mod conversations;
 mod decode;
+mod events;
 mod gauges;
 mod grants;
 mod invites;
@@ -30,6 +31,7 @@ mod passkeys;
 mod sessions;
 mod sweep;
 mod tokens;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -44,12 +46,14 @@ pub use crate::model::{
 };
 pub use backup::{check_sqlite_copy, CopyCheck};
 pub use budgets::BudgetCount;
+pub use events::{DeletedBy, Event, EventKind};
 pub use gauges::Gauges;
 pub use invites::Invite;
 pub use migration_status::MigrationStatus;
 pub use passkeys::{Passkey, PasskeyRemoval};
 pub use sweep::Swept;
 pub use tokens::ApiToken;
+pub use webhooks::{ClaimedEndpoint, WebhookEndpoint};
 
 /// Which unique value a write collided with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

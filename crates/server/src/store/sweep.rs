@@ -1,9 +1,12 @@
 //! Periodic clean-up: dead grants, sessions, login and sign-in attempts,
 //! invitations nobody took up, forgotten spent-grant hashes, mail-log rows
-//! past their window, and conversations idle past the retention time.
+//! past their window, events every webhook endpoint has, and conversations
+//! idle past the retention time.
 
 use super::decode::Columns;
+use super::events::DeletedBy;
 use super::grants::destroy_grant;
+use super::webhooks::sweep_events;
 use super::{Store, StoreError};
 use crate::model::{SpentReason, Timestamp};
 
@@ -12,6 +15,16 @@ use crate::model::{SpentReason, Timestamp};
 /// at most its invitation's half hour).
 const ORPHAN_OIDC_ACCOUNT_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// How long an event is kept after every webhook endpoint acknowledged it:
+/// a later reader resuming from a number it saw (a page's event stream)
+/// finds the events after it for this long.
+const EVENT_KEEP_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// How long an event waits for an endpoint that does not acknowledge it.
+/// Past this it is deleted all the same (the endpoint misses it), so an
+/// endpoint that is down for good cannot grow the table without end.
+const EVENT_GIVE_UP_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+
 /// What one sweep removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Swept {
@@ -19,6 +32,8 @@ pub struct Swept {
     pub grants: u64,
     /// Conversations idle past the retention time.
     pub conversations: u64,
+    /// Events every webhook endpoint has (or that are too old to keep).
+    pub events: u64,
 }
 
 impl Store {
@@ -92,6 +107,7 @@ impl Store {
             .bind(now.as_ms())
             .execute(&mut *tx)
             .await?;
+        swept.events = sweep_events(&mut tx, now, EVENT_KEEP_MS, EVENT_GIVE_UP_MS).await?;
         tx.commit().await?;
         // Ended budget windows (outside the transaction: instances keep
         // upserting into this table, and its rows need no company).
@@ -104,7 +120,10 @@ impl Store {
                 .await?;
             for row in idle {
                 let id = Columns::of("conversations", &row).conversation_id("id")?;
-                if self.delete_conversation_idle_since(&id, cutoff).await? {
+                if self
+                    .delete_conversation_idle_since(&id, cutoff, DeletedBy::Retention)
+                    .await?
+                {
                     swept.conversations += 1;
                 }
             }

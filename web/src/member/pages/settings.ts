@@ -7,6 +7,7 @@ import { el, field, show, statusLine } from '../../common/dom';
 import { t, tNodes, when } from '../../common/i18n';
 import { addPasskey, passkeysSupported, signInWithPasskey } from '../passkey';
 import { MIN_PASSWORD, passkeyProblem, passwordProblem } from './auth';
+import { embedSection } from './embed-snippet';
 import { rpc } from '../client';
 import type { MemberView } from '../rpc';
 import { serverMember } from '../session';
@@ -305,6 +306,7 @@ export async function settingsPage(): Promise<void> {
     copyField(t('member.settings.contact_address'), url, { copyLabel: t('member.settings.copy_contact_address') }),
     el('p', { class: 'hint' }, t('member.settings.snippet_hint')),
     snippetBox,
+    embedSection(member),
     el('h2', { id: 'h-key' }, t('member.settings.key_heading')),
     el('p', {}, t('member.settings.key_text')),
     el('p', { class: 'fingerprint mono', id: 'fingerprint' }, print ?? member.fingerprint),

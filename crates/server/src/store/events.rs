@@ -1,0 +1,241 @@
+//! Events: what happened, metadata only (who, which conversation, when),
+//! for the site's backend (webhooks) and, later, open pages. Each is
+//! written by the store method that does the action, in its transaction:
+//! an acknowledged action always has its event, and a rolled-back one none.
+//!
+//! `seq` orders them, and a reader that has seen `seq` n must never later
+//! find a new event below n (a webhook cursor would skip it). SQLite has one
+//! writer at a time, so numbers commit in order. On PostgreSQL a sequence
+//! hands numbers out at insert, and two transactions can commit in the
+//! other order; so the insert first takes a transaction-scoped advisory
+//! lock, held until commit. It is the last statement of every transaction
+//! that writes an event, so whoever holds the lock waits for nothing else
+//! (no deadlock) and holds it only for the commit.
+
+use latchkey_api::Handle;
+use latchkey_core::{ConversationId, Role};
+
+use super::decode::Columns;
+use super::{Dialect, Store, StoreError};
+use crate::model::{MemberId, Timestamp};
+
+/// Why a conversation was deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeletedBy {
+    /// The member deleted it.
+    Member,
+    /// Idle past the retention time.
+    Retention,
+    /// The member was deleted (by the site), and his conversations with him.
+    MemberDeleted,
+}
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// A message was stored (never its content).
+    MessageCreated(Role),
+    /// A guest opened a link the first time.
+    LinkOpened,
+    /// A guest asked for a new link, and it was marked on the conversation.
+    LinkRequested,
+    /// A conversation is gone.
+    ConversationDeleted(DeletedBy),
+    /// The site disabled a member.
+    MemberDisabled,
+}
+
+impl EventKind {
+    /// The event's type as the webhook body names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::MessageCreated(_) => "message.created",
+            EventKind::LinkOpened => "link.opened",
+            EventKind::LinkRequested => "link.requested",
+            EventKind::ConversationDeleted(_) => "conversation.deleted",
+            EventKind::MemberDisabled => "member.disabled",
+        }
+    }
+
+    /// The one detail some kinds carry, as stored (and sent).
+    pub fn detail(self) -> Option<&'static str> {
+        match self {
+            EventKind::MessageCreated(Role::Guest) => Some("guest"),
+            EventKind::MessageCreated(Role::Member) => Some("member"),
+            EventKind::ConversationDeleted(DeletedBy::Member) => Some("member"),
+            EventKind::ConversationDeleted(DeletedBy::Retention) => Some("retention"),
+            EventKind::ConversationDeleted(DeletedBy::MemberDeleted) => Some("member_deleted"),
+            EventKind::LinkOpened | EventKind::LinkRequested | EventKind::MemberDisabled => None,
+        }
+    }
+
+    fn parse(name: &str, detail: Option<&str>) -> Option<EventKind> {
+        Some(match (name, detail) {
+            ("message.created", Some("guest")) => EventKind::MessageCreated(Role::Guest),
+            ("message.created", Some("member")) => EventKind::MessageCreated(Role::Member),
+            ("link.opened", None) => EventKind::LinkOpened,
+            ("link.requested", None) => EventKind::LinkRequested,
+            ("conversation.deleted", Some("member")) => {
+                EventKind::ConversationDeleted(DeletedBy::Member)
+            }
+            ("conversation.deleted", Some("retention")) => {
+                EventKind::ConversationDeleted(DeletedBy::Retention)
+            }
+            ("conversation.deleted", Some("member_deleted")) => {
+                EventKind::ConversationDeleted(DeletedBy::MemberDeleted)
+            }
+            ("member.disabled", None) => EventKind::MemberDisabled,
+            _ => return None,
+        })
+    }
+}
+
+/// A stored event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// Its place in the order of all events; never reused.
+    pub seq: i64,
+    /// Random, 16 bytes in hex: the webhook's `webhook-id`, the same on
+    /// every attempt, so receivers can drop a repeat.
+    pub event_id: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// Whose.
+    pub member_id: MemberId,
+    /// His handle when it happened.
+    pub handle: Handle,
+    /// The conversation, for every kind but [`EventKind::MemberDisabled`].
+    pub conversation_id: Option<ConversationId>,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+/// Whom an event is about: the member (and his handle), in a conversation
+/// or not.
+#[derive(Clone, Debug)]
+pub(super) struct Subject {
+    pub member_id: MemberId,
+    pub handle: String,
+    pub conversation_id: Option<ConversationId>,
+}
+
+/// The member and handle of a conversation, read inside the transaction
+/// (before [`record`], which must come last). None if it has no member row,
+/// which the foreign key rules out.
+pub(super) async fn conversation_subject(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    conversation_id: &ConversationId,
+) -> Result<Option<Subject>, StoreError> {
+    let row = sqlx::query(
+        "SELECT m.id, m.handle FROM conversations c JOIN members m ON m.id = c.member_id \
+         WHERE c.id = $1",
+    )
+    .bind(conversation_id.to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|row| {
+        let c = Columns::of("members", &row);
+        Ok(Subject {
+            member_id: c.member_id("id")?,
+            handle: c.text("handle")?,
+            conversation_id: Some(conversation_id.clone()),
+        })
+    })
+    .transpose()
+}
+
+/// A member's handle, read inside the transaction.
+pub(super) async fn member_handle(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    member_id: &MemberId,
+) -> Result<Option<String>, StoreError> {
+    let handle: Option<(String,)> = sqlx::query_as("SELECT handle FROM members WHERE id = $1")
+        .bind(member_id.to_hex())
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(handle.map(|(h,)| h))
+}
+
+/// Writes events; the last statements of the caller's transaction (see
+/// the module's comment on the lock).
+pub(super) async fn record(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    dialect: Dialect,
+    events: &[(EventKind, Subject)],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    if dialect == Dialect::Postgres {
+        // Two 32-bit keys: a space apart from the outbox's one-key locks.
+        sqlx::query("SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(1819, 1)) AS l")
+            .execute(&mut **tx)
+            .await?;
+    }
+    for (kind, subject) in events {
+        sqlx::query(
+            "INSERT INTO events (event_id, kind, member_id, handle, conversation_id, detail, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(crate::random::random_hex())
+        .bind(kind.name())
+        .bind(subject.member_id.to_hex())
+        .bind(&subject.handle)
+        .bind(subject.conversation_id.as_ref().map(ToString::to_string))
+        .bind(kind.detail())
+        .bind(now.as_ms())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn event(row: &sqlx::any::AnyRow) -> Result<Event, StoreError> {
+    let c = Columns::of("events", row);
+    let name = c.text("kind")?;
+    let detail = c.opt_text("detail")?;
+    let kind = EventKind::parse(&name, detail.as_deref())
+        .ok_or_else(|| c.corrupt("kind", "is no known kind with its detail"))?;
+    Ok(Event {
+        seq: c.int("seq")?,
+        event_id: c.text("event_id")?,
+        kind,
+        member_id: c.member_id("member_id")?,
+        handle: c.handle("handle")?,
+        conversation_id: c.opt_conversation_id("conversation_id")?,
+        created_at: c.time("created_at")?,
+    })
+}
+
+impl Store {
+    /// The first event after `seq`, if any.
+    pub async fn event_after(&self, seq: i64) -> Result<Option<Event>, StoreError> {
+        sqlx::query(
+            "SELECT seq, event_id, kind, member_id, handle, conversation_id, detail, created_at \
+             FROM events WHERE seq > $1 ORDER BY seq LIMIT 1",
+        )
+        .bind(seq)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(event)
+        .transpose()
+    }
+
+    /// Up to `limit` events after `seq`, oldest first (for a reader that
+    /// resumes from its last seen number).
+    pub async fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
+        sqlx::query(
+            "SELECT seq, event_id, kind, member_id, handle, conversation_id, detail, created_at \
+             FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(event)
+        .collect()
+    }
+}

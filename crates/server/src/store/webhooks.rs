@@ -1,0 +1,230 @@
+//! Webhook endpoints and their delivery state. Each endpoint has a cursor
+//! (the last event it acknowledged) and receives the events after it one at
+//! a time, in order. An instance claims an endpoint with a lease before
+//! sending, so two instances never send to one endpoint at once; the cursor
+//! moves only after a 2xx answer, so a crash between the answer and the
+//! update sends that event again (at least once: receivers drop repeats by
+//! `webhook-id`).
+
+use super::decode::Columns;
+use super::{Store, StoreError};
+use crate::model::Timestamp;
+
+const COLUMNS: &str = "id, url, created_at, cursor_seq, attempts, next_attempt_at, last_error";
+
+/// An endpoint as the operator sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookEndpoint {
+    /// Random, 16 bytes in hex; its secret is derived from it.
+    pub id: String,
+    /// Where events are POSTed.
+    pub url: String,
+    /// When it was added.
+    pub created_at: Timestamp,
+    /// The last event it acknowledged.
+    pub cursor_seq: i64,
+    /// Failed attempts at the event after the cursor.
+    pub attempts: i64,
+    /// Not before this is the event after the cursor tried again.
+    pub next_attempt_at: Timestamp,
+    /// The last failure's class (`http_500`, `timeout`, …), if the last
+    /// attempt failed.
+    pub last_error: Option<String>,
+}
+
+/// An endpoint this instance holds the lease of.
+#[derive(Clone, Debug)]
+pub struct ClaimedEndpoint {
+    /// The endpoint.
+    pub endpoint: WebhookEndpoint,
+    /// The lease's token: every update checks it.
+    pub lease_token: String,
+}
+
+fn endpoint(row: &sqlx::any::AnyRow) -> Result<WebhookEndpoint, StoreError> {
+    let c = Columns::of("webhook_endpoints", row);
+    Ok(WebhookEndpoint {
+        id: c.text("id")?,
+        url: c.text("url")?,
+        created_at: c.time("created_at")?,
+        cursor_seq: c.count("cursor_seq")?,
+        attempts: c.count("attempts")?,
+        next_attempt_at: c.time("next_attempt_at")?,
+        last_error: c.opt_text("last_error")?,
+    })
+}
+
+impl Store {
+    /// Adds an endpoint. It receives the events from now on: its cursor
+    /// starts at the newest event.
+    pub async fn add_webhook(
+        &self,
+        id: &str,
+        url: &str,
+        now: Timestamp,
+    ) -> Result<WebhookEndpoint, StoreError> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO webhook_endpoints (id, url, created_at, cursor_seq, next_attempt_at) \
+             VALUES ($1, $2, $3, (SELECT COALESCE(MAX(seq), 0) FROM events), $3) \
+             RETURNING {COLUMNS}"
+        ))
+        .bind(id)
+        .bind(url)
+        .bind(now.as_ms())
+        .fetch_one(&self.pool)
+        .await?;
+        endpoint(&row)
+    }
+
+    /// Every endpoint, oldest first.
+    pub async fn webhooks(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM webhook_endpoints ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(endpoint)
+        .collect()
+    }
+
+    /// Removes an endpoint; returns whether it existed. A delivery in
+    /// flight finishes, and its cursor update then finds no row.
+    pub async fn remove_webhook(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Claims the endpoint that has waited longest among those with an
+    /// event after their cursor, due, and not leased by another instance.
+    pub async fn claim_webhook(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+    ) -> Result<Option<ClaimedEndpoint>, StoreError> {
+        let token = crate::random::random_hex();
+        let claimed = sqlx::query(&format!(
+            "UPDATE webhook_endpoints SET claim_token = $1, claimed_until = $2 \
+             WHERE id = (SELECT id FROM webhook_endpoints w \
+                         WHERE next_attempt_at <= $3 \
+                         AND (claimed_until IS NULL OR claimed_until <= $3) \
+                         AND EXISTS (SELECT 1 FROM events e WHERE e.seq > w.cursor_seq) \
+                         ORDER BY next_attempt_at LIMIT 1 {}) \
+             AND (claimed_until IS NULL OR claimed_until <= $3) \
+             RETURNING {COLUMNS}",
+            self.dialect.skip_locked()
+        ))
+        .bind(&token)
+        .bind(now.plus_ms(lease_ms).as_ms())
+        .bind(now.as_ms())
+        .fetch_optional(&self.pool)
+        .await?;
+        claimed
+            .map(|row| {
+                Ok(ClaimedEndpoint {
+                    endpoint: endpoint(&row)?,
+                    lease_token: token.clone(),
+                })
+            })
+            .transpose()
+    }
+
+    /// Moves the cursor past `seq` (acknowledged), clears the retry state
+    /// and renews the lease for `lease_ms`, so the next event follows at
+    /// once. Returns false if the lease is lost (or the endpoint removed).
+    pub async fn webhook_delivered(
+        &self,
+        claimed: &ClaimedEndpoint,
+        seq: i64,
+        now: Timestamp,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE webhook_endpoints SET cursor_seq = $3, attempts = 0, last_error = NULL, \
+             next_attempt_at = $4, claimed_until = $5 \
+             WHERE id = $1 AND claim_token = $2 AND cursor_seq < $3",
+        )
+        .bind(&claimed.endpoint.id)
+        .bind(&claimed.lease_token)
+        .bind(seq)
+        .bind(now.as_ms())
+        .bind(now.plus_ms(lease_ms).as_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records a failed attempt and gives the endpoint back until
+    /// `next_attempt_at`.
+    pub async fn webhook_failed(
+        &self,
+        claimed: &ClaimedEndpoint,
+        error_class: &str,
+        next_attempt_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE webhook_endpoints SET attempts = attempts + 1, last_error = $3, \
+             next_attempt_at = $4, claim_token = NULL, claimed_until = NULL \
+             WHERE id = $1 AND claim_token = $2",
+        )
+        .bind(&claimed.endpoint.id)
+        .bind(&claimed.lease_token)
+        .bind(error_class)
+        .bind(next_attempt_at.as_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives the lease back (nothing more to send now).
+    pub async fn release_webhook(&self, claimed: &ClaimedEndpoint) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE webhook_endpoints SET claim_token = NULL, claimed_until = NULL \
+             WHERE id = $1 AND claim_token = $2",
+        )
+        .bind(&claimed.endpoint.id)
+        .bind(&claimed.lease_token)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// When the oldest event some endpoint has not acknowledged was
+    /// written; none when every endpoint is up to date (or there is none).
+    pub async fn oldest_undelivered_event(&self) -> Result<Option<Timestamp>, StoreError> {
+        let (oldest,): (i64,) = sqlx::query_as(
+            "SELECT COALESCE(MIN(created_at), -1) FROM events \
+             WHERE seq > (SELECT COALESCE(MIN(cursor_seq), (SELECT COALESCE(MAX(seq), 0) FROM events)) \
+                          FROM webhook_endpoints)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((oldest >= 0).then(|| Timestamp::from_ms(oldest)))
+    }
+}
+
+/// Deletes the events every endpoint has acknowledged that are older
+/// than `keep_ms` (a later reader resuming from a recent number still
+/// finds them), and every event older than `give_up_ms`, acknowledged
+/// or not, so that an endpoint that never answers does not keep the
+/// table growing: it then misses those. Returns how many went.
+pub(super) async fn sweep_events(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    now: Timestamp,
+    keep_ms: i64,
+    give_up_ms: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM events WHERE created_at <= $2 OR (created_at <= $1 \
+         AND seq <= (SELECT COALESCE(MIN(cursor_seq), (SELECT COALESCE(MAX(seq), 0) FROM events)) \
+                     FROM webhook_endpoints))",
+    )
+    .bind(now.minus_ms(keep_ms).as_ms())
+    .bind(now.minus_ms(give_up_ms).as_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
