@@ -125,6 +125,15 @@ test('the member copies the frame snippet from his settings page', async () => {
   await section.waitFor();
   // The page names the site that may show it.
   await section.getByText(`Pages on ${site.origin} may show your contact form`).waitFor();
+  // A new name is the frame's new title at once.
+  const snippetBox = page.locator('#embed-snippet');
+  for (const name of ['Dora Explorer', 'Dora']) {
+    await page.getByLabel('Display name').fill(name);
+    await page.getByRole('button', { name: 'Save name' }).click();
+    const title = ` title="Write to ${name}" `;
+    for (let i = 0; i < 100 && !(await snippetBox.inputValue()).includes(title); i++) await page.waitForTimeout(100);
+    assert.ok((await snippetBox.inputValue()).includes(title), await snippetBox.inputValue());
+  }
   await section.getByRole('button', { name: 'Copy the form\'s HTML' }).click();
   await section.getByText('Copied.').waitFor();
   snippet = await page.evaluate(() => navigator.clipboard.readText());
@@ -134,7 +143,12 @@ test('the member copies the frame snippet from his settings page', async () => {
   assert.match(snippet, / referrerpolicy="no-referrer"/);
   const height = Number(/ height="(\d+)"/.exec(snippet)[1]);
   await section.getByText(`The frame is ${height} pixels high`).waitFor();
+  await page.evaluate(AXE);
+  const result = await page.evaluate(() => globalThis.axe.run());
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help}`), [], 'accessibility violations on the settings page');
   await page.screenshot({ path: resolve(ARTIFACTS, 'embed-member-settings.png'), fullPage: true });
+  await section.screenshot({ path: resolve(ARTIFACTS, 'embed-member-section.png') });
   site.served.body = snippet;
   stranger.served.body = snippet;
   await page.context().close();
@@ -145,6 +159,8 @@ test('a guest writes through the frame on the site and the member reads it', asy
   const guest = await newPage();
   const requests = [];
   guest.on('request', (r) => requests.push(r));
+  const loaded = [];
+  guest.on('requestfinished', (r) => loaded.push(r));
   await guest.goto(site.page);
   const frame = guest.frameLocator('iframe');
   await frame.getByRole('heading', { name: 'Write to Dora' }).waitFor({ timeout: 30_000 });
@@ -156,6 +172,11 @@ test('a guest writes through the frame on the site and the member reads it', asy
   // The frame, below the fold, did not scroll the site's page to itself
   // (no focus moved into it while the guest did nothing).
   assert.equal(await guest.evaluate(() => window.scrollY), 0);
+  // The framed form costs what the guest pages may (55 KB).
+  let transferred = 0;
+  for (const r of loaded.filter((r) => r.url().startsWith(server.base))) transferred += (await r.sizes()).responseBodySize;
+  console.log(`framed form: ${transferred} B transferred (gzip)`);
+  assert.ok(transferred <= 55_000, `${transferred} B`);
   // The frame was asked for without naming the site's page.
   const framed = requests.find((r) => r.url().includes('/embed/m/'));
   assert.equal((await framed.allHeaders()).referer, undefined);

@@ -15,8 +15,9 @@
 //! `NAME=VALUE`, ready for a `Cookie:` header. Also printed: the server's
 //! origin (its `Origin` rule for cookie writes), a static asset of the
 //! embedded pages that answers 200, and a ciphertext of the asked size
-//! (`41 + 256·k` bytes, the shape the server checks; any bytes) as
-//! unpadded base64url for wrk's post bodies.
+//! (`41 + 256·k` bytes and the protocol's version byte first, the shape
+//! the server checks; random bytes after it) as unpadded base64url for
+//! wrk's post bodies.
 //!
 //! `fill` posts to a conversation until its `last_seq` reaches `TARGET`
 //! (after a wrk run that stopped a little short), and prints `LAST_SEQ=N`.
@@ -29,7 +30,7 @@
 use base64ct::{Base64UrlUnpadded, Encoding};
 use latchkey_api::{Email, GrantId, RedeemRequest};
 use latchkey_client::{Delivery, Guest, Member, ServerUrl};
-use latchkey_core::{LinkKey, MessageId, OsRng, RngCore};
+use latchkey_core::{LinkKey, MessageId, OsRng, RngCore, PROTOCOL_VERSION};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -111,7 +112,7 @@ async fn prepare(server: &str, ciphertext_bytes: usize) -> Result<(), Error> {
 
     println!("ORIGIN={}", bench.origin);
     println!("STATIC={STATIC_ASSET}");
-    println!("CIPHERTEXT={}", base64url(&random_bytes(ciphertext_bytes)));
+    println!("CIPHERTEXT={}", base64url(&ciphertext(ciphertext_bytes)));
     for (name, messages) in [("READ1", 1), ("READ50", 50), ("POST", 1), ("MILLION", 1)] {
         let email = format!(
             "{}.{}@guest.test",
@@ -126,7 +127,13 @@ async fn prepare(server: &str, ciphertext_bytes: usize) -> Result<(), Error> {
         let cookie = bench.redeem(&link, &email).await?;
         let id = conversation.to_string();
         bench.fill(&id, &cookie, messages, ciphertext_bytes).await?;
+        // What wrk will be answered: the whole conversation in one page.
+        let (count, bytes) = bench.page(&id, &cookie).await?;
+        if count != messages {
+            return Err(format!("{name}: the page holds {count} messages, not {messages}").into());
+        }
         println!("{name}_CONVERSATION={id}");
+        println!("{name}_PAGE_BYTES={bytes}");
         println!("{name}_PATH=/api/v1/conversations/{id}/messages");
         println!("{name}_COOKIE={cookie}");
     }
@@ -209,6 +216,27 @@ impl Bench {
             .ok_or_else(|| "the conversation has no last_seq".into())
     }
 
+    /// The first page of messages as the guest reads it: how many, and
+    /// the answer's size in bytes.
+    async fn page(&self, conversation: &str, cookie: &str) -> Result<(i64, usize), Error> {
+        let answer = self
+            .http
+            .get(self.url(&format!("/api/v1/conversations/{conversation}/messages")))
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+            .await?;
+        if !answer.status().is_success() {
+            return Err(format!("reading the messages answered {}", answer.status()).into());
+        }
+        let body = answer.bytes().await?;
+        let page: serde_json::Value = serde_json::from_slice(&body)?;
+        let count = page
+            .get("messages")
+            .and_then(serde_json::Value::as_array)
+            .map_or(0, Vec::len);
+        Ok((i64::try_from(count)?, body.len()))
+    }
+
     /// Posts as the guest (bytes of the right shape, fresh ids) until the
     /// conversation holds `target` messages; returns its `last_seq`.
     async fn fill(
@@ -223,7 +251,7 @@ impl Bench {
         while last < target {
             let body = serde_json::json!({
                 "message_id": MessageId::generate(&mut OsRng).to_string(),
-                "ciphertext": base64url(&random_bytes(ciphertext_bytes)),
+                "ciphertext": base64url(&ciphertext(ciphertext_bytes)),
             });
             let answer = self
                 .http
@@ -243,9 +271,14 @@ impl Bench {
     }
 }
 
-fn random_bytes(n: usize) -> Vec<u8> {
+/// What the server takes for a message: the version byte, then bytes
+/// (it cannot open them, so it checks only the length).
+fn ciphertext(n: usize) -> Vec<u8> {
     let mut bytes = vec![0; n];
     OsRng.fill_bytes(&mut bytes);
+    if let Some(first) = bytes.first_mut() {
+        *first = PROTOCOL_VERSION;
+    }
     bytes
 }
 

@@ -63,8 +63,7 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Put a checked backup in place of the SQLite database (PostgreSQL: pg_restore).
     Restore(backup::RestoreArgs),
-    /// Operator: the admin API's tokens (`latchkey admin token create|list|revoke`) and
-    /// webhook endpoints (`latchkey admin webhook add|list|remove`).
+    /// Operator: admin API tokens and webhook endpoints (`latchkey admin token|webhook …`).
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,

@@ -287,6 +287,7 @@ async fn webhooks(db: Database) {
         extra_env: vec![
             ("LATCHKEY_WEBHOOKS__RETRY_BASE_MS".into(), "300".into()),
             ("LATCHKEY_WEBHOOKS__TIMEOUT_SECS".into(), "2".into()),
+            ("LATCHKEY_METRICS__BIND".into(), "127.0.0.1:0".into()),
         ],
         ..Settings::default()
     };
@@ -539,6 +540,29 @@ async fn webhooks(db: Database) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    // The metrics count both, and nothing waits now.
+    let metrics = server
+        .stdout_line("metrics listening on", Duration::from_secs(5))
+        .unwrap();
+    let scrape = reqwest::get(metrics.split_whitespace().last().unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        scrape
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing:\n{scrape}"))
+    };
+    assert_eq!(value("latchkey_webhooks_delivered_total"), 5.0, "{scrape}");
+    assert_eq!(value("latchkey_webhook_failures_total"), 3.0, "{scrape}");
+    assert_eq!(
+        value("latchkey_webhook_oldest_undelivered_age_seconds"),
+        0.0
+    );
+
     // --- The last two kinds: the member deletes the conversation, the site
     // disables him.
     bob.delete(&conversation).await.unwrap();
@@ -622,6 +646,36 @@ async fn webhooks(db: Database) {
         "the event in flight at the kill is sent again"
     );
 
+    // --- Two instances on one PostgreSQL database share the endpoint: the
+    // lease lets one send at a time, so nothing goes twice without a crash.
+    if db.is_postgres() {
+        let mut sibling = server.sibling();
+        // Slow answers: the other instance polls many times while one sends.
+        receiver.answer(Answer::Slow(Duration::from_millis(300)), &[]);
+        let before = receiver.arrivals().len();
+        for i in 0..6 {
+            bob.send(&conversation2, &format!("from both {i}"), Delivery::None)
+                .await
+                .unwrap();
+        }
+        receiver
+            .wait_until("six events through two instances", |a| {
+                events(&a[before..]).len() >= 6
+            })
+            .await;
+        // Time for a second copy, should one be on its way.
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let arrived = receiver.arrivals();
+        assert_eq!(
+            arrived.len() - before,
+            6,
+            "each event once: {:#?}",
+            events(&arrived[before..])
+        );
+        sibling.stop();
+        receiver.answer(Answer::Ok, &[]);
+    }
+
     // --- What never leaves: message text, addresses, links, keys.
     let raw: Vec<u8> = receiver
         .arrivals()
@@ -665,6 +719,11 @@ async fn webhooks(db: Database) {
             secret_bytes(&api_whsec),
         ),
         ("the whsec text".to_owned(), whsec.clone().into_bytes()),
+        // Version byte, then the root secret every key derives from.
+        (
+            "the root secret".to_owned(),
+            std::fs::read(server.secrets_file()).unwrap()[1..33].to_vec(),
+        ),
     ];
     assert_absent("the server log", server.log_text().as_bytes(), &secrets);
     assert_absent("the database", &db.steal(), &secrets);

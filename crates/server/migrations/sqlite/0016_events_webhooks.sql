@@ -6,7 +6,8 @@
 -- which serialises the writers) and never goes back, also after the sweep
 -- emptied the table (AUTOINCREMENT on SQLite; a sequence on PostgreSQL):
 -- delivery cursors and a later event stream's `Last-Event-ID` count on it.
--- The handle is copied in: the event outlives a deleted member.
+-- The handle is copied in: the event outlives a deleted member. (COALESCE
+-- in the detail check: a NULL would make the check unknown, which passes.)
 CREATE TABLE events (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id        TEXT NOT NULL,
@@ -23,8 +24,8 @@ CREATE TABLE events (
     CONSTRAINT events_kind CHECK (kind IN ('message.created', 'link.opened', 'link.requested', 'conversation.deleted', 'member.disabled')),
     CONSTRAINT events_conversation CHECK ((kind = 'member.disabled') = (conversation_id IS NULL)),
     CONSTRAINT events_detail CHECK (
-        (kind = 'message.created' AND detail IN ('guest', 'member'))
-        OR (kind = 'conversation.deleted' AND detail IN ('member', 'retention', 'member_deleted'))
+        (kind = 'message.created' AND COALESCE(detail, '') IN ('guest', 'member'))
+        OR (kind = 'conversation.deleted' AND COALESCE(detail, '') IN ('member', 'retention', 'member_deleted'))
         OR (kind IN ('link.opened', 'link.requested', 'member.disabled') AND detail IS NULL)),
     CONSTRAINT events_time CHECK (created_at >= 0)
 );

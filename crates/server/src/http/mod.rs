@@ -224,35 +224,31 @@ pub fn router(state: AppState) -> Router {
     app.with_state(state)
 }
 
-/// The policy of every answer, but for its last directive.
-const CSP_BEFORE_FRAME_ANCESTORS: &str = "default-src 'self'; script-src 'self' \
-     'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-     frame-ancestors ";
+/// The Content-Security-Policy of every answer but the embed page's.
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; \
+                   base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// What may frame which answer: nothing may frame any, except the site's
-/// own pages (`embed.allowed_origins`) the contact form of the embed route.
+/// Who may frame what: no site may frame any page of ours, except that the
+/// sites in `embed.allowed_origins` may frame the embed route's contact
+/// form.
 #[derive(Clone)]
 struct FramePolicy {
-    /// Every answer's policy: no frame anywhere.
-    unframed: HeaderValue,
-    /// The embed route's, while any origin is allowed.
+    /// The embed route's policy, while any origin is allowed: [`CSP`] with
+    /// the origins as its `frame-ancestors`.
     embedded: Option<HeaderValue>,
 }
 
 impl FramePolicy {
     fn new(allowed_origins: &[String]) -> FramePolicy {
-        let policy = |ancestors: &str| {
-            HeaderValue::from_str(&format!("{CSP_BEFORE_FRAME_ANCESTORS}{ancestors}")).ok()
-        };
-        FramePolicy {
-            unframed: policy("'none'")
-                .unwrap_or_else(|| HeaderValue::from_static("frame-ancestors 'none'")),
-            // The origins were checked and normalised when the
-            // configuration was read: ASCII, no spaces or separators.
-            embedded: (!allowed_origins.is_empty())
-                .then(|| policy(&allowed_origins.join(" ")))
-                .flatten(),
-        }
+        // The origins were checked and normalised when the configuration
+        // was read: ASCII, no spaces, commas or semicolons.
+        let embedded = CSP
+            .strip_suffix("'none'")
+            .filter(|_| !allowed_origins.is_empty())
+            .and_then(|head| {
+                HeaderValue::from_str(&format!("{head}{}", allowed_origins.join(" "))).ok()
+            });
+        FramePolicy { embedded }
     }
 }
 
@@ -276,7 +272,10 @@ async fn frame_headers(
             headers.remove(header::X_FRAME_OPTIONS);
         }
         _ => {
-            headers.insert(header::CONTENT_SECURITY_POLICY, policy.unframed.clone());
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CSP),
+            );
             headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         }
     }

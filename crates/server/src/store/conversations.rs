@@ -386,7 +386,7 @@ impl Store {
             let subject = events::Subject {
                 member_id,
                 handle,
-                conversation_id: Some(conversation_id.clone()),
+                conversation_id: Some(*conversation_id),
             };
             events::record(
                 &mut tx,

@@ -138,7 +138,7 @@ pub(super) async fn conversation_subject(
         Ok(Subject {
             member_id: c.member_id("id")?,
             handle: c.text("handle")?,
-            conversation_id: Some(conversation_id.clone()),
+            conversation_id: Some(*conversation_id),
         })
     })
     .transpose()

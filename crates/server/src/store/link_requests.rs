@@ -97,7 +97,11 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
             for row in &rows {
-                marked.push(Columns::of("conversations", row).conversation_id("id")?);
+                // One event per conversation, however many requests named it.
+                let id = Columns::of("conversations", row).conversation_id("id")?;
+                if !marked.contains(&id) {
+                    marked.push(id);
+                }
             }
         }
         // Each marked conversation's event, here rather than at the request:
@@ -205,6 +209,17 @@ mod tests {
         store.fold_link_requests().await.unwrap();
         assert_eq!(count(&store, "SELECT COUNT(*) FROM link_requests").await, 0);
         assert_eq!(requested(&store).await, [BOB, CAROL]);
+        // One event per marked conversation, written by the fold.
+        let events = store.events_after(0, 10).await.unwrap();
+        let mut whose: Vec<String> = events
+            .iter()
+            .map(|e| e.handle.as_str().to_owned())
+            .collect();
+        whose.sort();
+        assert_eq!(whose, ["bob", "carol"]);
+        assert!(events
+            .iter()
+            .all(|e| e.kind == super::EventKind::LinkRequested));
     }
 
     #[tokio::test]

@@ -228,3 +228,136 @@ pub(super) async fn sweep_events(
     .await?;
     Ok(done.rows_affected())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::events::{record, EventKind, Subject};
+    use crate::store::MemberId;
+
+    const BOB: &str = "b0b0000000000000000000000000000b";
+    const HOUR: i64 = 60 * 60 * 1000;
+
+    async fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("db").display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        (dir, store)
+    }
+
+    async fn event(store: &Store, at: Timestamp) {
+        let mut tx = store.pool.begin().await.unwrap();
+        let subject = Subject {
+            member_id: MemberId::parse(BOB).unwrap(),
+            handle: "bob".into(),
+            conversation_id: None,
+        };
+        record(
+            &mut tx,
+            store.dialect,
+            &[(EventKind::MemberDisabled, subject)],
+            at,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    async fn sweep(store: &Store, now: Timestamp) -> u64 {
+        let mut tx = store.pool.begin().await.unwrap();
+        let swept = sweep_events(&mut tx, now, 24 * HOUR, 7 * 24 * HOUR)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        swept
+    }
+
+    #[tokio::test]
+    async fn one_instance_at_a_time_and_the_cursor_moves_on_success_only() {
+        let (_dir, store) = store().await;
+        let t0 = Timestamp::from_ms(10 * HOUR);
+        event(&store, t0).await;
+        // A new endpoint starts after what happened before it.
+        let endpoint = store
+            .add_webhook(BOB, "https://example.org/h", t0)
+            .await
+            .unwrap();
+        assert_eq!(endpoint.cursor_seq, 1);
+        assert!(store.claim_webhook(t0, 1000).await.unwrap().is_none());
+        event(&store, t0).await;
+        event(&store, t0).await;
+        let claimed = store.claim_webhook(t0, 1000).await.unwrap().unwrap();
+        // Leased: no second instance gets it until the lease runs out.
+        assert!(store
+            .claim_webhook(t0.plus_ms(999), 1000)
+            .await
+            .unwrap()
+            .is_none());
+        let next = store
+            .event_after(claimed.endpoint.cursor_seq)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(next.seq, 2);
+        assert!(store
+            .webhook_delivered(&claimed, 2, t0, 1000)
+            .await
+            .unwrap());
+        store
+            .webhook_failed(&claimed, "http_500", t0.plus_ms(5000))
+            .await
+            .unwrap();
+        let listed = &store.webhooks().await.unwrap()[0];
+        assert_eq!((listed.cursor_seq, listed.attempts), (2, 1));
+        assert_eq!(listed.last_error.as_deref(), Some("http_500"));
+        // Not due before its next attempt, then free to claim.
+        assert!(store
+            .claim_webhook(t0.plus_ms(4999), 1000)
+            .await
+            .unwrap()
+            .is_none());
+        let again = store
+            .claim_webhook(t0.plus_ms(5000), 1000)
+            .await
+            .unwrap()
+            .unwrap();
+        // The old lease's token no longer moves anything.
+        assert!(!store
+            .webhook_delivered(&claimed, 3, t0, 1000)
+            .await
+            .unwrap());
+        assert!(store.webhook_delivered(&again, 3, t0, 1000).await.unwrap());
+        assert_eq!(store.webhooks().await.unwrap()[0].attempts, 0);
+        assert_eq!(store.oldest_undelivered_event().await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn the_sweep_keeps_what_an_endpoint_lacks_and_numbers_never_go_back() {
+        let (_dir, store) = store().await;
+        let t0 = Timestamp::from_ms(10 * HOUR);
+        store
+            .add_webhook(BOB, "https://example.org/h", t0)
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            event(&store, t0).await;
+        }
+        assert_eq!(store.oldest_undelivered_event().await.unwrap(), Some(t0));
+        // A day later: nothing went out, so nothing goes.
+        assert_eq!(sweep(&store, t0.plus_ms(25 * HOUR)).await, 0);
+        let claimed = store.claim_webhook(t0, 1000).await.unwrap().unwrap();
+        assert!(store
+            .webhook_delivered(&claimed, 2, t0, 1000)
+            .await
+            .unwrap());
+        // Acknowledged but recent: kept for a reader resuming from it.
+        assert_eq!(sweep(&store, t0.plus_ms(HOUR)).await, 0);
+        assert_eq!(sweep(&store, t0.plus_ms(25 * HOUR)).await, 2);
+        // A week on, even what the endpoint never took goes.
+        assert_eq!(sweep(&store, t0.plus_ms(8 * 24 * HOUR)).await, 1);
+        assert!(store.events_after(0, 10).await.unwrap().is_empty());
+        event(&store, t0).await;
+        assert_eq!(store.events_after(0, 10).await.unwrap()[0].seq, 4);
+    }
+}

@@ -7,7 +7,7 @@ import { el, field, show, statusLine } from '../../common/dom';
 import { t, tNodes, when } from '../../common/i18n';
 import { addPasskey, passkeysSupported, signInWithPasskey } from '../passkey';
 import { MIN_PASSWORD, passkeyProblem, passwordProblem } from './auth';
-import { embedSection } from './embed-snippet';
+import { embedSection, embedSnippet } from './embed-snippet';
 import { rpc } from '../client';
 import type { MemberView } from '../rpc';
 import { serverMember } from '../session';
@@ -194,6 +194,8 @@ export async function settingsPage(): Promise<void> {
         nameStatus.textContent = t('member.settings.saved');
         const box = snippetBox.querySelector('textarea');
         if (box) box.value = snippet(updated.handle, updated.display_name);
+        const embedBox = document.getElementById('embed-snippet');
+        if (embedBox instanceof HTMLTextAreaElement) embedBox.value = embedSnippet(updated.handle, updated.display_name);
       })
       .catch((e: unknown) => {
         nameStatus.textContent = describe(e);
