@@ -75,6 +75,8 @@ bodies! {
         pub member: PublicMember,
         /// Sequence number of the newest message.
         pub last_seq: i64,
+        /// The guest's read-receipt switch on this conversation (on unless he turned it off): whether opening a link tells the member which of his messages were read, and whether the guest sees when the member read his (receipts show only while both sides have them on).
+        pub read_receipts: bool,
     }
 
     /// A stored message.
@@ -86,6 +88,10 @@ bodies! {
         pub ciphertext: B64,
         /// When the server stored it (milliseconds since the Unix epoch).
         pub created_at: i64,
+        /// Read receipt, only on the asker's own messages and only while both sides have receipts on: when the other side read it (milliseconds since the Unix epoch). A member's message counts as read by the guest when a link that carried it was first opened; a link carries every message up to the newest one when it was made (the message it came with included), since its page shows the conversation up to there. A guest's message counts as read when the member's read mark (`markRead`) first reached it. Absent: not read yet, not the asker's message, or receipts off.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "typescript", ts(optional))]
+        pub read_at: Option<i64>,
     }
 
     /// One page of messages, oldest first.
@@ -117,6 +123,12 @@ bodies! {
         /// The message's sequence number.
         pub seq: i64,
         pub notification: Notification,
+    }
+
+    /// A read-receipt switch.
+    pub struct ReadReceipts {
+        /// On: this side's reading is recorded and shown to the other side, and this side sees the other's (while the other has it on too). Off: nothing of this side's reading is stored (marks made so far are forgotten) and neither side sees receipts.
+        pub read_receipts: bool,
     }
 
     /// The member has read up to here.

@@ -74,6 +74,8 @@ pub struct Reply {
     pub description: &'static str,
     /// A cookie it sets or clears.
     pub cookie: Option<Cookie>,
+    /// The body's media type when it is not JSON (an event stream).
+    pub media: Option<&'static str>,
 }
 
 /// One operation.
@@ -154,6 +156,7 @@ const fn ok(status: u16, body: &'static str, description: &'static str) -> Reply
         body: Some(body),
         description,
         cookie: None,
+        media: None,
     }
 }
 
@@ -163,6 +166,19 @@ const fn no_content(description: &'static str) -> Reply {
         body: None,
         description,
         cookie: None,
+        media: None,
+    }
+}
+
+/// A `text/event-stream` answer that stays open; `body` names the schema
+/// of each event's `data`.
+const fn event_stream(body: &'static str, description: &'static str) -> Reply {
+    Reply {
+        status: 200,
+        body: Some(body),
+        description,
+        cookie: None,
+        media: Some("text/event-stream"),
     }
 }
 
@@ -431,6 +447,7 @@ pub const OIDC_START: Endpoint = Endpoint {
         body: None,
         description: "To the provider's authorization endpoint, or back to `/signin?oidc_error=…`.",
         cookie: None,
+        media: None,
     }],
     specific_errors: &[OidcNotConfigured, RateLimited],
 };
@@ -450,6 +467,7 @@ pub const OIDC_CALLBACK: Endpoint = Endpoint {
         body: None,
         description: "To the member app (signed in), to `/enroll#TOKEN` (first sign-in), or to `/signin?oidc_error=…`.",
         cookie: Some(Cookie::SetMember),
+        media: None,
     }],
     specific_errors: &[OidcNotConfigured],
 };
@@ -652,12 +670,68 @@ pub const MARK_READ: Endpoint = Endpoint {
     path: "/conversations/{id}/read",
     operation_id: "markRead",
     summary: "Mark as read",
-    description: "The member has read up to `seq` (clamped to the conversation's messages; the mark never moves back). The next guest message notifies him by e-mail again.",
+    description: "The member has read up to `seq` (clamped to the conversation's messages; the mark never moves back). The next guest message notifies him by e-mail again. With read receipts on, the time of a mark that moves forward is kept (in the same transaction) as the read time of the guest's messages up to `seq`.",
     auth: Auth::Member,
     query: None,
     request: Some("ReadMark"),
     replies: &[no_content("Recorded.")],
     specific_errors: &[UnknownConversation],
+};
+
+/// `GET /me/read-receipts`.
+pub const GET_MEMBER_READ_RECEIPTS: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/me/read-receipts",
+    operation_id: "getMemberReadReceipts",
+    summary: "The member's read-receipt switch",
+    description: "Whether the member has read receipts on (they are unless he turned them off).",
+    auth: Auth::Member,
+    query: None,
+    request: None,
+    replies: &[ok(200, "ReadReceipts", "His switch.")],
+    specific_errors: &[],
+};
+
+/// `PUT /me/read-receipts`.
+pub const MEMBER_READ_RECEIPTS: Endpoint = Endpoint {
+    method: Method::Put,
+    path: "/me/read-receipts",
+    operation_id: "setMemberReadReceipts",
+    summary: "Set the member's read-receipt switch",
+    description: "Turns the member's read receipts on or off for all his conversations. Receipts are reciprocal, as in common messengers: a message's `read_at` shows only while both the member and that conversation's guest have them on, so nobody sees the other's reading while hiding his own. Off also forgets the marks of his reading stored so far; nothing new is stored while it is off.",
+    auth: Auth::Member,
+    query: None,
+    request: Some("ReadReceipts"),
+    replies: &[no_content("Recorded.")],
+    specific_errors: &[],
+};
+
+/// `PUT /conversations/{id}/read-receipts`.
+pub const CONVERSATION_READ_RECEIPTS: Endpoint = Endpoint {
+    method: Method::Put,
+    path: "/conversations/{id}/read-receipts",
+    operation_id: "setReadReceipts",
+    summary: "The caller's read-receipt switch",
+    description: "The guest turns his read receipts on this conversation on or off (his current choice is `read_receipts` of the guest's view). A member calling it sets his own switch for all his conversations, as `setMemberReadReceipts`. Off forgets the stored marks of that side's reading and stores none while off; receipts show only while both sides have them on.",
+    auth: Auth::Participant,
+    query: None,
+    request: Some("ReadReceipts"),
+    replies: &[no_content("Recorded.")],
+    specific_errors: &[WrongConversation, UnknownConversation],
+};
+
+/// `GET /events`.
+pub const EVENTS: Endpoint = Endpoint {
+    method: Method::Get,
+    path: "/events",
+    operation_id: "streamEvents",
+    summary: "Live events (Server-Sent Events)",
+    description: "A `text/event-stream` that stays open: for a member, the events of his conversations and his own `member.disabled`; for a guest, those of his one conversation. Each event has `id:` (its sequence number), `event:` (`message.created`, `link.opened`, `link.requested`, `conversation.deleted`, `member.disabled`) and `data:` (`LiveEventData`: metadata only, never a message). Send `Last-Event-ID` to resume after that number (EventSource does so on its own reconnects); without it the stream starts with the next event. A `: ping` comment comes every `events.heartbeat_secs` (25 s). The stream ends when the session ends, after the event that ended it, when the client falls far behind (reconnect with `Last-Event-ID`), and when a newer stream of the same session would exceed `events.max_per_session` (the oldest is closed). See `docs/live.md`.",
+    auth: Auth::Participant,
+    query: None,
+    request: None,
+    replies: &[event_stream("LiveEventData", "The stream; it stays open.")],
+    specific_errors: &[StreamsFull],
 };
 
 /// `POST /conversations/{id}/grants`.
@@ -709,7 +783,7 @@ pub const REDEEM_GRANT: Endpoint = Endpoint {
     path: "/grants/redeem",
     operation_id: "redeemGrant",
     summary: "Open a link",
-    description: "Uses a link, given the e-mail address it was sent to (every time, reloads too): the first redeem starts its grace window (10 minutes by default, for reloads) and confirms the guest's address. A wrong address uses nothing up and answers `wrong_address`; wrong tries are rate-limited per link and per client, and while either budget is spent every address answers `rate_limited`. The answer carries the wrapped conversation key, which only the link key in the URL fragment unwraps, and sets a guest session cookie for this conversation only.",
+    description: "Uses a link, given the e-mail address it was sent to (every time, reloads too): the first redeem starts its grace window (10 minutes by default, for reloads) and confirms the guest's address; with the guest's read receipts on, it also marks as read by him every message the link carried (all up to the newest when it was made). A wrong address uses nothing up and answers `wrong_address`; wrong tries are rate-limited per link and per client, and while either budget is spent every address answers `rate_limited`. The answer carries the wrapped conversation key, which only the link key in the URL fragment unwraps, and sets a guest session cookie for this conversation only.",
     auth: Auth::Anyone,
     query: None,
     request: Some("RedeemRequest"),
@@ -1017,6 +1091,10 @@ pub const ALL: &[&Endpoint] = &[
     &LIST_MESSAGES,
     &POST_MESSAGE,
     &MARK_READ,
+    &EVENTS,
+    &GET_MEMBER_READ_RECEIPTS,
+    &MEMBER_READ_RECEIPTS,
+    &CONVERSATION_READ_RECEIPTS,
     &ADD_GRANT,
     &PEEK_GRANT,
     &REDEEM_GRANT,

@@ -175,6 +175,8 @@ error_codes! {
     RateLimited = (429, "rate_limited", "over a request budget; `Retry-After` says how many seconds to wait"),
     /// The server failed.
     Internal = (500, "internal", "the server failed; the cause is in its log, never in the answer"),
+    /// No room for another event stream.
+    StreamsFull = (503, "streams_full", "this instance holds as many event streams as it may (`events.max_connections`); `Retry-After` says how many seconds to wait"),
     /// Not ready to serve.
     NotReady = (503, "not_ready", "the database does not answer, or its migrations are not all applied: send traffic elsewhere and ask again"),
 }

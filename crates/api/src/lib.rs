@@ -22,6 +22,7 @@ mod fields;
 mod ids;
 mod link;
 mod links;
+mod live;
 mod members;
 mod oidc;
 mod passkeys;
@@ -41,7 +42,7 @@ pub use bytes::B64;
 pub use conversations::{
     AddGrant, ConversationAnswer, ConversationPage, ConversationView, GrantAdded, GrantInput,
     GuestConversationView, ListQuery, MessageInput, MessagePage, MessageView, MessagesQuery,
-    Notification, PostMessage, PostedView, ReadMark, Sender, StartConversation, Started,
+    Notification, PostMessage, PostedView, ReadMark, ReadReceipts, Sender, StartConversation, Started,
 };
 pub use endpoints::Endpoint;
 pub use error::{tagged_field_error, ErrorBody, ErrorCode};
@@ -56,6 +57,7 @@ pub use members::{
     PasswordStart, ProfileUpdate, PublicMember, RecoverFinish, RecoverStart, RecoverStarted,
     RegisterFinish, RegisterStart, RegisterStarted,
 };
+pub use live::LiveEventData;
 pub use oidc::AuthMethods;
 pub use webhooks::{AddWebhook, WebhookAdded, WebhookList, WebhookView};
 

@@ -24,6 +24,7 @@ fn component_schemas() -> BTreeMap<String, Value> {
     let mut schemas: Schemas = Vec::new();
     add::<crate::ErrorBody>(&mut schemas);
     add::<crate::Health>(&mut schemas);
+    add::<crate::LiveEventData>(&mut schemas);
     add::<crate::AuthMethods>(&mut schemas);
     add::<crate::RegisterStart>(&mut schemas);
     add::<crate::RegisterStarted>(&mut schemas);
@@ -59,6 +60,7 @@ fn component_schemas() -> BTreeMap<String, Value> {
     add::<crate::PostMessage>(&mut schemas);
     add::<crate::PostedView>(&mut schemas);
     add::<crate::ReadMark>(&mut schemas);
+    add::<crate::ReadReceipts>(&mut schemas);
     add::<crate::AddGrant>(&mut schemas);
     add::<crate::GrantAdded>(&mut schemas);
     add::<crate::GrantRef>(&mut schemas);
@@ -154,7 +156,7 @@ fn headers() -> Value {
         |description: &str| json!({"description": description, "schema": {"type": "string"}});
     json!({
         "RetryAfter": {
-            "description": "Seconds until the budget reopens.",
+            "description": "Seconds to wait before asking again (until the budget reopens, or a stream place may be free).",
             "schema": {"type": "integer", "minimum": 1}
         },
         "SetMemberCookie": text("Opens the member session: `__Host-latchkey-member=TOKEN; Path=/; HttpOnly; SameSite=Strict; Secure` (without `__Host-` and `Secure` on a dev-mode server over plain http)."),
@@ -229,10 +231,17 @@ fn responses(endpoint: &Endpoint) -> Map<String, Value> {
         let mut response = Map::new();
         response.insert("description".into(), json!(reply.description));
         if let Some(body) = reply.body {
-            response.insert(
-                "content".into(),
-                json!({"application/json": {"schema": schema_ref(body)}}),
-            );
+            let content = match reply.media {
+                // An event stream is text; its schema names what each
+                // event's `data:` line holds.
+                Some(media) => json!({media: {"schema": {
+                    "type": "string",
+                    "description": format!("Server-Sent Events; each `data:` is a `{body}`."),
+                    "contentMediaType": media,
+                }}}),
+                None => json!({"application/json": {"schema": schema_ref(body)}}),
+            };
+            response.insert("content".into(), content);
         }
         if let Some(cookie) = reply.cookie {
             response.insert(
@@ -266,7 +275,7 @@ fn responses(endpoint: &Endpoint) -> Map<String, Value> {
                 ]
             }}}),
         );
-        if status == 429 {
+        if status == 429 || codes.contains(&ErrorCode::StreamsFull) {
             response.insert(
                 "headers".into(),
                 json!({"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}),

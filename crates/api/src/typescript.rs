@@ -42,6 +42,7 @@ pub fn declarations() -> String {
     declare::<crate::LinkFragment>(&cfg, &mut out);
     declare::<crate::ErrorBody>(&cfg, &mut out);
     declare::<crate::Health>(&cfg, &mut out);
+    declare::<crate::LiveEventData>(&cfg, &mut out);
     declare::<crate::AuthMethods>(&cfg, &mut out);
     declare::<crate::RegisterStart>(&cfg, &mut out);
     declare::<crate::RegisterStarted>(&cfg, &mut out);
@@ -84,6 +85,7 @@ pub fn declarations() -> String {
     declare::<crate::Notification>(&cfg, &mut out);
     declare::<crate::PostedView>(&cfg, &mut out);
     declare::<crate::ReadMark>(&cfg, &mut out);
+    declare::<crate::ReadReceipts>(&cfg, &mut out);
     declare::<crate::AddGrant>(&cfg, &mut out);
     declare::<crate::GrantAdded>(&cfg, &mut out);
     declare::<crate::GrantRef>(&cfg, &mut out);

@@ -76,7 +76,7 @@ async fn main() -> Result<(), Error> {
 /// A ciphertext size the server takes: 41 + 256·k bytes, k ≥ 1.
 fn ciphertext_size(text: &str) -> Result<usize, Error> {
     let n: usize = text.parse()?;
-    if n < 41 + 256 || (n - 41) % 256 != 0 {
+    if n < 41 + 256 || !(n - 41).is_multiple_of(256) {
         return Err(format!("ciphertext size {n}: must be 41 + 256·k bytes, k ≥ 1").into());
     }
     Ok(n)

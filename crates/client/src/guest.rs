@@ -210,6 +210,12 @@ impl Guest {
         Ok((posted.seq, Notification::from(posted.notification)))
     }
 
+    /// The session's live events (`GET /events`, Server-Sent Events),
+    /// resuming after `last_event_id` when given.
+    pub async fn events(&self, last_event_id: Option<i64>) -> Result<reqwest::Response, ClientError> {
+        self.http.open_stream(&ops::EVENTS, last_event_id).await
+    }
+
     /// Ends the guest session (on a shared computer); the link that opened
     /// it may still work within its grace window.
     pub async fn sign_out(&self) -> Result<(), ClientError> {

@@ -138,4 +138,28 @@ impl Http {
             },
         })
     }
+
+    /// Opens a `text/event-stream` operation (`GET /events`), sending
+    /// `Last-Event-ID` when given: the answer as received, its body unread
+    /// (read it with `chunk`). An error answer is not mapped; its status
+    /// and body are the caller's to read. The client's 60-second timeout
+    /// ends the stream.
+    pub async fn open_stream(
+        &self,
+        endpoint: &'static Endpoint,
+        last_event_id: Option<i64>,
+    ) -> Result<reqwest::Response, ClientError> {
+        let url = self
+            .base
+            .join(&format!("{}{}", BASE_PATH.trim_start_matches('/'), endpoint.path))
+            .map_err(|e| ClientError::Usage(e.to_string()))?;
+        let mut request = self
+            .client
+            .request(method(endpoint.method), url)
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        if let Some(seq) = last_event_id {
+            request = request.header("last-event-id", seq.to_string());
+        }
+        Ok(request.send().await?)
+    }
 }

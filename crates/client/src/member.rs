@@ -583,6 +583,12 @@ impl Member {
             .await
     }
 
+    /// The session's live events (`GET /events`, Server-Sent Events),
+    /// resuming after `last_event_id` when given.
+    pub async fn events(&self, last_event_id: Option<i64>) -> Result<reqwest::Response, ClientError> {
+        self.http.open_stream(&ops::EVENTS, last_event_id).await
+    }
+
     /// Ends the session.
     pub async fn logout(self) -> Result<(), ClientError> {
         self.http.call(&ops::LOGOUT, &[], &()).await

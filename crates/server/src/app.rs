@@ -165,7 +165,9 @@ impl App {
         }
         let config = Arc::new(config);
         let keys = Arc::new(keys);
+        let live = crate::live::Hub::new(store.clone(), metrics.clone(), config.events.clone());
         let state = AppState {
+            live,
             origin: Arc::from(config.public_origin()),
             dev_mailbox: mailer.dev_mailbox().cloned(),
             ip_warnings: Arc::default(),
@@ -221,6 +223,10 @@ impl App {
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = tokio::spawn(self.worker.run(stop_rx.clone()));
         let webhooks = tokio::spawn(self.webhooks.run(stop_rx.clone()));
+        let live = tokio::spawn(self.state.live.clone().run(
+            self.state.ctx.config.database_url.expose().to_owned(),
+            stop_rx.clone(),
+        ));
         let store = self.state.ctx.store.clone();
         // The metrics endpoint stops with the site: when the worker's stop
         // signal turns true.
@@ -235,13 +241,18 @@ impl App {
                     .await
             })
         });
+        let hub = self.state.live.clone();
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                hub.close_all();
+            })
             .await;
         let _ = stop_tx.send(true);
         let _ = worker.await;
         let _ = webhooks.await;
+        let _ = live.await;
         if let Some(metrics) = metrics {
             match metrics.await {
                 Ok(Ok(())) => {}

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod epochs;
 pub mod http;
 pub mod i18n;
+pub mod live;
 pub mod mail;
 pub mod metrics;
 pub mod model;

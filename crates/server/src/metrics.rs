@@ -82,6 +82,7 @@ struct Families {
     outbox_depth: Gauge,
     outbox_oldest: FloatGauge,
     sessions_active: Gauge,
+    event_streams: Gauge,
     pool_size: Gauge,
     pool_idle: Gauge,
 }
@@ -193,6 +194,12 @@ impl Metrics {
             "Sessions neither idle nor expired (members' and guests')",
             sessions_active.clone(),
         );
+        let event_streams = Gauge::default();
+        registry.register(
+            "latchkey_event_streams",
+            "Server-Sent Event streams this instance holds open",
+            event_streams.clone(),
+        );
         let pool_size = Gauge::default();
         registry.register(
             "latchkey_db_pool_connections",
@@ -222,6 +229,7 @@ impl Metrics {
                 outbox_depth,
                 outbox_oldest,
                 sessions_active,
+                event_streams,
                 pool_size,
                 pool_idle,
             }),
@@ -294,6 +302,13 @@ impl Metrics {
     /// A failed webhook attempt.
     pub fn webhook_failed(&self) {
         self.families.webhook_failures.inc();
+    }
+
+    /// How many event streams are open now.
+    pub fn event_streams(&self, open: usize) {
+        self.families
+            .event_streams
+            .set(i64::try_from(open).unwrap_or(i64::MAX));
     }
 
     /// The text a scrape gets: the counters, and the gauges read from the

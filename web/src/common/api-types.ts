@@ -69,6 +69,20 @@ export type Health = {
 status: string, };
 
 /**
+ * The `data:` of one live event: metadata only, never a message. The
+ * event's type is its `event:` line and its number its `id:` line.
+ */
+export type LiveEventData = { 
+/**
+ * The conversation; absent for `member.disabled`.
+ */
+conversation?: ConversationId, 
+/**
+ * Who wrote, for `message.created`.
+ */
+sender?: Sender, };
+
+/**
  * The ways of signing in this server offers, for the sign-in page.
  */
 export type AuthMethods = { 
@@ -594,7 +608,11 @@ export type GuestConversationView = { id: ConversationId, member: PublicMember,
 /**
  * Sequence number of the newest message.
  */
-last_seq: number, };
+last_seq: number, 
+/**
+ * The guest's read-receipt switch on this conversation (on unless he turned it off): whether opening a link tells the member which of his messages were read, and whether the guest sees when the member read his (receipts show only while both sides have them on).
+ */
+read_receipts: boolean, };
 
 /**
  * `GET /conversations/{id}` answers the member's view or the guest's,
@@ -618,7 +636,11 @@ seq: number, message_id: MessageId, sender: Sender, ciphertext: B64,
 /**
  * When the server stored it (milliseconds since the Unix epoch).
  */
-created_at: number, };
+created_at: number, 
+/**
+ * Read receipt, only on the asker's own messages and only while both sides have receipts on: when the other side read it (milliseconds since the Unix epoch). A member's message counts as read by the guest when a link that carried it was first opened; a link carries every message up to the newest one when it was made (the message it came with included), since its page shows the conversation up to there. A guest's message counts as read when the member's read mark (`markRead`) first reached it. Absent: not read yet, not the asker's message, or receipts off.
+ */
+read_at?: number, };
 
 /**
  * One page of messages, oldest first.
@@ -672,6 +694,15 @@ export type ReadMark = {
  * Read up to this sequence number.
  */
 seq: number, };
+
+/**
+ * A read-receipt switch.
+ */
+export type ReadReceipts = { 
+/**
+ * On: this side's reading is recorded and shown to the other side, and this side sees the other's (while the other has it on too). Off: nothing of this side's reading is stored (marks made so far are forgotten) and neither side sees receipts.
+ */
+read_receipts: boolean, };
 
 /**
  * A link made outside a message.
@@ -970,4 +1001,5 @@ export type ErrorCode =
   | 'invalid_identity_proof'
   | 'rate_limited'
   | 'internal'
+  | 'streams_full'
   | 'not_ready';

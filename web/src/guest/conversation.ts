@@ -1,10 +1,11 @@
 // An open conversation, as its guest sees it: the messages, decrypted
 // here, a reply box, sign-out and deletion (only with the word typed).
 import { fingerprint, type Conversation } from 'latchkey-wasm-guest';
-import { allMessages, api, ApiError, fromB64, toB64, type PostMessage, type PostedView, type PublicMember } from '../common/api';
+import { allMessages, api, ApiError, call, fromB64, toB64, type GuestConversationView, type PostMessage, type PostedView, type PublicMember, type ReadReceipts } from '../common/api';
 import { describe, retryBlock, typedConfirmation } from '../common/ui';
 import { el, field, pageForm, show, statusLine } from '../common/dom';
 import { t, when } from '../common/i18n';
+import { live } from '../common/live';
 import { forgetLink } from './link-store';
 import { newLinkForm } from './newlink';
 
@@ -12,6 +13,8 @@ interface Shown {
   mine: boolean;
   sentAt: number;
   body: string;
+  /** His own messages: when the member read it, if receipts are on on both sides. */
+  readAt?: number | undefined;
 }
 
 function messageItem(m: Shown, memberName: string): HTMLLIElement {
@@ -20,7 +23,38 @@ function messageItem(m: Shown, memberName: string): HTMLLIElement {
     { class: m.mine ? 'message mine' : 'message theirs' },
     el('p', { class: 'meta' }, `${m.mine ? t('common.you') : memberName} · ${when(m.sentAt)}`),
     el('p', { class: 'body' }, m.body),
+    m.readAt !== undefined ? el('p', { class: 'meta read' }, t('guest.receipts.read', { when: when(m.readAt) })) : null,
   );
+}
+
+/** His read-receipt switch for this conversation, saved when flipped. */
+function receiptsSwitch(conversationId: string): HTMLElement {
+  const box = el('input', { type: 'checkbox', id: 'read-receipts', disabled: true });
+  const status = statusLine();
+  const path = `/conversations/${conversationId}`;
+  api
+    .get<GuestConversationView>(path)
+    .then((v) => {
+      box.checked = v.read_receipts;
+      box.disabled = false;
+    })
+    .catch(() => undefined);
+  box.addEventListener('change', () => {
+    box.disabled = true;
+    const body: ReadReceipts = { read_receipts: box.checked };
+    call<null>('PUT', `${path}/read-receipts`, body)
+      .then(() => {
+        status.textContent = '';
+      })
+      .catch((e: unknown) => {
+        box.checked = !box.checked;
+        status.textContent = describe(e);
+      })
+      .finally(() => {
+        box.disabled = false;
+      });
+  });
+  return el('div', { class: 'check' }, box, el('label', { for: box.id }, t('guest.receipts.switch')), status);
 }
 
 /** An encrypted reply kept while its text is unchanged, so that a retry
@@ -48,12 +82,15 @@ export async function conversationView(
     status,
   );
   status.textContent = t('guest.conversation.loading');
+  // The newest message shown: live updates append only what is newer.
+  let last = 0;
   try {
     const views = await allMessages(conversationId);
+    last = views.at(-1)?.seq ?? 0;
     list.append(
       ...views.map((v) => {
         const m = key.decrypt(v.message_id, v.sender, fromB64(v.ciphertext));
-        return messageItem({ mine: v.sender === 'guest', sentAt: m.sentAt, body: m.body }, member.display_name);
+        return messageItem({ mine: v.sender === 'guest', sentAt: m.sentAt, body: m.body, readAt: v.read_at }, member.display_name);
       }),
     );
     status.textContent = '';
@@ -95,7 +132,8 @@ export async function conversationView(
         message_id: sending.messageId,
         ciphertext: sending.ciphertext,
       })
-      .then(() => {
+      .then((posted) => {
+        last = Math.max(last, posted.seq);
         list.append(messageItem({ mine: true, sentAt: sending.sentAt, body: sending.text }, member.display_name));
         pending = null;
         text.value = '';
@@ -192,5 +230,24 @@ export async function conversationView(
     sessionEnded,
     el('div', { class: 'actions' }, signOut, remove, signOutStatus),
     confirmBox,
+    receiptsSwitch(conversationId),
   );
+  // The member's replies appear without a reload.
+  live(['message.created'], (_, d) => {
+    if (!list.isConnected) return false;
+    if (d.sender === 'member')
+      void allMessages(conversationId).then(
+        (views) =>
+          list.append(
+            ...views
+              .filter((v) => v.seq > last)
+              .map((v) => {
+                last = v.seq;
+                const m = key.decrypt(v.message_id, v.sender, fromB64(v.ciphertext));
+                return messageItem({ mine: v.sender === 'guest', sentAt: m.sentAt, body: m.body }, member.display_name);
+              }),
+          ),
+        () => undefined,
+      );
+  });
 }

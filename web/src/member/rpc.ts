@@ -63,6 +63,8 @@ export interface ShownMessage {
   body: string | null;
   /** 'damaged': it could not be decrypted (damaged or altered). */
   problem: 'damaged' | null;
+  /** His own messages: when the guest read it (ms), if receipts are on both sides. */
+  readAt?: number | undefined;
 }
 
 export interface Thread {

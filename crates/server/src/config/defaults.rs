@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{
     AuthConfig, Config, EmbedConfig, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig,
     MailTransportKind, MetricsConfig, OidcClaims, OidcConfig, OutboxConfig, RateLimitConfig,
-    SecretString, SessionConfig, SmtpConfig, SmtpSecurity, WebhooksConfig,
+    SecretString, SessionConfig, SmtpConfig, SmtpSecurity, WebhooksConfig, EventsConfig,
 };
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -123,6 +123,11 @@ impl Default for Config {
             webhooks: WebhooksConfig {
                 retry_base: Duration::from_secs(5),
                 timeout: Duration::from_secs(10),
+            },
+            events: EventsConfig {
+                max_per_session: 4,
+                max_connections: 2_000,
+                heartbeat: Duration::from_secs(25),
             },
         }
     }

@@ -135,6 +135,25 @@ pub struct Config {
     pub embed: EmbedConfig,
     /// Delivery of events to the site's backend.
     pub webhooks: WebhooksConfig,
+    /// Server-Sent Events to open pages (`GET /api/v1/events`).
+    pub events: EventsConfig,
+}
+
+/// Bounds on the event streams of open pages (see `docs/live.md`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Streams one session may hold open; a new one beyond closes the
+    /// oldest (a reloaded tab leaves its old stream to time out).
+    pub max_per_session: usize,
+    /// Streams this instance holds open; one more is refused with 503 and
+    /// `Retry-After`.
+    pub max_connections: usize,
+    /// How often a stream sends a `: ping` comment and checks that its
+    /// session still lives (`heartbeat_secs`): proxies keep the connection,
+    /// and a signed-out session's stream ends within this.
+    #[serde(rename = "heartbeat_secs", deserialize_with = "duration::secs")]
+    pub heartbeat: Duration,
 }
 
 /// Webhook delivery. The endpoints are in the database (`latchkey admin

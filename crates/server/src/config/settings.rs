@@ -10,7 +10,7 @@ use super::duration::Unit;
 use super::{
     AuthConfig, Config, EmbedConfig, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig,
     MetricsConfig, OidcClaims, OidcConfig, OutboxConfig, RateLimitConfig, Registration,
-    SecretString, SessionConfig, SmtpConfig, WebhooksConfig,
+    SecretString, SessionConfig, SmtpConfig, WebhooksConfig, EventsConfig,
 };
 
 /// How a setting's text from the environment becomes a value.
@@ -208,6 +208,12 @@ impl Config {
                     retry_base,
                     timeout: webhook_timeout,
                 },
+            events:
+                EventsConfig {
+                    max_per_session,
+                    max_connections,
+                    heartbeat: event_heartbeat,
+                },
         } = self;
         let secs = |key, value: &Duration| Setting::duration(key, Unit::Secs, *value);
         vec![
@@ -327,6 +333,9 @@ impl Config {
             Setting::texts("embed.allowed_origins", allowed_origins),
             Setting::duration("webhooks.retry_base_ms", Unit::Millis, *retry_base),
             secs("webhooks.timeout_secs", webhook_timeout),
+            Setting::size("events.max_per_session", *max_per_session),
+            Setting::size("events.max_connections", *max_connections),
+            secs("events.heartbeat_secs", event_heartbeat),
         ]
     }
 }

@@ -39,6 +39,7 @@ impl Config {
             ("outbox.sweep_secs", self.outbox.sweep),
             ("webhooks.retry_base_ms", self.webhooks.retry_base),
             ("webhooks.timeout_secs", self.webhooks.timeout),
+            ("events.heartbeat_secs", self.events.heartbeat),
         ];
         for (name, value) in durations {
             if value > MAX {
@@ -58,10 +59,16 @@ impl Config {
             ("outbox.poll_ms", self.outbox.poll),
             ("webhooks.retry_base_ms", self.webhooks.retry_base),
             ("webhooks.timeout_secs", self.webhooks.timeout),
+            ("events.heartbeat_secs", self.events.heartbeat),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::Invalid(format!("{name} must not be zero")));
             }
+        }
+        if self.events.max_per_session == 0 || self.events.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "events.max_per_session and events.max_connections must not be zero".into(),
+            ));
         }
         if self.limits.max_page_size == 0 || self.limits.max_page_size > 10_000 {
             return Err(ConfigError::Invalid(

@@ -207,8 +207,9 @@ pub async fn inbox(
 pub enum ConversationView {
     /// Its member's view.
     Member(InboxItem),
-    /// Its guest's view: the conversation and whom he writes with.
-    Guest(Conversation, Member),
+    /// Its guest's view: the conversation, whom he writes with, and his
+    /// read-receipt switch.
+    Guest(Conversation, Member, bool),
 }
 
 /// One conversation: the member's view, or the guest's.
@@ -231,7 +232,8 @@ pub async fn view(
         }
         Participant::Guest(_) => {
             let member = member_of(ctx, &conversation).await?;
-            Ok(ConversationView::Guest(conversation, member))
+            let receipts = ctx.store.guest_read_receipts(&conversation.id).await?;
+            Ok(ConversationView::Guest(conversation, member, receipts))
         }
     }
 }
@@ -239,8 +241,8 @@ pub async fn view(
 /// One page of messages.
 #[derive(Debug)]
 pub struct MessagesPage {
-    /// Oldest first.
-    pub messages: Vec<StoredMessage>,
+    /// Oldest first, each with its read receipt (see [`read_times`]).
+    pub messages: Vec<(StoredMessage, Option<Timestamp>)>,
     /// The `after` of the next page; none on the last.
     pub next_after: Option<i64>,
 }
@@ -262,10 +264,102 @@ pub async fn messages(
     let more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
     let next_after = messages.last().filter(|_| more).map(|m| m.seq);
+    let read = read_times(ctx, who, &conversation, &messages).await?;
     Ok(MessagesPage {
-        messages,
+        messages: messages.into_iter().zip(read).collect(),
         next_after,
     })
+}
+
+/// The role a participant writes as.
+fn role_of(who: Participant) -> Role {
+    match who {
+        Participant::Member(_) => Role::Member,
+        Participant::Guest(_) => Role::Guest,
+    }
+}
+
+/// Read receipts of a page, one per message: on the asker's own messages
+/// only, and only while both sides have receipts on (reciprocal, as in
+/// common messengers: nobody sees the other's reading while hiding his
+/// own). A message was read at the first of the other side's marks that
+/// reaches its seq: for the guest, a link's first opening (it carried
+/// everything up to its making); for the member, his read mark.
+async fn read_times(
+    ctx: &Context,
+    who: Participant,
+    conversation: &Conversation,
+    messages: &[StoredMessage],
+) -> Result<Vec<Option<Timestamp>>, DomainError> {
+    let mine = role_of(who);
+    let none = vec![None; messages.len()];
+    let Some(first) = messages.iter().find(|m| m.sender == mine) else {
+        return Ok(none);
+    };
+    if !ctx
+        .store
+        .member_read_receipts(&conversation.member_id)
+        .await?
+        || !ctx.store.guest_read_receipts(&conversation.id).await?
+    {
+        return Ok(none);
+    }
+    let other = match mine {
+        Role::Member => Role::Guest,
+        Role::Guest => Role::Member,
+    };
+    let marks = ctx
+        .store
+        .read_marks(&conversation.id, other, first.seq)
+        .await?;
+    Ok(messages
+        .iter()
+        .map(|m| {
+            (m.sender == mine)
+                .then(|| {
+                    marks
+                        .iter()
+                        .find(|(seq, _)| *seq >= m.seq)
+                        .map(|(_, at)| *at)
+                })
+                .flatten()
+        })
+        .collect())
+}
+
+/// Whether the member has read receipts on.
+pub async fn member_read_receipts(ctx: &Context, member: MemberId) -> Result<bool, DomainError> {
+    Ok(ctx.store.member_read_receipts(&member).await?)
+}
+
+/// Turns the member's read receipts on or off, for all his conversations.
+pub async fn set_member_read_receipts(
+    ctx: &Context,
+    member: MemberId,
+    on: bool,
+) -> Result<(), DomainError> {
+    ctx.store.set_member_read_receipts(&member, on).await?;
+    Ok(())
+}
+
+/// The caller's switch from within a conversation: the guest's for this
+/// conversation; a member's for all of his.
+pub async fn set_read_receipts(
+    ctx: &Context,
+    who: Participant,
+    id: ConversationId,
+    on: bool,
+) -> Result<(), DomainError> {
+    let conversation = conversation_for(ctx, who, id).await?;
+    match who {
+        Participant::Member(member) => set_member_read_receipts(ctx, member, on).await,
+        Participant::Guest(_) => {
+            ctx.store
+                .set_guest_read_receipts(&conversation.id, on)
+                .await?;
+            Ok(())
+        }
+    }
 }
 
 /// What posting did.
@@ -301,10 +395,7 @@ pub async fn post(
     .await?;
     let who = Participant::from(session);
     let conversation = conversation_for(ctx, who, id).await?;
-    let sender = match who {
-        Participant::Member(_) => Role::Member,
-        Participant::Guest(_) => Role::Guest,
-    };
+    let sender = role_of(who);
     let message = check_message(
         ctx,
         MessageInput {
@@ -385,7 +476,11 @@ pub async fn mark_read(
 ) -> Result<(), DomainError> {
     let conversation = conversation_for(ctx, Participant::Member(member), id).await?;
     ctx.store
-        .mark_read(&conversation.id, seq.clamp(0, conversation.last_seq))
+        .mark_read(
+            &conversation.id,
+            seq.clamp(0, conversation.last_seq),
+            Timestamp::now(),
+        )
         .await?;
     Ok(())
 }

@@ -7,7 +7,8 @@ use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::Json;
 use latchkey_api::{
     ConversationAnswer, ConversationId, ConversationPage, GuestConversationView, Handle, ListQuery,
-    MessagePage, MessagesQuery, PostMessage, PostedView, ReadMark, StartConversation, Started,
+    MessagePage, MessagesQuery, PostMessage, PostedView, ReadMark, ReadReceipts, StartConversation,
+    Started,
 };
 
 use super::error::ApiError;
@@ -69,11 +70,12 @@ pub(super) async fn get(
             ConversationView::Member(item) => {
                 ConversationAnswer::Member(views::conversation(item)?)
             }
-            ConversationView::Guest(conversation, member) => {
+            ConversationView::Guest(conversation, member, read_receipts) => {
                 ConversationAnswer::Guest(GuestConversationView {
                     id: conversation.id.into(),
                     member: views::public_member(&member)?,
                     last_seq: conversation.last_seq,
+                    read_receipts,
                 })
             }
         },
@@ -89,7 +91,15 @@ pub(super) async fn messages(
     let page =
         conversations::messages(&state.ctx, session.who(), id.0, query.after, query.limit).await?;
     Ok(Json(MessagePage {
-        messages: page.messages.into_iter().map(views::message).collect(),
+        messages: page
+            .messages
+            .into_iter()
+            .map(|(message, read_at)| {
+                let mut view = views::message(message);
+                view.read_at = read_at.map(|at| at.as_ms());
+                view
+            })
+            .collect(),
         next_after: page.next_after,
     }))
 }
@@ -125,6 +135,34 @@ pub(super) async fn mark_read(
     ApiJson(body): ApiJson<ReadMark>,
 ) -> Result<StatusCode, ApiError> {
     conversations::mark_read(&state.ctx, session.member, id.0, body.seq).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn member_read_receipts(
+    State(state): State<AppState>,
+    session: MemberSession,
+) -> Result<Json<ReadReceipts>, ApiError> {
+    Ok(Json(ReadReceipts {
+        read_receipts: conversations::member_read_receipts(&state.ctx, session.member).await?,
+    }))
+}
+
+pub(super) async fn set_member_read_receipts(
+    State(state): State<AppState>,
+    session: MemberSession,
+    ApiJson(body): ApiJson<ReadReceipts>,
+) -> Result<StatusCode, ApiError> {
+    conversations::set_member_read_receipts(&state.ctx, session.member, body.read_receipts).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn set_read_receipts(
+    State(state): State<AppState>,
+    session: ParticipantSession,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(body): ApiJson<ReadReceipts>,
+) -> Result<StatusCode, ApiError> {
+    conversations::set_read_receipts(&state.ctx, session.who(), id.0, body.read_receipts).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -8,6 +8,7 @@ mod admin;
 mod client_ip;
 mod conversations;
 mod error;
+mod events;
 mod extract;
 mod language;
 mod links;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub dev_mailbox: Option<DevMailbox>,
     /// Which client-address fallbacks were logged already.
     pub ip_warnings: Arc<client_ip::FallbackWarnings>,
+    /// The live events of open pages.
+    pub live: crate::live::Hub,
 }
 
 /// The routes of `/api/v1`, as (method, path) pairs: a test checks they are
@@ -95,6 +98,19 @@ fn api() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
         .add(&ops::LIST_MESSAGES, conversations::messages)
         .add(&ops::POST_MESSAGE, conversations::post)
         .add(&ops::MARK_READ, conversations::mark_read)
+        .add(&ops::EVENTS, events::stream)
+        .add(
+            &ops::GET_MEMBER_READ_RECEIPTS,
+            conversations::member_read_receipts,
+        )
+        .add(
+            &ops::MEMBER_READ_RECEIPTS,
+            conversations::set_member_read_receipts,
+        )
+        .add(
+            &ops::CONVERSATION_READ_RECEIPTS,
+            conversations::set_read_receipts,
+        )
         .add(&ops::ADD_GRANT, links::add)
         .add(&ops::PEEK_GRANT, links::peek)
         .add(&ops::REDEEM_GRANT, links::redeem)
@@ -162,6 +178,7 @@ pub fn router(state: AppState) -> Router {
     let api = api
         .fallback(pages::no_route)
         .method_not_allowed_fallback(pages::wrong_method)
+        .layer(middleware::from_fn_with_state(state.live.clone(), events::wake_after_write))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),

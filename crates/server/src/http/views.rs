@@ -80,5 +80,7 @@ pub fn message(m: StoredMessage) -> api::MessageView {
         sender: m.sender.into(),
         ciphertext: api::B64(m.ciphertext),
         created_at: m.created_at.as_ms(),
+        // Set by the caller: a receipt depends on who asks.
+        read_at: None,
     }
 }

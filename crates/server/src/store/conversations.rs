@@ -8,6 +8,7 @@ use super::decode::Columns;
 use super::events::{self, conversation_subject, DeletedBy, EventKind};
 use super::grants::insert_grant;
 use super::outbox::queue_mail;
+use super::receipts::record_mark;
 use super::{flag, Store, StoreError, Unique};
 use crate::model::{
     Conversation, GrantKind, InboxEntry, Language, MailOutcome, MemberId, NewConversation,
@@ -190,20 +191,27 @@ impl Store {
     }
 
     /// Records that the member has read up to `seq`; the next guest message
-    /// notifies him again.
+    /// notifies him again. With his receipts on, the same transaction keeps
+    /// the mark's time for the guest's messages.
     pub async fn mark_read(
         &self,
         conversation_id: &ConversationId,
         seq: i64,
+        now: Timestamp,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
             "UPDATE conversations SET member_read_seq = $2, member_notified_at = NULL \
              WHERE id = $1 AND member_read_seq < $2",
         )
         .bind(conversation_id.to_string())
         .bind(seq)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if moved.rows_affected() == 1 {
+            record_mark(&mut tx, conversation_id, Role::Member, seq, now).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -376,7 +384,7 @@ impl Store {
         let member_id = Columns::of("conversations", &deleted).member_id("member_id")?;
         // Explicit deletes besides ON DELETE CASCADE: the result must not
         // depend on a connection pragma.
-        for table in ["messages", "grants", "sessions", "outbox"] {
+        for table in ["messages", "grants", "sessions", "outbox", "read_marks"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE conversation_id = $1"))
                 .bind(&id)
                 .execute(&mut *tx)

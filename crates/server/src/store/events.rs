@@ -188,6 +188,13 @@ pub(super) async fn record(
         .execute(&mut **tx)
         .await?;
     }
+    if dialect == Dialect::Postgres {
+        // Delivered at commit (and dropped with a rollback): wakes the
+        // event hubs of the other instances on this database (`live.rs`).
+        sqlx::query("SELECT 1 AS notified FROM (SELECT pg_notify('latchkey_events', '')) AS n")
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(())
 }
 
@@ -237,5 +244,29 @@ impl Store {
         .iter()
         .map(event)
         .collect()
+    }
+
+    /// The newest event's number, 0 when there is none: where a stream
+    /// without `Last-Event-ID` starts.
+    pub async fn newest_event_seq(&self) -> Result<i64, StoreError> {
+        let (seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    /// Whether the session with this token hash is alive now, read without
+    /// restarting its idle clock (an open event stream must not keep a
+    /// session alive that its owner left).
+    pub async fn session_alive(&self, token_hash: &[u8], now: Timestamp) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT token_hash FROM sessions WHERE token_hash = $1 AND expires_at > $2 \
+             AND last_seen_at + idle_ms > $2",
+        )
+        .bind(token_hash)
+        .bind(now.as_ms())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
     }
 }

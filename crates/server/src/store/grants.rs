@@ -3,11 +3,12 @@
 //! window or at expiry, leaving only the hash in `spent_grants` so that the
 //! link answers "used up" rather than "unknown".
 
-use latchkey_core::ConversationId;
+use latchkey_core::{ConversationId, Role};
 use sqlx::any::AnyRow;
 
 use super::decode::Columns;
 use super::events::{self, conversation_subject, EventKind};
+use super::receipts::record_mark;
 use super::{flag, Store, StoreError, Unique};
 use crate::model::{
     GrantState, NewGrant, Redeemed, SealedGrant, SpentReason, Timestamp, UnsealedGrant,
@@ -20,8 +21,12 @@ pub(super) async fn insert_grant(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     sqlx::query(
+        // A link carries the conversation as it stands when it is made
+        // (this transaction's message included): its first redeem is the
+        // guest's read mark up to there.
         "INSERT INTO grants (id_hash, conversation_id, wrapped_key, emailed, kind, created_at, \
-         expires_at, epoch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         expires_at, epoch, carries_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+         (SELECT last_seq FROM conversations WHERE id = $2))",
     )
     .bind(grant.id_hash.as_slice())
     .bind(conversation_id.to_string())
@@ -143,6 +148,20 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 if stamped.rows_affected() == 1 {
+                    // Opening the link is the guest reading what it carried.
+                    let carried: (i64,) =
+                        sqlx::query_as("SELECT carries_seq FROM grants WHERE id_hash = $1")
+                            .bind(id_hash)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    record_mark(
+                        &mut tx,
+                        &redeemed.conversation_id,
+                        Role::Guest,
+                        carried.0,
+                        now,
+                    )
+                    .await?;
                     if let Some(subject) =
                         conversation_subject(&mut tx, &redeemed.conversation_id).await?
                     {

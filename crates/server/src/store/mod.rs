@@ -28,6 +28,7 @@ mod migration_status;
 mod oidc;
 mod outbox;
 mod passkeys;
+mod receipts;
 mod sessions;
 mod sweep;
 mod tokens;

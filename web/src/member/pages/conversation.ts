@@ -9,6 +9,8 @@ import type { SendResult, ShownMessage, Thread } from '../rpc';
 import { navigate } from '../router';
 import { copyField, describe, problemText, retryBlock } from '../ui';
 import { typedConfirmation } from '../../common/ui';
+import { live } from '../../common/live';
+import { LIVE_TYPES } from './inbox';
 
 function guestLabel(thread: Thread): string {
   return thread.guestName ?? thread.guestEmail ?? t('member.conversation.the_guest');
@@ -20,6 +22,7 @@ function messageItem(m: ShownMessage, guest: string): HTMLLIElement {
     { class: m.sender === 'member' ? 'message mine' : 'message theirs' },
     el('p', { class: 'meta' }, `${m.sender === 'member' ? t('common.you') : guest} · ${when(m.sentAt)}`),
     m.body !== null ? el('p', { class: 'body' }, m.body) : el('p', { class: 'problem' }, problemText(m.problem ?? 'damaged')),
+    m.readAt !== undefined ? el('p', { class: 'meta read' }, t('member.receipts.read', { when: when(m.readAt) })) : null,
   );
 }
 
@@ -75,6 +78,8 @@ export async function conversationPage(id: string): Promise<void> {
   const guest = guestLabel(thread);
   document.title = t('member.conversation.guest_title', { guest });
   const list = el('ol', { class: 'messages', 'aria-label': t('common.messages') }, ...thread.messages.map((m) => messageItem(m, guest)));
+  // The newest message shown (live updates append only what is newer).
+  let shownSeq = thread.lastSeq;
   const address = thread.guestEmail
     ? el(
         'div',
@@ -121,6 +126,7 @@ export async function conversationPage(id: string): Promise<void> {
     rpc('send', { id, body, delivery })
       .then((r) => {
         list.append(messageItem({ seq: r.seq, sender: 'member', sentAt: r.sentAt, body, problem: null }, guest));
+        shownSeq = Math.max(shownSeq, r.seq);
         text.value = '';
         text.focus();
         replyStatus.textContent = sentText(r, thread);
@@ -200,4 +206,23 @@ export async function conversationPage(id: string): Promise<void> {
   if (thread.unread > 0 && thread.lastSeq > 0) {
     void api.post<null, ReadMark>(`/conversations/${id}/read`, { seq: thread.lastSeq }).catch(() => undefined);
   }
+
+  // Live: the guest's new messages appear here (fetched and decrypted as
+  // "Check for new messages" does, without re-rendering the reply box).
+  live(LIVE_TYPES, (type, data) => {
+    if (!list.isConnected) return false;
+    if (data.conversation !== id) return;
+    if (type === 'conversation.deleted') return void conversationPage(id);
+    if (type !== 'message.created') return;
+    void rpc('thread', { id })
+      .then((fresh) => {
+        const added = fresh.messages.filter((m) => m.seq > shownSeq);
+        list.append(...added.map((m) => messageItem(m, guest)));
+        shownSeq = Math.max(shownSeq, fresh.lastSeq);
+        if (added.some((m) => m.sender === 'guest')) {
+          void api.post<null, ReadMark>(`/conversations/${id}/read`, { seq: fresh.lastSeq }).catch(() => undefined);
+        }
+      })
+      .catch(() => undefined);
+  });
 }

@@ -2,6 +2,7 @@
 // address and name come from the introduction inside his first message,
 // decrypted in the worker. Pending new-link requests are answered there too.
 import { el, show, statusLine } from '../../common/dom';
+import { live } from '../../common/live';
 import { t, tn, tNodes, when } from '../../common/i18n';
 import { rpc } from '../client';
 import type { InboxRow } from '../rpc';
@@ -68,5 +69,13 @@ export async function inboxPage(handle: string): Promise<void> {
     });
   });
   await load();
+  // New activity re-renders the list, as "Refresh" does.
+  live(LIVE_TYPES, () => {
+    if (!refresh.isConnected) return false;
+    void inboxPage(handle);
+  });
 }
+
+/** What the member's pages follow live. */
+export const LIVE_TYPES = ['message.created', 'link.opened', 'link.requested', 'conversation.deleted'];
 

@@ -2,7 +2,7 @@
 // passkeys, password change and a new recovery key. A member who set up his
 // key with a passkey has no password: he adds one here, and confirms with
 // his passkey where others type their password.
-import { api, ApiError, call, type PasskeyList, type PasskeyView } from '../../common/api';
+import { api, ApiError, call, type PasskeyList, type PasskeyView, type ReadReceipts } from '../../common/api';
 import { el, field, show, statusLine } from '../../common/dom';
 import { t, tNodes, when } from '../../common/i18n';
 import { addPasskey, passkeysSupported, signInWithPasskey } from '../passkey';
@@ -28,6 +28,45 @@ export function snippet(handle: string, name: string): string {
 
 function password(name: string, autocomplete: string): HTMLInputElement {
   return el('input', { type: 'password', name, required: true, autocomplete });
+}
+
+/** Read receipts: one switch for all his conversations, saved when flipped.
+ * Reciprocal (off: the guest's reading is not shown to him either). */
+function receiptsSection(): HTMLElement {
+  const box = el('input', { type: 'checkbox', id: 'read-receipts', disabled: true });
+  const status = statusLine();
+  call<ReadReceipts>('GET', '/me/read-receipts')
+    .then((r) => {
+      box.checked = r.read_receipts;
+      box.disabled = false;
+    })
+    .catch((e: unknown) => {
+      status.textContent = describe(e);
+    });
+  box.addEventListener('change', () => {
+    box.disabled = true;
+    status.textContent = t('member.settings.saving');
+    const body: ReadReceipts = { read_receipts: box.checked };
+    call<null>('PUT', '/me/read-receipts', body)
+      .then(() => {
+        status.textContent = t('member.settings.saved');
+      })
+      .catch((e: unknown) => {
+        box.checked = !box.checked;
+        status.textContent = describe(e);
+      })
+      .finally(() => {
+        box.disabled = false;
+      });
+  });
+  return el(
+    'section',
+    { 'aria-labelledby': 'h-receipts' },
+    el('h2', { id: 'h-receipts' }, t('member.receipts.heading')),
+    el('div', { class: 'check' }, box, el('label', { for: box.id }, t('member.receipts.switch'))),
+    el('p', { class: 'hint' }, t('member.receipts.hint')),
+    status,
+  );
 }
 
 /** The passkeys section: the list (each with "Remove") and "Add a passkey". */
@@ -309,6 +348,7 @@ export async function settingsPage(): Promise<void> {
     el('p', { class: 'hint' }, t('member.settings.snippet_hint')),
     snippetBox,
     embedSection(member),
+    receiptsSection(),
     el('h2', { id: 'h-key' }, t('member.settings.key_heading')),
     el('p', {}, t('member.settings.key_text')),
     el('p', { class: 'fingerprint mono', id: 'fingerprint' }, print ?? member.fingerprint),

@@ -63,7 +63,7 @@ export async function thread(arg: { id: string }): Promise<Thread> {
         intro = d.intro;
         s.intros.set(c.id, intro);
       }
-      return { seq: v.seq, sender: v.sender, sentAt: d.sentAt, body: d.body, problem: null };
+      return { seq: v.seq, sender: v.sender, sentAt: d.sentAt, body: d.body, problem: null, readAt: v.read_at };
     } catch {
       return {
         seq: v.seq,
@@ -71,6 +71,7 @@ export async function thread(arg: { id: string }): Promise<Thread> {
         sentAt: v.created_at,
         body: null,
         problem: 'damaged',
+        readAt: v.read_at,
       };
     }
   });
