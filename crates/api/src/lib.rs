@@ -42,7 +42,8 @@ pub use bytes::B64;
 pub use conversations::{
     AddGrant, ConversationAnswer, ConversationPage, ConversationView, GrantAdded, GrantInput,
     GuestConversationView, ListQuery, MessageInput, MessagePage, MessageView, MessagesQuery,
-    Notification, PostMessage, PostedView, ReadMark, ReadReceipts, Sender, StartConversation, Started,
+    Notification, PostMessage, PostedView, ReadMark, ReadReceipts, Sender, StartConversation,
+    Started,
 };
 pub use endpoints::Endpoint;
 pub use error::{tagged_field_error, ErrorBody, ErrorCode};
@@ -52,12 +53,12 @@ pub use link::{GrantId, LinkFragment};
 pub use links::{
     GrantRef, Health, LinkRequest, LinkRequested, Peeked, RedeemRequest, RedeemedView,
 };
+pub use live::LiveEventData;
 pub use members::{
     LoginFinish, LoginStart, LoginStarted, MemberView, NewRecovery, OpaqueResponse, PasswordFinish,
     PasswordStart, ProfileUpdate, PublicMember, RecoverFinish, RecoverStart, RecoverStarted,
     RegisterFinish, RegisterStart, RegisterStarted,
 };
-pub use live::LiveEventData;
 pub use oidc::AuthMethods;
 pub use webhooks::{AddWebhook, WebhookAdded, WebhookList, WebhookView};
 

@@ -55,7 +55,9 @@ fn mib(kib: u64) -> String {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
-    let binary = args.next().ok_or("usage: sse_load BINARY [STREAMS] [SECONDS]")?;
+    let binary = args
+        .next()
+        .ok_or("usage: sse_load BINARY [STREAMS] [SECONDS]")?;
     let streams: usize = args.next().map_or(Ok(1000), |s| s.parse())?;
     let seconds: u64 = args.next().map_or(Ok(20), |s| s.parse())?;
     let per_session = streams.div_ceil(SESSIONS);
@@ -69,7 +71,10 @@ async fn main() -> Result<(), Error> {
         .env("LATCHKEY_BIND", "127.0.0.1:0")
         .env("LATCHKEY_LOG__FILTER", "warn")
         .env("LATCHKEY_EVENTS__MAX_PER_SESSION", per_session.to_string())
-        .env("LATCHKEY_EVENTS__MAX_CONNECTIONS", (streams + 10).to_string())
+        .env(
+            "LATCHKEY_EVENTS__MAX_CONNECTIONS",
+            (streams + 10).to_string(),
+        )
         .env("LATCHKEY_EVENTS__HEARTBEAT_SECS", "5")
         .env("LATCHKEY_RATE_LIMITS__LOGIN_PER_IP_PER_MINUTE", budget)
         .env("LATCHKEY_RATE_LIMITS__LOGIN_PER_HANDLE_PER_MINUTE", budget)
@@ -108,8 +113,8 @@ async fn main() -> Result<(), Error> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     let mut refused = 0;
-    for i in 0..streams {
-        let response = members[i % SESSIONS].events(None).await?;
+    for member in members.iter().cycle().take(streams) {
+        let response = member.events(None).await?;
         if response.status() != 200 {
             refused += 1;
             continue;
@@ -133,8 +138,15 @@ async fn main() -> Result<(), Error> {
     let mut peak_rss = open_rss;
     let until = Instant::now() + Duration::from_secs(seconds);
     while Instant::now() < until {
-        Guest::contact(&url, "load", &format!("g{written}@guest.test"), "G", "hello", None)
-            .await?;
+        Guest::contact(
+            &url,
+            "load",
+            &format!("g{written}@guest.test"),
+            "G",
+            "hello",
+            None,
+        )
+        .await?;
         written += 1;
         peak_rss = peak_rss.max(memory(pid)?.0);
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -148,9 +160,14 @@ async fn main() -> Result<(), Error> {
     drop(members);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (after, _) = memory(pid)?;
-    let metrics = reqwest::get(format!("{base}/api/v1/health")).await?.status();
+    let metrics = reqwest::get(format!("{base}/api/v1/health"))
+        .await?
+        .status();
 
-    println!("streams opened:       {} of {streams} ({refused} refused) in {opened_in:.1?}", tasks.len());
+    println!(
+        "streams opened:       {} of {streams} ({refused} refused) in {opened_in:.1?}",
+        tasks.len()
+    );
     println!("messages written:     {written} (one event each on every stream)");
     println!("events received:      {}", events.load(Ordering::Relaxed));
     println!("heartbeats received:  {}", pings.load(Ordering::Relaxed));
@@ -159,7 +176,10 @@ async fn main() -> Result<(), Error> {
     println!("server RSS, all open: {}", mib(open_rss));
     println!("server RSS peak seen: {}", mib(peak_rss));
     println!("server VmHWM:         {}", mib(hwm));
-    println!("server RSS after:     {} (streams closed; health {metrics})", mib(after));
+    println!(
+        "server RSS after:     {} (streams closed; health {metrics})",
+        mib(after)
+    );
     child.kill()?;
     child.wait()?;
     Ok(())

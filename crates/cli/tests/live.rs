@@ -49,7 +49,10 @@ enum Next {
 impl Stream {
     async fn open(response: reqwest::Response) -> Stream {
         assert_eq!(response.status(), 200, "the stream opens");
-        let kind = response.headers()["content-type"].to_str().unwrap().to_owned();
+        let kind = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(kind.starts_with("text/event-stream"), "{kind}");
         Stream {
             response,
@@ -152,30 +155,50 @@ async fn messages_reach_open_streams_within_limits() {
     assert_eq!(status, 401);
     contract::check_raw("GET", "/events", status, &anonymous.bytes().await.unwrap());
 
-    let bob = Member::register(&url, "bob", "Bob", &format!("bob-{run}@m.test"), PASSWORD.as_bytes())
-        .await
-        .unwrap();
+    let bob = Member::register(
+        &url,
+        "bob",
+        "Bob",
+        &format!("bob-{run}@m.test"),
+        PASSWORD.as_bytes(),
+    )
+    .await
+    .unwrap();
     let ann = format!("ann-{run}@g.test");
     let (conversation, _) = Guest::contact(&url, "bob", &ann, "Ann", "first", None)
         .await
         .unwrap();
-    let guest = Guest::open(&url, &mail.link(&ann, 1).await, &ann).await.unwrap();
+    let guest = Guest::open(&url, &mail.link(&ann, 1).await, &ann)
+        .await
+        .unwrap();
     let id = conversation.to_string();
 
     let mut member = Stream::open(bob.events(None).await.unwrap()).await;
     let mut own = Stream::open(guest.events(None).await.unwrap()).await;
     // A first connection starts at the newest event: nothing old comes.
-    member.quiet("a new stream", Duration::from_millis(300)).await;
+    member
+        .quiet("a new stream", Duration::from_millis(300))
+        .await;
 
     // The guest writes: the member's stream has it (and the guest's own).
     guest.reply("are you there?").await.unwrap();
     let first = member.event("guest's message at the member").await;
     message(&first, &id, "guest");
-    message(&own.event("guest's message at the guest").await, &id, "guest");
+    message(
+        &own.event("guest's message at the guest").await,
+        &id,
+        "guest",
+    );
 
     // The member replies: the guest's stream has it.
-    bob.send(&conversation, "yes", Delivery::None).await.unwrap();
-    message(&own.event("member's reply at the guest").await, &id, "member");
+    bob.send(&conversation, "yes", Delivery::None)
+        .await
+        .unwrap();
+    message(
+        &own.event("member's reply at the guest").await,
+        &id,
+        "member",
+    );
     let second = member.event("member's reply at the member").await;
     message(&second, &id, "member");
 
@@ -186,11 +209,16 @@ async fn messages_reach_open_streams_within_limits() {
         .unwrap();
     let third = member.event("another conversation's message").await;
     message(&third, &other.to_string(), "guest");
-    bob.send(&conversation, "again", Delivery::None).await.unwrap();
+    bob.send(&conversation, "again", Delivery::None)
+        .await
+        .unwrap();
     let fourth = member.event("the member's second reply").await;
     let next_for_ann = own.event("the next event of Ann's conversation").await;
     message(&next_for_ann, &id, "member");
-    assert_eq!(next_for_ann.id, fourth.id, "Ann's stream skipped Carl's event");
+    assert_eq!(
+        next_for_ann.id, fourth.id,
+        "Ann's stream skipped Carl's event"
+    );
 
     // Resumed after the first: exactly the three after it, in order.
     let mut resumed = Stream::open(bob.events(Some(first.id)).await.unwrap()).await;
@@ -201,29 +229,63 @@ async fn messages_reach_open_streams_within_limits() {
 
     // A third stream of one session (at most 2): the oldest closes.
     let mut newest = Stream::open(bob.events(None).await.unwrap()).await;
-    member.ends("the oldest stream", Duration::from_secs(2)).await;
+    member
+        .ends("the oldest stream", Duration::from_secs(2))
+        .await;
 
     // Four open now (resumed, newest, Ann's, and Carl's); a fifth: 503.
     let carl_guest = Guest::open(&url, &mail.link(&carl, 1).await, &carl)
         .await
         .unwrap();
-    let _carls = Stream::open(carl_guest.events(None).await.unwrap()).await;
+    let mut carls = Stream::open(carl_guest.events(None).await.unwrap()).await;
     let full = carl_guest.events(None).await.unwrap();
     let status = full.status().as_u16();
     assert_eq!(status, 503);
     assert_eq!(full.headers()["retry-after"], "10");
     contract::check_raw("GET", "/events", status, &full.bytes().await.unwrap());
 
+    // A full instance still takes a stream that replaces its session's
+    // oldest.
+    let mut replacing = Stream::open(bob.events(None).await.unwrap()).await;
+    resumed
+        .ends("the replaced stream", Duration::from_secs(2))
+        .await;
+
+    // Carl deletes his conversation: his stream says so, then ends (his
+    // session went with it).
+    carl_guest.delete().await.unwrap();
+    let deleted = carls.event("his conversation deleted").await;
+    assert_eq!(deleted.event, "conversation.deleted");
+    assert_eq!(deleted.data["conversation"], other.to_string());
+    carls
+        .ends(
+            "a deleted conversation's guest stream",
+            Duration::from_secs(2),
+        )
+        .await;
+
     // Sign-out: Ann's stream ends at the next heartbeat (1 s here).
     guest.sign_out().await.unwrap();
-    own.ends("a signed-out guest's stream", Duration::from_secs(3)).await;
+    own.ends("a signed-out guest's stream", Duration::from_secs(3))
+        .await;
     // The member's streams live on: Carl's opened link, then heartbeats.
     let opened = newest.event("Carl opened his link").await;
     assert_eq!(opened.event, "link.opened");
     assert_eq!(opened.data["conversation"], other.to_string());
-    newest.quiet("still open", Duration::from_millis(1500)).await;
+    for stream in [&mut newest, &mut replacing] {
+        let gone = stream.event("Carl's conversation deleted").await;
+        assert_eq!(gone.event, "conversation.deleted");
+    }
+    newest
+        .quiet("still open", Duration::from_millis(1500))
+        .await;
     bob.logout().await.unwrap();
-    newest.ends("a signed-out member's stream", Duration::from_secs(3)).await;
+    replacing
+        .ends("a signed-out member's other stream", Duration::from_secs(3))
+        .await;
+    newest
+        .ends("a signed-out member's stream", Duration::from_secs(3))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,10 +295,18 @@ async fn an_event_through_one_instance_reaches_a_stream_on_another() {
     let a = Server::start(&db, &mail, &settings(4, 100)).await;
     let b = a.sibling();
     let run = unique("live");
-    Member::register(&a.url, "bob", "Bob", &format!("bob-{run}@m.test"), PASSWORD.as_bytes())
+    Member::register(
+        &a.url,
+        "bob",
+        "Bob",
+        &format!("bob-{run}@m.test"),
+        PASSWORD.as_bytes(),
+    )
+    .await
+    .unwrap();
+    let bob_on_b = Member::login(&b.url, "bob", PASSWORD.as_bytes())
         .await
         .unwrap();
-    let bob_on_b = Member::login(&b.url, "bob", PASSWORD.as_bytes()).await.unwrap();
     let mut stream = Stream::open(bob_on_b.events(None).await.unwrap()).await;
     let ann = format!("ann-{run}@g.test");
     let (conversation, _) = Guest::contact(&a.url, "bob", &ann, "Ann", "hello", None)

@@ -151,7 +151,11 @@ impl Http {
     ) -> Result<reqwest::Response, ClientError> {
         let url = self
             .base
-            .join(&format!("{}{}", BASE_PATH.trim_start_matches('/'), endpoint.path))
+            .join(&format!(
+                "{}{}",
+                BASE_PATH.trim_start_matches('/'),
+                endpoint.path
+            ))
             .map_err(|e| ClientError::Usage(e.to_string()))?;
         let mut request = self
             .client

@@ -585,7 +585,10 @@ impl Member {
 
     /// The session's live events (`GET /events`, Server-Sent Events),
     /// resuming after `last_event_id` when given.
-    pub async fn events(&self, last_event_id: Option<i64>) -> Result<reqwest::Response, ClientError> {
+    pub async fn events(
+        &self,
+        last_event_id: Option<i64>,
+    ) -> Result<reqwest::Response, ClientError> {
         self.http.open_stream(&ops::EVENTS, last_event_id).await
     }
 

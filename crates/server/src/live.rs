@@ -87,11 +87,11 @@ impl Audience {
     /// Whether, after `event`, this audience's session is surely over (the
     /// stream re-checks the session anyway; this closes it at once).
     pub fn ends_with(self, event: &Event) -> bool {
-        match (self, event.kind) {
-            (Audience::Member(_), EventKind::MemberDisabled) => true,
-            (Audience::Guest(_), EventKind::ConversationDeleted(_)) => true,
-            _ => false,
-        }
+        matches!(
+            (self, event.kind),
+            (Audience::Member(_), EventKind::MemberDisabled)
+                | (Audience::Guest(_), EventKind::ConversationDeleted(_))
+        )
     }
 }
 
@@ -174,7 +174,13 @@ impl Hub {
         let closed = Arc::new(Notify::new());
         let open = {
             let mut streams = self.0.streams.lock().unwrap_or_else(|p| p.into_inner());
-            if streams.open >= self.0.limits.max_connections {
+            // A stream that replaces one of its session's takes no new
+            // place (the closed one frees its own in a moment).
+            let replacing = streams
+                .by_session
+                .get(&session)
+                .is_some_and(|list| list.len() >= self.0.limits.max_per_session);
+            if streams.open >= self.0.limits.max_connections && !replacing {
                 return Err(Full);
             }
             let list = streams.by_session.entry(session.clone()).or_default();

@@ -232,9 +232,10 @@ export async function conversationView(
     confirmBox,
     receiptsSwitch(conversationId),
   );
-  // The member's replies appear without a reload.
-  live(['message.created'], (_, d) => {
-    if (!list.isConnected) return false;
+  // The member's replies appear without a reload; a deleted conversation
+  // ends the stream (the session went with it).
+  live(list, ['message.created', 'conversation.deleted'], (type, d) => {
+    if (type !== 'message.created') return false;
     if (d.sender === 'member')
       void allMessages(conversationId).then(
         (views) =>

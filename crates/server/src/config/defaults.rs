@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{
-    AuthConfig, Config, EmbedConfig, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig,
-    MailTransportKind, MetricsConfig, OidcClaims, OidcConfig, OutboxConfig, RateLimitConfig,
-    SecretString, SessionConfig, SmtpConfig, SmtpSecurity, WebhooksConfig, EventsConfig,
+    AuthConfig, Config, EmbedConfig, EventsConfig, IpNetwork, LimitConfig, LinkConfig, LogConfig,
+    MailConfig, MailTransportKind, MetricsConfig, OidcClaims, OidcConfig, OutboxConfig,
+    RateLimitConfig, SecretString, SessionConfig, SmtpConfig, SmtpSecurity, WebhooksConfig,
 };
 
 const MINUTE: Duration = Duration::from_secs(60);

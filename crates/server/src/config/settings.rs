@@ -8,9 +8,9 @@ use figment::value::Value;
 
 use super::duration::Unit;
 use super::{
-    AuthConfig, Config, EmbedConfig, IpNetwork, LimitConfig, LinkConfig, LogConfig, MailConfig,
-    MetricsConfig, OidcClaims, OidcConfig, OutboxConfig, RateLimitConfig, Registration,
-    SecretString, SessionConfig, SmtpConfig, WebhooksConfig, EventsConfig,
+    AuthConfig, Config, EmbedConfig, EventsConfig, IpNetwork, LimitConfig, LinkConfig, LogConfig,
+    MailConfig, MetricsConfig, OidcClaims, OidcConfig, OutboxConfig, RateLimitConfig, Registration,
+    SecretString, SessionConfig, SmtpConfig, WebhooksConfig,
 };
 
 /// How a setting's text from the environment becomes a value.

@@ -37,7 +37,10 @@ const FULL_RETRY_SECS: &str = "10";
 /// After every API write that succeeded, the hub reads the table: the
 /// write may have recorded an event.
 pub async fn wake_after_write(State(hub): State<Hub>, request: Request, next: Next) -> Response {
-    let write = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let write = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     let response = next.run(request).await;
     if write && response.status().is_success() {
         hub.wake();
@@ -85,9 +88,10 @@ pub async fn stream(
             "This server holds as many event streams as it may. Try again later.",
         )
         .into_response();
-        refused
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static(FULL_RETRY_SECS));
+        refused.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(FULL_RETRY_SECS),
+        );
         return Ok(refused);
     };
     // Subscribed before the starting point is read: an event handed out
@@ -95,7 +99,10 @@ pub async fn stream(
     let receiver = hub.subscribe();
     let (cursor, catching_up) = match last_event_id(&headers) {
         Some(seq) => (seq, true),
-        None => (hub.newest().await.map_err(|e| ApiError::internal(&e))?, false),
+        None => (
+            hub.newest().await.map_err(|e| ApiError::internal(&e))?,
+            false,
+        ),
     };
     let heartbeat = state.ctx.config.events.heartbeat;
     let live = Live {
@@ -188,7 +195,12 @@ impl Live {
     /// The next page of missed events that are this stream's; false when
     /// the table could not be read (the stream ends; the page reconnects).
     async fn read_backlog(&mut self) -> bool {
-        match self.hub.store().events_after(self.cursor, BACKLOG_PAGE).await {
+        match self
+            .hub
+            .store()
+            .events_after(self.cursor, BACKLOG_PAGE)
+            .await
+        {
             Ok(events) => {
                 if events.len() < BACKLOG_PAGE as usize {
                     self.catching_up = false;

@@ -178,7 +178,10 @@ pub fn router(state: AppState) -> Router {
     let api = api
         .fallback(pages::no_route)
         .method_not_allowed_fallback(pages::wrong_method)
-        .layer(middleware::from_fn_with_state(state.live.clone(), events::wake_after_write))
+        .layer(middleware::from_fn_with_state(
+            state.live.clone(),
+            events::wake_after_write,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),

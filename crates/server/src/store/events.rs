@@ -258,7 +258,11 @@ impl Store {
     /// Whether the session with this token hash is alive now, read without
     /// restarting its idle clock (an open event stream must not keep a
     /// session alive that its owner left).
-    pub async fn session_alive(&self, token_hash: &[u8], now: Timestamp) -> Result<bool, StoreError> {
+    pub async fn session_alive(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let row = sqlx::query(
             "SELECT token_hash FROM sessions WHERE token_hash = $1 AND expires_at > $2 \
              AND last_seen_at + idle_ms > $2",

@@ -209,11 +209,8 @@ export async function conversationPage(id: string): Promise<void> {
 
   // Live: the guest's new messages appear here (fetched and decrypted as
   // "Check for new messages" does, without re-rendering the reply box).
-  live(LIVE_TYPES, (type, data) => {
-    if (!list.isConnected) return false;
-    if (data.conversation !== id) return;
-    if (type === 'conversation.deleted') return void conversationPage(id);
-    if (type !== 'message.created') return;
+  live(list, LIVE_TYPES, (type, data) => {
+    if (type !== 'message.created' || data.conversation !== id) return;
     void rpc('thread', { id })
       .then((fresh) => {
         const added = fresh.messages.filter((m) => m.seq > shownSeq);

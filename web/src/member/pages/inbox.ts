@@ -69,10 +69,11 @@ export async function inboxPage(handle: string): Promise<void> {
     });
   });
   await load();
-  // New activity re-renders the list, as "Refresh" does.
-  live(LIVE_TYPES, () => {
-    if (!refresh.isConnected) return false;
-    void inboxPage(handle);
+  // A new message or a deleted conversation re-renders the list, as
+  // "Refresh" does (not a link event: that would wipe the line saying
+  // which links this load sent).
+  live(refresh, LIVE_TYPES, (type) => {
+    if (type === 'message.created' || type === 'conversation.deleted') void inboxPage(handle);
   });
 }
 
