@@ -1,9 +1,14 @@
 // Live events (docs/live.md) in headless Chromium: with no click at all,
 // the member's inbox shows a new guest's conversation, his open
 // conversation shows the guest's reply, and the guest's page shows the
-// member's reply, each decrypted in place.
+// member's reply, each decrypted in place. And with two instances on one
+// PostgreSQL database, what is written through one reaches a page that is
+// connected to the other (LISTEN/NOTIFY).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { launch } from './support/browser.mjs';
 import { startMail, startServer } from './support/latchkey.mjs';
 import { clickLinkInMail } from './support/person.mjs';
@@ -81,4 +86,50 @@ test('live: new messages appear in the inbox, the conversation and the guest pag
   assert.equal(await message(ann, 'You are welcome, Ann.').count(), 1);
   assert.equal(await message(bob, 'You are welcome, Ann.').count(), 1);
   assert.equal(await message(bob, 'Thanks, Bob.').count(), 1);
+});
+
+test('live: two instances on PostgreSQL: a write through one reaches a page on the other', async () => {
+  const admin = process.env.LATCHKEY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `lk_live_${process.pid}`;
+  const psql = (sql) => promisify(execFile)('psql', [admin, '-qAtc', sql]);
+  await psql(`DROP DATABASE IF EXISTS ${name}`);
+  await psql(`CREATE DATABASE ${name}`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  let a, b;
+  try {
+    a = await startServer(mail, { LATCHKEY_DATABASE_URL: url.href });
+    // The same database, secrets file and (beside it) epoch file: a second instance.
+    b = await startServer(mail, { LATCHKEY_DATABASE_URL: url.href, LATCHKEY_SECRETS_FILE: join(a.dir, 'secrets.key') });
+    const dora = { LATCHKEY_HANDLE: 'dora', LATCHKEY_PASSWORD: 'dora has a long passphrase' };
+    await a.cli(['member', 'add', '--name', 'Dora', '--email', 'dora@member.test'], dora);
+    await a.cli(['contact', 'dora', '--email', 'eve@guest.test', '--name', 'Eve', 'Hello Dora.'], {});
+
+    // Dora's page is connected to instance B.
+    const page = await newPage();
+    await page.goto(`${b.base}/signin`);
+    await page.getByLabel('Handle').fill('dora');
+    await page.getByLabel('Password').fill(dora.LATCHKEY_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    const inbox = page.getByRole('list', { name: 'Conversations' });
+    await inbox.getByRole('listitem').first().waitFor({ timeout: 60_000 });
+    const eve = (await a.cli(['inbox'], dora)).split(/\s+/)[0];
+    await inbox.getByRole('listitem').filter({ hasText: 'eve@guest.test' }).getByRole('link').click();
+    await message(page, 'Hello Dora.').waitFor({ timeout: 30_000 });
+
+    // Through instance A: Dora's reply from her other device shows on B's page.
+    await a.cli(['send', eve, 'Sent from my phone.'], dora);
+    await message(page, 'Sent from my phone.').waitFor({ timeout: 4_000 });
+    assert.equal(await message(page, 'Sent from my phone.').count(), 1);
+
+    // Through instance A: a new guest; B's inbox shows her conversation.
+    await page.getByRole('link', { name: 'Inbox', exact: true }).click();
+    await inbox.getByRole('listitem').filter({ hasText: 'eve@guest.test' }).waitFor();
+    await a.cli(['contact', 'dora', '--email', 'fay@guest.test', '--name', 'Fay', 'Hi Dora, Fay here.'], {});
+    await inbox.getByRole('listitem').filter({ hasText: 'fay@guest.test' }).waitFor({ timeout: 4_000 });
+  } finally {
+    await b?.stop();
+    await a?.stop();
+    await psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
 });
