@@ -383,8 +383,18 @@ impl Store {
         };
         let member_id = Columns::of("conversations", &deleted).member_id("member_id")?;
         // Explicit deletes besides ON DELETE CASCADE: the result must not
-        // depend on a connection pragma.
-        for table in ["messages", "grants", "sessions", "outbox", "read_marks"] {
+        // depend on a connection pragma. Its earlier events go too (an
+        // endpoint that has not had them yet misses them: the conversation
+        // is gone); only the deletion's own event below names it, until
+        // the sweep.
+        for table in [
+            "messages",
+            "grants",
+            "sessions",
+            "outbox",
+            "read_marks",
+            "events",
+        ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE conversation_id = $1"))
                 .bind(&id)
                 .execute(&mut *tx)
