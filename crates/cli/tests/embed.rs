@@ -96,7 +96,9 @@ async fn get(server: &Server, path: &str, language: &str) -> Answer {
     }
 }
 
-async fn server_with(origins: Option<&str>) -> (MailServer, Server) {
+/// A server with `origins` as `embed.allowed_origins`; the database and the
+/// mail server it uses must live as long as it does.
+async fn server_with(origins: Option<&str>) -> (Database, MailServer, Server) {
     let mail = MailServer::start().await;
     let settings = Settings {
         extra_env: origins
@@ -105,13 +107,14 @@ async fn server_with(origins: Option<&str>) -> (MailServer, Server) {
             .collect(),
         ..Settings::default()
     };
-    let server = Server::start(&Database::sqlite(), &mail, &settings).await;
-    (mail, server)
+    let db = Database::sqlite();
+    let server = Server::start(&db, &mail, &settings).await;
+    (db, mail, server)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_embed_page_may_be_framed_and_only_by_the_listed_sites() {
-    let (_mail, server) = server_with(Some(CONFIGURED)).await;
+    let (_db, _mail, server) = server_with(Some(CONFIGURED)).await;
     let handle = unique("em-");
     let address = format!("{handle}@member.test");
     Member::register(&server.url, &handle, "Emma", &address, PASSWORD.as_bytes())
@@ -178,7 +181,7 @@ async fn only_the_embed_page_may_be_framed_and_only_by_the_listed_sites() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_allowed_origins_there_is_no_embed_page() {
-    let (_mail, server) = server_with(None).await;
+    let (_db, _mail, server) = server_with(None).await;
     let handle = unique("em-");
     let address = format!("{handle}@member.test");
     Member::register(&server.url, &handle, "Emma", &address, PASSWORD.as_bytes())
