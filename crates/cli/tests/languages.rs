@@ -161,7 +161,8 @@ async fn mails_in_the_recipients_language(db: &Database) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_in_the_browsers_language() {
     let mail = MailServer::start().await;
-    let server = Server::start(&Database::sqlite(), &mail, &Settings::default()).await;
+    let db = Database::sqlite();
+    let server = Server::start(&db, &mail, &Settings::default()).await;
     let http = reqwest::Client::new();
     let get = |path: &str, headers: &[(&str, &str)]| {
         let mut request = http.get(format!("{}{path}", server.base));
@@ -255,7 +256,8 @@ async fn pages_in_the_browsers_language() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_not_found_page_in_the_browsers_language() {
     let mail = MailServer::start().await;
-    let server = Server::start(&Database::sqlite(), &mail, &Settings::default()).await;
+    let db = Database::sqlite();
+    let server = Server::start(&db, &mail, &Settings::default()).await;
     let http = reqwest::Client::new();
     for path in ["/no/such/page", "/assets/no-such-file.js"] {
         let answer = http
