@@ -243,7 +243,7 @@ pub async fn admin(command: AdminCommand) -> Result<(), CliError> {
             println!("NAME\tSCOPES\tCREATED\tLAST USED\tREVOKED");
             for token in tokens {
                 let time = |t: Option<latchkey_server::store::Timestamp>| {
-                    t.map_or_else(|| "-".to_owned(), |t| utc(t.as_ms()))
+                    t.map_or_else(|| "-".to_owned(), |t| t.rfc3339_seconds())
                 };
                 println!(
                     "{}\t{}\t{}\t{}\t{}",
@@ -297,7 +297,7 @@ async fn webhook(command: WebhookCommand) -> Result<(), CliError> {
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     endpoint.id,
                     endpoint.url,
-                    utc(endpoint.created_at.as_ms()),
+                    endpoint.created_at.rfc3339_seconds(),
                     endpoint.cursor_seq,
                     endpoint.attempts,
                     endpoint.last_error.as_deref().unwrap_or("-"),
@@ -331,37 +331,5 @@ fn token_error(error: admin_api::TokenError) -> CliError {
     match error {
         admin_api::TokenError::Store(e) => e.into(),
         other => CliError::Usage(other.to_string()),
-    }
-}
-
-/// Milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (days to a civil
-/// date as in Howard Hinnant's `civil_from_days`).
-fn utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn utc_formats_known_instants() {
-        assert_eq!(super::utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::utc(951_782_400_000), "2000-02-29T00:00:00Z");
-        assert_eq!(super::utc(1_798_761_599_000), "2026-12-31T23:59:59Z");
     }
 }

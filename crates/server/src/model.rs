@@ -18,7 +18,60 @@ pub use crate::i18n::Language;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
+/// A [`Timestamp`] as a UTC calendar date and time.
+struct Civil {
+    year: i64,
+    month: i64,
+    day: i64,
+    hour: i64,
+    minute: i64,
+    second: i64,
+    milli: i64,
+}
+
 impl Timestamp {
+    /// `YYYY-MM-DDTHH:MM:SSZ` in UTC (RFC 3339), for people (the CLI).
+    pub fn rfc3339_seconds(self) -> String {
+        let c = self.civil();
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            c.year, c.month, c.day, c.hour, c.minute, c.second
+        )
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC (RFC 3339), for machines (webhooks).
+    pub fn rfc3339_millis(self) -> String {
+        let c = self.civil();
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            c.year, c.month, c.day, c.hour, c.minute, c.second, c.milli
+        )
+    }
+
+    /// The UTC calendar date and time (days to a civil date as in Howard
+    /// Hinnant's `civil_from_days`; no time-zone database needed).
+    fn civil(self) -> Civil {
+        let secs = self.0.div_euclid(1000);
+        let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        Civil {
+            year: yoe + era * 400 + i64::from(month <= 2),
+            month,
+            day,
+            hour: rest / 3600,
+            minute: rest % 3600 / 60,
+            second: rest % 60,
+            milli: self.0.rem_euclid(1000),
+        }
+    }
+
     /// The time `ms` milliseconds after the epoch.
     pub const fn from_ms(ms: i64) -> Timestamp {
         Timestamp(ms)
@@ -525,6 +578,25 @@ mod tests {
             assert_eq!(SpentReason::parse(reason.as_str()), Some(reason));
         }
         assert_eq!(SpentReason::parse("x"), None);
+    }
+
+    #[test]
+    fn timestamps_format_as_rfc3339_in_utc() {
+        let at = |ms| Timestamp::from_ms(ms);
+        assert_eq!(at(0).rfc3339_seconds(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            at(951_782_400_000).rfc3339_seconds(),
+            "2000-02-29T00:00:00Z"
+        );
+        assert_eq!(
+            at(1_798_761_599_000).rfc3339_seconds(),
+            "2026-12-31T23:59:59Z"
+        );
+        assert_eq!(at(0).rfc3339_millis(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            at(951_782_400_123).rfc3339_millis(),
+            "2000-02-29T00:00:00.123Z"
+        );
     }
 
     #[test]
