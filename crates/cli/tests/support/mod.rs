@@ -108,38 +108,50 @@ impl MailServer {
             "{} is missing: run scripts/setup (npm ci in web/)",
             bin.display()
         );
-        let dir = tempfile::tempdir().expect("temp dir");
-        let web_port = free_port();
-        let child = Command::new(bin)
-            .args([
-                "--smtp",
-                &smtp_port.to_string(),
-                "--web",
-                &web_port.to_string(),
-            ])
-            .args(["--ip", "127.0.0.1", "--web-ip", "127.0.0.1", "--silent"])
-            .arg("--mail-directory")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("maildev starts");
-        let server = MailServer {
-            child,
-            smtp_port,
-            web_port,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if reqwest::get(server.api()).await.is_ok()
-                && std::net::TcpStream::connect(("127.0.0.1", smtp_port)).is_ok()
-            {
-                return server;
+        // A port free_port() found may be taken by another test's server
+        // before maildev binds it: then maildev exits, and whatever holds
+        // the port answers instead. Only a live maildev answering 200 on
+        // its API counts; otherwise try again on fresh ports.
+        for _attempt in 0..5 {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let web_port = free_port();
+            let child = Command::new(&bin)
+                .args([
+                    "--smtp",
+                    &smtp_port.to_string(),
+                    "--web",
+                    &web_port.to_string(),
+                ])
+                .args(["--ip", "127.0.0.1", "--web-ip", "127.0.0.1", "--silent"])
+                .arg("--mail-directory")
+                .arg(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("maildev starts");
+            let mut server = MailServer {
+                child,
+                smtp_port,
+                web_port,
+                _dir: dir,
+            };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                if !matches!(server.child.try_wait(), Ok(None)) {
+                    break; // exited: a port was taken
+                }
+                let answered = matches!(
+                    reqwest::get(server.api()).await,
+                    Ok(r) if r.status().is_success()
+                );
+                if answered && std::net::TcpStream::connect(("127.0.0.1", smtp_port)).is_ok() {
+                    return server;
+                }
+                assert!(Instant::now() < deadline, "maildev did not come up");
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            assert!(Instant::now() < deadline, "maildev did not come up");
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        panic!("maildev exited five times: its ports were taken");
     }
 
     fn api(&self) -> String {
