@@ -18,8 +18,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use latchkey_client::Member as ClientMember;
 use latchkey_core::opaque::{ClientLogin, ClientRegistration};
 use latchkey_core::{
@@ -92,37 +90,6 @@ async fn call(
 
 async fn post(server: &Server, cookie: Option<&str>, path: &str, body: &Value) -> Answer {
     call(server, cookie, reqwest::Method::POST, path, Some(body)).await
-}
-
-/// `latchkey admin token create` on the server's database, as the operator
-/// runs it.
-fn admin_token(db: &Database, server: &Server) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .args([
-            "admin",
-            "token",
-            "create",
-            "--name",
-            "site",
-            "--scope",
-            "members:write",
-        ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("LATCHKEY_DEV", "true")
-        .env("LATCHKEY_DATABASE_URL", db.url())
-        .env(
-            "LATCHKEY_SECRETS_FILE",
-            server.secrets_file().display().to_string(),
-        )
-        .output()
-        .expect("latchkey runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// The site's backend invites `handle`; the token from the link's fragment.
@@ -231,7 +198,7 @@ async fn passkey_members(db: Database) {
         ..Settings::default()
     };
     let server = Server::start(&db, &mail, &settings).await;
-    let token = admin_token(&db, &server);
+    let token = support::admin_token(&db, &server, "site", "members:write", &[]);
     let invite_token = invite(&server, &token, "quinn").await;
 
     // Step 1: an unknown invitation is refused; the real one names quinn.

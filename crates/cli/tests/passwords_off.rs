@@ -18,8 +18,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use latchkey_core::opaque::{ClientLogin, ClientRegistration};
 use latchkey_core::{
     IdentityChallengePublic, IdentityPublic, IdentitySecret, KeyEncryptionKey, OsRng,
@@ -174,36 +172,20 @@ async fn with_passwords_off_a_password_only_unlocks() {
         ..Settings::default()
     };
     let server = Server::start(&db, &mail, &settings).await;
-    let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .args([
-            "admin",
-            "token",
-            "create",
-            "--name",
-            "site",
-            "--scope",
-            "members:write",
-        ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("LATCHKEY_DEV", "true")
-        .env("LATCHKEY_DATABASE_URL", db.url())
-        .env(
-            "LATCHKEY_SECRETS_FILE",
-            server.secrets_file().display().to_string(),
-        )
-        .env("LATCHKEY_AUTH__LOCAL_PASSWORDS", "false")
-        .env("LATCHKEY_OIDC__ISSUER", "http://127.0.0.1:9")
-        .env("LATCHKEY_OIDC__CLIENT_ID", "latchkey")
-        .env("LATCHKEY_OIDC__CLIENT_SECRET", "unused")
-        .output()
-        .expect("latchkey runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    // The command needs the server's auth settings too (passwords off
+    // needs an issuer).
+    let token = support::admin_token(
+        &db,
+        &server,
+        "site",
+        "members:write",
+        &[
+            ("LATCHKEY_AUTH__LOCAL_PASSWORDS", "false"),
+            ("LATCHKEY_OIDC__ISSUER", "http://127.0.0.1:9"),
+            ("LATCHKEY_OIDC__CLIENT_ID", "latchkey"),
+            ("LATCHKEY_OIDC__CLIENT_SECRET", "unused"),
+        ],
     );
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
 
     let (sam_cookie, sam) = enroll(&server, &token, "sam").await;
     let (tess_cookie, _) = enroll(&server, &token, "tess").await;

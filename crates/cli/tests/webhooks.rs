@@ -22,7 +22,7 @@
 mod support;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -222,29 +222,11 @@ fn types(arrivals: &[Arrival]) -> Vec<String> {
 
 /// `latchkey admin …` on the server's database, as the operator runs it.
 fn cli(db: &Database, server: &Server, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .arg("admin")
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("LATCHKEY_DEV", "true")
-        .env("LATCHKEY_DATABASE_URL", db.url())
-        .env(
-            "LATCHKEY_SECRETS_FILE",
-            server.secrets_file().display().to_string(),
-        )
-        .output()
-        .expect("latchkey runs")
+    support::admin(db, server, args, &[])
 }
 
 fn token(db: &Database, server: &Server, name: &str, scopes: &str) -> String {
-    let out = cli(
-        db,
-        server,
-        &["token", "create", "--name", name, "--scope", scopes],
-    );
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    support::admin_token(db, server, name, scopes, &[])
 }
 
 /// The site's backend calling the admin API; every answer checked against

@@ -34,6 +34,53 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// `latchkey admin ARGS` on the server's database and secrets file, as the
+/// operator runs it (with `env` added: the server's own settings where the
+/// command must see them).
+pub fn admin(
+    db: &Database,
+    server: &Server,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .arg("admin")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LATCHKEY_DEV", "true")
+        .env("LATCHKEY_DATABASE_URL", db.url())
+        .env(
+            "LATCHKEY_SECRETS_FILE",
+            server.secrets_file().display().to_string(),
+        )
+        .envs(env.iter().copied())
+        .output()
+        .expect("latchkey runs")
+}
+
+/// A new admin API token (`latchkey admin token create`), as printed once.
+pub fn admin_token(
+    db: &Database,
+    server: &Server,
+    name: &str,
+    scopes: &str,
+    env: &[(&str, &str)],
+) -> String {
+    let out = admin(
+        db,
+        server,
+        &["token", "create", "--name", name, "--scope", scopes],
+        env,
+    );
+    assert!(
+        out.status.success(),
+        "token create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
