@@ -1,6 +1,8 @@
 //! Conversations: a guest's first contact, the member's inbox, messages
 //! both ways, read marks, deletion.
 
+use std::sync::Arc;
+
 use latchkey_api::{ErrorCode, Handle, MessageInput, Notification, PostMessage, StartConversation};
 use latchkey_core::{check_message_ciphertext, ConversationId, OsRng, Role, SealedConversationKey};
 
@@ -11,8 +13,8 @@ use super::{accounts, ms, Budget, ClientKey, Context, DomainError, HOUR, MINUTE}
 use crate::i18n::Language;
 use crate::mail::LinkReason;
 use crate::store::{
-    Conversation, GrantKind, InboxEntry, Member, MemberId, NewConversation, NewMessage, Session,
-    StoredMessage, Timestamp,
+    Conversation, GrantKind, InboxEntry, Member, MemberId, NewConversation, NewMessage,
+    NoticeMaker, PostMail, Session, StoreError, StoredMessage, Timestamp,
 };
 
 /// A message's bytes, checked: at most the configured size, and the shape
@@ -412,11 +414,20 @@ pub async fn post(
                     .set_guest_language(&conversation.id, language)
                     .await?;
             }
-            let member = member_of(ctx, &conversation).await?;
-            (
-                None,
-                Some(notices::member_notice(ctx, &member, &conversation.id)?),
-            )
+            // Made by the store only if coalescing lets it go: most guest
+            // messages in a row are covered by the notice before.
+            let notice_ctx = ctx.clone();
+            let id = conversation.id;
+            let notice: Arc<NoticeMaker> = Arc::new(move |recipient| {
+                notices::member_notice(&notice_ctx, recipient, &id).map_err(|_| {
+                    StoreError::Corrupt {
+                        table: "members",
+                        column: "email_sealed",
+                        problem: "does not open with the member-email key",
+                    }
+                })
+            });
+            (None, PostMail::Notice(notice))
         }
         (Participant::Guest(_), _, _) => {
             return Err(DomainError::new(
@@ -430,22 +441,26 @@ pub async fn post(
                 "A link needs its grant.",
             ))
         }
-        (Participant::Member(_), None, None) => (None, None),
+        (Participant::Member(_), None, None) => (None, PostMail::None),
         (Participant::Member(_), Some(grant), link) => {
             let checked = grants::check(ctx, grant, link, GrantKind::Message, now)?;
             let mail = checked
                 .mail(ctx, &conversation, LinkReason::NewMessage)
                 .await?;
-            (Some(checked.grant), mail)
+            (
+                Some(checked.grant),
+                mail.map_or(PostMail::None, PostMail::Link),
+            )
         }
     };
+    let mail_asked = !matches!(mail, PostMail::None);
     let posted = ctx
         .store
         .post_message(
             &conversation.id,
-            &message,
-            grant.as_ref(),
-            mail.as_ref(),
+            message,
+            grant,
+            mail,
             now,
             ms(ctx.config.links.coalesce),
         )
@@ -455,7 +470,7 @@ pub async fn post(
     } else if posted.mail_capped {
         tracing::warn!(conversation = %conversation.id, "message stored; its mail capped");
         Notification::Capped
-    } else if mail.is_some() && !posted.duplicate {
+    } else if mail_asked && !posted.duplicate {
         Notification::Coalesced
     } else {
         Notification::None

@@ -14,7 +14,7 @@ use crate::i18n::Language;
 use crate::mail::{LinkReason, MailPayload};
 use crate::model::{MailBudget, MailScope};
 use crate::random::random_hex;
-use crate::store::{Conversation, Member, MemberId, NewMail};
+use crate::store::{Conversation, Member, MemberId, NewMail, NoticeRecipient};
 
 /// How far back the mail budgets count.
 const BUDGET_WINDOW: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
@@ -111,7 +111,7 @@ fn notice_budget(ctx: &Context, member: &MemberId) -> MailBudget {
 /// language he last signed in with.
 pub(crate) fn member_notice(
     ctx: &Context,
-    member: &Member,
+    member: &NoticeRecipient,
     conversation: &ConversationId,
 ) -> Result<NewMail, DomainError> {
     let to = ctx

@@ -4,7 +4,7 @@
 use latchkey_core::{ConversationId, Role};
 use sqlx::any::AnyRow;
 
-use super::decode::Columns;
+use super::decode::{Columns, RawRow};
 use super::events::{self, conversation_subject, DeletedBy, EventKind};
 use super::grants::insert_grant;
 use super::outbox::queue_mail;
@@ -22,7 +22,46 @@ const COLUMNS: &str = "id, member_id, sealed_key, guest_email_sealed, confirmed,
 const UNREAD: &str = "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = conversations.id \
                       AND m.sender = 2 AND m.seq > conversations.member_read_seq) AS unread";
 
-fn conversation(row: &AnyRow) -> Result<Conversation, StoreError> {
+/// What a member's notice needs of his row: made inside the writing
+/// transaction, and only when the notice goes out.
+#[derive(Clone, Debug)]
+pub struct NoticeRecipient {
+    /// Whose.
+    pub id: MemberId,
+    /// His sealed address (context: the id's hex text).
+    pub email_sealed: Vec<u8>,
+    /// The language of his notices.
+    pub language: Language,
+}
+
+/// Seals a member's notice for its recipient. Called by the store only
+/// when coalescing lets the notice go, so a post whose notice is dropped
+/// never opens an address or seals a mail.
+pub type NoticeMaker = dyn Fn(&NoticeRecipient) -> Result<NewMail, StoreError> + Send + Sync;
+
+/// The mail a post may queue.
+#[derive(Clone)]
+pub enum PostMail {
+    /// None.
+    None,
+    /// A member's message: the guest's link mail, sealed already (queued
+    /// with its grant unless coalescing drops both).
+    Link(NewMail),
+    /// A guest's message: the member's notice, made only if it goes out.
+    Notice(std::sync::Arc<NoticeMaker>),
+}
+
+impl std::fmt::Debug for PostMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PostMail::None => "PostMail::None",
+            PostMail::Link(_) => "PostMail::Link",
+            PostMail::Notice(_) => "PostMail::Notice",
+        })
+    }
+}
+
+pub(super) fn conversation(row: &impl RawRow) -> Result<Conversation, StoreError> {
     let c = Columns::of("conversations", row);
     Ok(Conversation {
         id: c.conversation_id("id")?,
@@ -46,7 +85,7 @@ fn inbox_entry(row: &AnyRow) -> Result<InboxEntry, StoreError> {
     })
 }
 
-fn stored_message(row: &AnyRow) -> Result<StoredMessage, StoreError> {
+pub(super) fn stored_message(row: &impl RawRow) -> Result<StoredMessage, StoreError> {
     let c = Columns::of("messages", row);
     let seq = c.int("seq")?;
     if seq < 1 {
@@ -231,12 +270,14 @@ impl Store {
     pub async fn post_message(
         &self,
         conversation_id: &ConversationId,
-        message: &NewMessage,
-        grant: Option<&NewGrant>,
-        mail: Option<&NewMail>,
+        message: NewMessage,
+        grant: Option<NewGrant>,
+        mail: PostMail,
         now: Timestamp,
         coalesce_ms: i64,
     ) -> Result<Posted, StoreError> {
+        let grant = grant.as_ref();
+        let message = &message;
         let id = conversation_id.to_string();
         if grant.is_some_and(|g| g.emailed) {
             // The link below answers a pending request; one still queued
@@ -304,7 +345,7 @@ impl Store {
                 && unused_link_since(&mut tx, conversation_id, now, cutoff).await?;
             if !coalesced {
                 let mut queued = false;
-                if let (true, Some(mail)) = (grant.emailed, mail) {
+                if let (true, PostMail::Link(mail)) = (grant.emailed, &mail) {
                     queued =
                         queue_mail(&mut tx, self.dialect, Some(conversation_id), mail, now).await?;
                     posted.mail_queued = queued;
@@ -325,7 +366,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-        } else if let Some(mail) = mail {
+        } else if let PostMail::Notice(make_notice) = &mail {
             // With coalescing off (0), every notice goes out.
             let claimed = sqlx::query(
                 "UPDATE conversations SET member_notified_at = $2 WHERE id = $1 \
@@ -340,8 +381,9 @@ impl Store {
             if claimed.rows_affected() == 1 {
                 // Over a budget the claim stays: he is told again once he
                 // reads or the coalescing window passes, as if it had gone.
+                let mail = make_notice(&notice_recipient(&mut tx, conversation_id).await?)?;
                 let queued =
-                    queue_mail(&mut tx, self.dialect, Some(conversation_id), mail, now).await?;
+                    queue_mail(&mut tx, self.dialect, Some(conversation_id), &mail, now).await?;
                 posted.mail_queued = queued;
                 posted.mail_capped = !queued;
             }
@@ -501,6 +543,27 @@ async fn record_message(
         .await?;
     }
     Ok(())
+}
+
+/// The member of a conversation, as his notice needs him.
+async fn notice_recipient(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    conversation_id: &ConversationId,
+) -> Result<NoticeRecipient, StoreError> {
+    let row = sqlx::query(
+        "SELECT m.id, m.email_sealed, m.language FROM conversations c \
+         JOIN members m ON m.id = c.member_id WHERE c.id = $1",
+    )
+    .bind(conversation_id.to_string())
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound("member"))?;
+    let c = Columns::of("members", &row);
+    Ok(NoticeRecipient {
+        id: c.member_id("id")?,
+        email_sealed: c.bytes("email_sealed")?,
+        language: c.language("language")?,
+    })
 }
 
 /// An e-mailed grant as stored: over a mail budget it was not e-mailed, and

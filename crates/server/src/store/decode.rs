@@ -10,14 +10,64 @@ use sqlx::Row;
 use super::StoreError;
 use crate::model::{is_lower_hex32, Language, MemberId, Timestamp};
 
+/// A row as either driver hands it over (sqlx's `Any` row, or rusqlite's on
+/// the SQLite fast path): the few raw types the schema uses. A NULL where
+/// the type has none, or a value of another type, is `None` from
+/// [`RawValue::Mismatch`]; the driver's own failures pass through.
+pub(super) trait RawRow {
+    /// The column's value as `T`, or why not.
+    fn raw<T: RawValue>(&self, column: &'static str) -> Result<T, RawError>;
+}
+
+/// Why a column did not read.
+pub(super) enum RawError {
+    /// NULL where the type has none, or another type.
+    Mismatch,
+    /// The driver failed.
+    Store(StoreError),
+}
+
+/// A Rust type both drivers decode.
+pub(super) trait RawValue:
+    for<'a> sqlx::Decode<'a, sqlx::Any> + sqlx::Type<sqlx::Any> + rusqlite::types::FromSql
+{
+}
+
+impl RawValue for i64 {}
+impl RawValue for Option<i64> {}
+impl RawValue for String {}
+impl RawValue for Option<String> {}
+impl RawValue for Vec<u8> {}
+impl RawValue for Option<Vec<u8>> {}
+
+impl RawRow for AnyRow {
+    fn raw<T: RawValue>(&self, column: &'static str) -> Result<T, RawError> {
+        self.try_get(column).map_err(|e| match e {
+            sqlx::Error::ColumnDecode { .. } => RawError::Mismatch,
+            other => RawError::Store(StoreError::Database(other)),
+        })
+    }
+}
+
+impl RawRow for rusqlite::Row<'_> {
+    fn raw<T: RawValue>(&self, column: &'static str) -> Result<T, RawError> {
+        self.get(column).map_err(|e| match e {
+            rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..) => RawError::Mismatch,
+            other => RawError::Store(StoreError::Sqlite(other)),
+        })
+    }
+}
+
 /// One row of one table, read column by column.
-pub(super) struct Columns<'r> {
-    row: &'r AnyRow,
+pub(super) struct Columns<'r, R: RawRow> {
+    row: &'r R,
     table: &'static str,
 }
 
-impl<'r> Columns<'r> {
-    pub(super) fn of(table: &'static str, row: &'r AnyRow) -> Columns<'r> {
+impl<'r, R: RawRow> Columns<'r, R> {
+    pub(super) fn of(table: &'static str, row: &'r R) -> Columns<'r, R> {
         Columns { row, table }
     }
 
@@ -30,15 +80,12 @@ impl<'r> Columns<'r> {
         }
     }
 
-    fn get<T>(&self, column: &'static str) -> Result<T, StoreError>
-    where
-        T: for<'a> sqlx::Decode<'a, sqlx::Any> + sqlx::Type<sqlx::Any>,
-    {
-        self.row.try_get(column).map_err(|e| match e {
+    fn get<T: RawValue>(&self, column: &'static str) -> Result<T, StoreError> {
+        self.row.raw(column).map_err(|e| match e {
             // NULL where the schema forbids it, or another type: the value
             // was not written by this server.
-            sqlx::Error::ColumnDecode { .. } => self.corrupt(column, "is NULL or of another type"),
-            other => StoreError::Database(other),
+            RawError::Mismatch => self.corrupt(column, "is NULL or of another type"),
+            RawError::Store(other) => other,
         })
     }
 

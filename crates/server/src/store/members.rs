@@ -22,7 +22,7 @@ type BytesPair = (Vec<u8>, Vec<u8>);
 
 /// Decodes two columns that must be both set or both absent.
 fn pair(
-    c: &Columns<'_>,
+    c: &Columns<'_, impl super::decode::RawRow>,
     first: &'static str,
     second: &'static str,
     both: &'static str,

@@ -47,6 +47,7 @@ pub use crate::model::{
 };
 pub use backup::{check_sqlite_copy, CopyCheck};
 pub use budgets::BudgetCount;
+pub use conversations::{NoticeMaker, NoticeRecipient, PostMail};
 pub use events::{DeletedBy, Event, EventKind};
 pub use gauges::Gauges;
 pub use invites::Invite;
@@ -85,6 +86,15 @@ pub enum StoreError {
     /// The database failed or is unreachable.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// SQLite failed on the fast path (its own connections, see `sqlite`).
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A batch of writes did not commit: none of its writes happened.
+    #[error("database: the commit failed: {0}")]
+    Commit(String),
+    /// The SQLite writer has stopped (the store is closing).
+    #[error("database: the writer has stopped")]
+    WriterGone,
     /// A migration failed.
     #[error("migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
