@@ -85,6 +85,8 @@ struct Families {
     event_streams: Gauge,
     pool_size: Gauge,
     pool_idle: Gauge,
+    write_batches: Gauge,
+    batched_writes: Gauge,
 }
 
 /// The metrics of one app instance. Cheap to clone.
@@ -212,6 +214,18 @@ impl Metrics {
             "Open database connections of this instance not in use",
             pool_idle.clone(),
         );
+        let write_batches = Gauge::default();
+        registry.register(
+            "latchkey_db_write_batches",
+            "Transactions committed by this instance's group-commit writer since it started",
+            write_batches.clone(),
+        );
+        let batched_writes = Gauge::default();
+        registry.register(
+            "latchkey_db_batched_writes",
+            "Writes those transactions held (divided by the batches: the mean batch size)",
+            batched_writes.clone(),
+        );
         Metrics {
             families: Arc::new(Families {
                 registry,
@@ -232,6 +246,8 @@ impl Metrics {
                 event_streams,
                 pool_size,
                 pool_idle,
+                write_batches,
+                batched_writes,
             }),
         }
     }
@@ -332,6 +348,12 @@ impl Metrics {
         families
             .pool_idle
             .set(i64::try_from(gauges.pool_idle).unwrap_or(i64::MAX));
+        families
+            .write_batches
+            .set(i64::try_from(gauges.write_batches).unwrap_or(i64::MAX));
+        families
+            .batched_writes
+            .set(i64::try_from(gauges.batched_writes).unwrap_or(i64::MAX));
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &families.registry)?;
         Ok(text)

@@ -2,6 +2,8 @@
 //! outbox is, how many sessions live, how busy the pool is. Counts only;
 //! no row's content leaves here.
 
+use std::sync::atomic::Ordering;
+
 use super::{Store, StoreError};
 use crate::model::Timestamp;
 
@@ -22,6 +24,11 @@ pub struct Gauges {
     pub pool_size: u32,
     /// Of those, the ones not in use.
     pub pool_idle: usize,
+    /// Transactions the group-commit writer committed since start.
+    pub write_batches: u64,
+    /// Writes those transactions held (over `write_batches`: the mean
+    /// batch).
+    pub batched_writes: u64,
 }
 
 impl Store {
@@ -48,6 +55,8 @@ impl Store {
             sessions_active,
             pool_size,
             pool_idle,
+            write_batches: self.write_stats.batches.load(Ordering::Relaxed),
+            batched_writes: self.write_stats.writes.load(Ordering::Relaxed),
         })
     }
 }

@@ -35,6 +35,8 @@ mod tokens;
 mod webhooks;
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -150,6 +152,27 @@ impl Dialect {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// What the group-commit writers did, for the metrics.
+    write_stats: Arc<WriteStats>,
+}
+
+/// Counts kept by a group-commit writer: how many transactions it
+/// committed, and how many writes they held.
+#[derive(Debug, Default)]
+pub(crate) struct WriteStats {
+    /// Committed transactions.
+    pub batches: AtomicU64,
+    /// Writes in them.
+    pub writes: AtomicU64,
+}
+
+impl WriteStats {
+    /// One committed transaction of `writes` writes.
+    pub(crate) fn committed(&self, writes: usize) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.writes
+            .fetch_add(u64::try_from(writes).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -202,7 +225,11 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Store { pool, dialect })
+        Ok(Store {
+            pool,
+            dialect,
+            write_stats: Arc::default(),
+        })
     }
 
     /// Applies the migrations this database has not seen yet.
