@@ -9,15 +9,21 @@ use super::events::{self, conversation_subject, DeletedBy, EventKind};
 use super::grants::insert_grant;
 use super::outbox::queue_mail;
 use super::receipts::record_mark;
-use super::{flag, Store, StoreError, Unique};
+use super::{flag, sqlite, Store, StoreError, Unique};
 use crate::model::{
     Conversation, GrantKind, InboxEntry, Language, MailOutcome, MemberId, NewConversation,
     NewGrant, NewMail, NewMessage, Posted, StoredMessage, Timestamp,
 };
 
-const COLUMNS: &str = "id, member_id, sealed_key, guest_email_sealed, confirmed, last_seq, \
-                       member_read_seq, link_requested_at, created_at, last_activity_at, \
-                       guest_language";
+/// A conversation's columns, as [`conversation`] reads them (a macro, so
+/// that whole statements can be constants).
+macro_rules! columns {
+    () => {
+        "id, member_id, sealed_key, guest_email_sealed, confirmed, last_seq, \
+         member_read_seq, link_requested_at, created_at, last_activity_at, guest_language"
+    };
+}
+const COLUMNS: &str = columns!();
 
 const UNREAD: &str = "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = conversations.id \
                       AND m.sender = 2 AND m.seq > conversations.member_read_seq) AS unread";
@@ -152,15 +158,20 @@ impl Store {
         &self,
         id: &ConversationId,
     ) -> Result<Option<Conversation>, StoreError> {
-        sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM conversations WHERE id = $1"
-        ))
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?
-        .as_ref()
-        .map(conversation)
-        .transpose()
+        const SQL: &str = concat!("SELECT ", columns!(), " FROM conversations WHERE id = $1");
+        let id = id.to_string();
+        match &self.sqlite {
+            Some(engine) => {
+                engine.read(|conn| sqlite::query_opt(conn, SQL, &[&id], |row| conversation(row)))
+            }
+            None => sqlx::query(SQL)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .as_ref()
+                .map(conversation)
+                .transpose(),
+        }
     }
 
     /// One conversation as the member's inbox shows it.
@@ -215,18 +226,26 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        sqlx::query(
-            "SELECT seq, message_id, sender, ciphertext, created_at FROM messages \
-             WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(conversation_id.to_string())
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(stored_message)
-        .collect()
+        const SQL: &str = "SELECT seq, message_id, sender, ciphertext, created_at FROM messages \
+                           WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+        let id = conversation_id.to_string();
+        let limit = i64::from(limit);
+        match &self.sqlite {
+            Some(engine) => engine.read(|conn| {
+                sqlite::query_all(conn, SQL, &[&id, &after, &limit], |row| {
+                    stored_message(row)
+                })
+            }),
+            None => sqlx::query(SQL)
+                .bind(id)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(stored_message)
+                .collect(),
+        }
     }
 
     /// Records that the member has read up to `seq`; the next guest message
@@ -276,6 +295,38 @@ impl Store {
         now: Timestamp,
         coalesce_ms: i64,
     ) -> Result<Posted, StoreError> {
+        if let (super::Dialect::Postgres, Some(writer)) = (self.dialect, &self.pg_writer) {
+            if grant.as_ref().is_some_and(|g| g.emailed) {
+                // As below: a queued request is marked before the link.
+                self.fold_link_requests().await?;
+            }
+            return writer
+                .post(super::pg_writer::PostJob {
+                    conversation_id: *conversation_id,
+                    message,
+                    grant,
+                    mail,
+                    now,
+                    coalesce_ms,
+                })
+                .await;
+        }
+        if let Some(engine) = &self.sqlite {
+            if grant.as_ref().is_some_and(|g| g.emailed) {
+                // As below: a queued request is marked before the link.
+                self.fold_link_requests().await?;
+            }
+            return engine
+                .post_message(super::sqlite::Post {
+                    conversation_id: *conversation_id,
+                    message,
+                    grant,
+                    mail,
+                    now,
+                    coalesce_ms,
+                })
+                .await;
+        }
         let grant = grant.as_ref();
         let message = &message;
         let id = conversation_id.to_string();
@@ -568,7 +619,7 @@ async fn notice_recipient(
 
 /// An e-mailed grant as stored: over a mail budget it was not e-mailed, and
 /// must not count as a pending link that coalesces the next one.
-fn as_mailed(grant: &NewGrant, queued: bool) -> NewGrant {
+pub(super) fn as_mailed(grant: &NewGrant, queued: bool) -> NewGrant {
     NewGrant {
         emailed: grant.emailed && queued,
         ..grant.clone()

@@ -11,6 +11,11 @@
 //! lock, held until commit. It is the last statement of every transaction
 //! that writes an event, so whoever holds the lock waits for nothing else
 //! (no deadlock) and holds it only for the commit.
+//!
+//! PostgreSQL's post writer (`pg_writer.rs`) commits many posts in one
+//! transaction; their events go in with [`record_pg_batch`]: the lock,
+//! the notification and every event in one statement, still the last of
+//! the transaction, so a batch takes the lock once.
 
 use latchkey_api::Handle;
 use latchkey_core::{ConversationId, Role};
@@ -195,6 +200,68 @@ pub(super) async fn record(
             .execute(&mut **tx)
             .await?;
     }
+    Ok(())
+}
+
+/// An event as the PostgreSQL post writer has it at hand (the member's
+/// id and handle as stored, read with the conversation's row).
+pub(super) struct PgEvent {
+    pub kind: EventKind,
+    pub member_id: String,
+    pub handle: String,
+    pub conversation_id: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// Writes a batch's events on PostgreSQL in one statement: the events lock
+/// (see the module's comment), the notification, then every event in the
+/// order given. The lock's CTE is joined to every row, so it is taken
+/// before the first row draws its number; the subquery's ORDER BY keeps
+/// the numbers in the batch's order.
+pub(super) async fn record_pg_batch(
+    tx: &mut sqlx::PgConnection,
+    events: &[PgEvent],
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut ids = Vec::with_capacity(events.len());
+    let mut kinds = Vec::with_capacity(events.len());
+    let mut members = Vec::with_capacity(events.len());
+    let mut handles = Vec::with_capacity(events.len());
+    let mut conversations = Vec::with_capacity(events.len());
+    let mut details = Vec::with_capacity(events.len());
+    let mut times = Vec::with_capacity(events.len());
+    for e in events {
+        ids.push(crate::random::random_hex());
+        kinds.push(e.kind.name());
+        members.push(e.member_id.as_str());
+        handles.push(e.handle.as_str());
+        conversations.push(e.conversation_id.as_deref());
+        details.push(e.kind.detail());
+        times.push(e.created_at.as_ms());
+    }
+    // Two 32-bit keys: a space apart from the outbox's one-key locks.
+    sqlx::query::<sqlx::Postgres>(
+        "WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(1819, 1), \
+         pg_notify('latchkey_events', '')) \
+         INSERT INTO events (event_id, kind, member_id, handle, conversation_id, detail, \
+         created_at) \
+         SELECT e.event_id, e.kind, e.member_id, e.handle, e.conversation_id, e.detail, \
+         e.created_at FROM (SELECT u.* FROM locked, unnest($1::text[], $2::text[], \
+         $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[]) WITH ORDINALITY \
+         AS u(event_id, kind, member_id, handle, conversation_id, detail, created_at, n) \
+         ORDER BY u.n) AS e",
+    )
+    .bind(&ids)
+    .bind(&kinds)
+    .bind(&members)
+    .bind(&handles)
+    .bind(&conversations)
+    .bind(&details)
+    .bind(&times)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 

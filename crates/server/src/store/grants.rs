@@ -57,7 +57,7 @@ const SELECT_GRANT: &str = "SELECT g.conversation_id, g.wrapped_key, g.epoch, g.
 
 /// Epochs are counted from 1970 in spans of a second or more: far inside
 /// both types.
-fn epoch_column(epoch: u64) -> Result<i64, StoreError> {
+pub(super) fn epoch_column(epoch: u64) -> Result<i64, StoreError> {
     i64::try_from(epoch).map_err(|_| StoreError::Corrupt {
         table: "grants",
         column: "epoch",

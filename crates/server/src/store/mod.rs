@@ -28,8 +28,10 @@ mod migration_status;
 mod oidc;
 mod outbox;
 mod passkeys;
+mod pg_writer;
 mod receipts;
 mod sessions;
+mod sqlite;
 mod sweep;
 mod tokens;
 mod webhooks;
@@ -154,6 +156,10 @@ pub struct Store {
     dialect: Dialect,
     /// What the group-commit writers did, for the metrics.
     write_stats: Arc<WriteStats>,
+    /// On PostgreSQL: the post writer (group commit, `pg_writer.rs`).
+    pg_writer: Option<pg_writer::PgWriter>,
+    /// On SQLite: the writer thread and read connections of the hot path.
+    sqlite: Option<Arc<sqlite::SqliteEngine>>,
 }
 
 /// Counts kept by a group-commit writer: how many transactions it
@@ -225,10 +231,26 @@ impl Store {
             })
             .connect_with(options)
             .await?;
+        let write_stats = Arc::<WriteStats>::default();
+        let sqlite = match crate::secrets::sqlite_path(database_url) {
+            Some(path) if dialect == Dialect::Sqlite => Some(Arc::new(
+                sqlite::SqliteEngine::start(&path, write_stats.clone())?,
+            )),
+            _ => None,
+        };
+        let pg_writer = match dialect {
+            Dialect::Postgres => Some(pg_writer::PgWriter::start(
+                sqlx::postgres::PgConnectOptions::from_str(database_url)?,
+                write_stats.clone(),
+            )),
+            Dialect::Sqlite => None,
+        };
         Ok(Store {
             pool,
             dialect,
-            write_stats: Arc::default(),
+            pg_writer,
+            write_stats,
+            sqlite,
         })
     }
 
@@ -292,6 +314,12 @@ impl Store {
 
     /// Closes every connection (SQLite checkpoints its WAL on the last one).
     pub async fn close(&self) {
+        if let Some(writer) = &self.pg_writer {
+            writer.stop().await;
+        }
+        if let Some(engine) = &self.sqlite {
+            engine.close();
+        }
         self.pool.close().await;
     }
 }

@@ -64,6 +64,84 @@ pub(super) async fn queue_mail(
     Ok(true)
 }
 
+/// Takes the budget locks of every mail a transaction may queue, in one
+/// statement and one order (see [`queue_mail`]), for the post writer
+/// (`pg_writer.rs`): a batch queues several mails, and taking each one's
+/// locks in turn would not be one order across the batch (two instances'
+/// batches could deadlock). Locking a mail that is then not queued only
+/// serialises a little more.
+pub(super) async fn lock_budgets_pg(
+    tx: &mut sqlx::PgConnection,
+    mails: &[&NewMail],
+) -> Result<(), StoreError> {
+    let mut ids: Vec<i64> = mails
+        .iter()
+        .flat_map(|m| m.budgets.iter().filter(|b| b.limit > 0).map(lock_id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    // unnest walks the sorted array in order, one lock per element.
+    sqlx::query::<sqlx::Postgres>(
+        "SELECT COUNT(pg_advisory_xact_lock(k)) AS locked FROM unnest($1::int8[]) AS k",
+    )
+    .bind(&ids)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// [`queue_mail`] on PostgreSQL's own connection, for the post writer
+/// (`pg_writer.rs`), which runs outside sqlx's `Any` driver: the same
+/// counts and rows. The caller holds the budget locks
+/// ([`lock_budgets_pg`]).
+pub(super) async fn queue_mail_pg(
+    tx: &mut sqlx::PgConnection,
+    conversation_id: Option<&ConversationId>,
+    mail: &NewMail,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let budgets: Vec<&MailBudget> = mail.budgets.iter().filter(|b| b.limit > 0).collect();
+    let since = now.minus_ms(mail.window_ms);
+    for budget in &budgets {
+        let (sent,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM mail_log WHERE scope = $1 AND key_hash = $2 AND sent_at > $3",
+        )
+        .bind(budget.scope.as_str())
+        .bind(budget.key_hash.as_slice())
+        .bind(since.as_ms())
+        .fetch_one(&mut *tx)
+        .await?;
+        if sent >= i64::from(budget.limit) {
+            return Ok(false);
+        }
+    }
+    for budget in &budgets {
+        sqlx::query::<sqlx::Postgres>(
+            "INSERT INTO mail_log (scope, key_hash, sent_at, forget_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(budget.scope.as_str())
+        .bind(budget.key_hash.as_slice())
+        .bind(now.as_ms())
+        .bind(now.plus_ms(mail.window_ms).as_ms())
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query::<sqlx::Postgres>(
+        "INSERT INTO outbox (id, conversation_id, payload_sealed, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(&mail.id)
+    .bind(conversation_id.map(ToString::to_string))
+    .bind(&mail.payload_sealed)
+    .bind(now.as_ms())
+    .execute(&mut *tx)
+    .await?;
+    Ok(true)
+}
+
 /// The advisory-lock number of a budget's key: its first eight bytes, the
 /// scope mixed in (the hash is uniform, so collisions only serialise).
 fn lock_id(budget: &MailBudget) -> i64 {

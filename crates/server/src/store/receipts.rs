@@ -8,8 +8,8 @@
 
 use latchkey_core::{ConversationId, Role};
 
-use super::decode::Columns;
-use super::{flag, Store, StoreError};
+use super::decode::{Columns, RawRow};
+use super::{flag, sqlite, Store, StoreError};
 use crate::model::{MemberId, Timestamp};
 
 /// Records that `reader` had read up to `seq` at `now`, unless his switch
@@ -57,34 +57,39 @@ impl Store {
         reader: Role,
         from_seq: i64,
     ) -> Result<Vec<(i64, Timestamp)>, StoreError> {
-        sqlx::query(
-            "SELECT seq, read_at FROM read_marks WHERE conversation_id = $1 AND reader = $2 \
-             AND seq >= $3 ORDER BY seq",
-        )
-        .bind(conversation_id.to_string())
-        .bind(i64::from(reader.as_byte()))
-        .bind(from_seq)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|row| {
+        const SQL: &str = "SELECT seq, read_at FROM read_marks WHERE conversation_id = $1 \
+                           AND reader = $2 AND seq >= $3 ORDER BY seq";
+        fn mark(row: &impl RawRow) -> Result<(i64, Timestamp), StoreError> {
             let c = Columns::of("read_marks", row);
             Ok((c.int("seq")?, c.time("read_at")?))
-        })
-        .collect()
+        }
+        let id = conversation_id.to_string();
+        let reader = i64::from(reader.as_byte());
+        match &self.sqlite {
+            Some(engine) => engine.read(|conn| {
+                sqlite::query_all(conn, SQL, &[&id, &reader, &from_seq], |row| mark(row))
+            }),
+            None => sqlx::query(SQL)
+                .bind(id)
+                .bind(reader)
+                .bind(from_seq)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(mark)
+                .collect(),
+        }
     }
 
     /// Whether the member shares his reading (his switch; on unless he
     /// turned it off).
     pub async fn member_read_receipts(&self, member_id: &MemberId) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT read_receipts FROM members WHERE id = $1")
-            .bind(member_id.to_hex())
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(row) => Columns::of("members", &row).flag("read_receipts"),
-            None => Err(StoreError::NotFound("member")),
-        }
+        self.switch(
+            "SELECT read_receipts AS switch FROM members WHERE id = $1",
+            member_id.to_hex(),
+            ("members", "member"),
+        )
+        .await
     }
 
     /// Turns the member's switch on or off. Off also forgets the marks he
@@ -119,14 +124,37 @@ impl Store {
         &self,
         conversation_id: &ConversationId,
     ) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT guest_read_receipts FROM conversations WHERE id = $1")
-            .bind(conversation_id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(row) => Columns::of("conversations", &row).flag("guest_read_receipts"),
-            None => Err(StoreError::NotFound("conversation")),
-        }
+        self.switch(
+            "SELECT guest_read_receipts AS switch FROM conversations WHERE id = $1",
+            conversation_id.to_string(),
+            ("conversations", "conversation"),
+        )
+        .await
+    }
+
+    /// A receipts switch: the one flag `sql` selects from `table` for
+    /// `id`; `owner` names the row in the error when it is not there.
+    async fn switch(
+        &self,
+        sql: &'static str,
+        id: String,
+        (table, owner): (&'static str, &'static str),
+    ) -> Result<bool, StoreError> {
+        let found = match &self.sqlite {
+            Some(engine) => engine.read(|conn| {
+                sqlite::query_opt(conn, sql, &[&id], |row| {
+                    Columns::of(table, row).flag("switch")
+                })
+            })?,
+            None => sqlx::query(sql)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .as_ref()
+                .map(|row| Columns::of(table, row).flag("switch"))
+                .transpose()?,
+        };
+        found.ok_or(StoreError::NotFound(owner))
     }
 
     /// Turns the guest's switch on or off; off forgets his marks.

@@ -1,0 +1,248 @@
+//! SQLite connections of our own: one writer thread with group commit, and
+//! readers called in place.
+//!
+//! SQLite takes one writer at a time. With a pool of writers, the ones that
+//! find the lock taken sleep in the busy handler (1, 2, 5 … 100 ms) while
+//! the lock sits idle, and every statement is a hand-off to the driver's
+//! worker thread. Here all writes of the hot path go to one thread that
+//! owns the write connection: it takes every job waiting, runs them in one
+//! transaction (each inside a savepoint, so one failing job undoes only
+//! itself), commits once — one fsync for the batch — and only then answers
+//! each job. While it commits, the next jobs queue up and form the next
+//! batch, so batches grow with load and a lone write waits for nobody.
+//!
+//! Reads run on the caller's thread, on a connection taken from a small
+//! pool: a read of the hot path is a few indexed statements on cached
+//! pages, cheaper than handing it to another thread and back. WAL keeps
+//! them from ever waiting for the writer.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{StoreError, WriteStats};
+
+/// Jobs waiting beyond this make the caller wait to queue (back-pressure).
+const QUEUE: usize = 4096;
+/// At most this many jobs share a transaction: bounds how long the first
+/// of them waits for the commit.
+const MAX_BATCH: usize = 512;
+/// Idle read connections kept; more are opened under load and closed after.
+const IDLE_READERS: usize = 8;
+
+/// The pragmas of every connection. WAL: readers never block the writer.
+/// synchronous FULL: a commit is on disk before it is acknowledged (with
+/// group commit, one fsync serves the whole batch). secure_delete: a
+/// destroyed row is overwritten, not just unlinked. foreign_keys: deleting
+/// a conversation cascades. busy_timeout: the rest of the store still
+/// writes through sqlx's pool and takes the lock in turn.
+const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                       PRAGMA secure_delete = ON; PRAGMA foreign_keys = ON; \
+                       PRAGMA busy_timeout = 10000;";
+
+/// What a job hands back after running: whether to keep its writes, and
+/// how to answer once the batch's fate is known (`true`: committed).
+type Reply = Box<dyn FnOnce(bool) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
+
+/// The writer thread and the read connections of one database file.
+pub(crate) struct SqliteEngine {
+    path: PathBuf,
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteEngine").finish_non_exhaustive()
+    }
+}
+
+fn open(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.execute_batch(PRAGMAS)?;
+    // Statements are few and repeated: keep all of them prepared.
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+impl SqliteEngine {
+    /// Opens the writer (starting its thread) on the file at `path`.
+    pub(crate) fn start(path: &Path, stats: Arc<WriteStats>) -> Result<SqliteEngine, StoreError> {
+        let conn = open(path)?;
+        let (send, receive) = mpsc::channel(QUEUE);
+        let writer = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_loop(conn, receive, &stats))
+            .map_err(|e| StoreError::Commit(format!("cannot start the writer thread: {e}")))?;
+        Ok(SqliteEngine {
+            path: path.to_path_buf(),
+            jobs: Mutex::new(Some(send)),
+            writer: Mutex::new(Some(writer)),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Runs `job` in the writer's next transaction; answers once that has
+    /// committed (or with the job's own error, its writes undone).
+    pub(crate) async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = job(conn);
+            let keep = result.is_ok();
+            let reply: Reply = Box::new(move |committed| {
+                let _gone = answer.send(match result {
+                    Ok(_) if !committed => Err(StoreError::Commit(
+                        "the batch was rolled back; nothing of it was stored".into(),
+                    )),
+                    other => other,
+                });
+            });
+            (keep, reply)
+        });
+        let sender = self
+            .jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or(StoreError::WriterGone)?;
+        sender.send(job).await.map_err(|_| StoreError::WriterGone)?;
+        // A job dropped unanswered never ran (its batch failed first) or
+        // panicked (undone).
+        answered.await.map_err(|_| {
+            StoreError::Commit("the write did not run; nothing of it was stored".into())
+        })?
+    }
+
+    /// Runs `read` on a read connection, here and now.
+    pub(crate) fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let idle = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let conn = open(&self.path)?;
+                // A reader never writes; say so to SQLite too.
+                conn.execute_batch("PRAGMA query_only = ON;")?;
+                conn
+            }
+        };
+        let result = read(&conn);
+        let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        if readers.len() < IDLE_READERS {
+            readers.push(conn);
+        }
+        result
+    }
+
+    /// Stops the writer after the jobs already queued, and closes every
+    /// connection.
+    pub(crate) fn close(&self) {
+        self.jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(writer) = writer {
+            if writer.join().is_err() {
+                tracing::error!("the SQLite writer thread panicked");
+            }
+        }
+        self.readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
+
+/// The writer thread: a batch per turn until every sender is gone.
+fn write_loop(conn: Connection, mut jobs: mpsc::Receiver<Job>, stats: &WriteStats) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = jobs.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let jobs_in_batch = batch.len();
+        if commit_batch(&conn, batch.drain(..)) {
+            stats.committed(jobs_in_batch);
+        }
+    }
+}
+
+/// One transaction for `batch`; answers every job after the commit.
+/// Returns whether it committed.
+fn commit_batch(conn: &Connection, batch: impl Iterator<Item = Job>) -> bool {
+    let mut replies: Vec<Reply> = Vec::new();
+    let mut healthy = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+    for job in batch {
+        // Once the transaction is broken, later jobs are dropped
+        // unanswered: their callers learn that they did not run.
+        if !healthy {
+            continue;
+        }
+        if conn.execute_batch("SAVEPOINT job").is_err() {
+            healthy = false;
+            continue;
+        }
+        // A panic in a job (a bug) must not take the writer down with
+        // every later write: its savepoint is undone, its caller sees the
+        // writer's answer channel dropped.
+        let outcome = catch_unwind(AssertUnwindSafe(|| job(conn)));
+        let keep = match outcome {
+            Ok((keep, reply)) => {
+                replies.push(reply);
+                keep
+            }
+            Err(_) => {
+                tracing::error!("a write job panicked; its writes are undone");
+                false
+            }
+        };
+        let closed = if keep {
+            conn.execute_batch("RELEASE job")
+        } else {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")
+        };
+        healthy &= closed.is_ok();
+    }
+    let committed = healthy && conn.execute_batch("COMMIT").is_ok();
+    if !committed {
+        if let Err(e) = conn.execute_batch("ROLLBACK") {
+            // No transaction left to roll back is the usual case here.
+            tracing::debug!(error = %e, "rollback after a failed batch");
+        }
+        tracing::error!("a write batch did not commit; its callers get an error");
+    }
+    for reply in replies {
+        reply(committed);
+    }
+    committed
+}
