@@ -24,8 +24,34 @@ impl From<&Session> for Participant {
     }
 }
 
-fn unknown_conversation() -> DomainError {
+pub(crate) fn unknown_conversation() -> DomainError {
     DomainError::new(ErrorCode::UnknownConversation, "No such conversation.")
+}
+
+/// A guest acts only on the conversation his session is for (403 for
+/// another).
+pub(crate) fn check_guest_scope(who: Participant, id: ConversationId) -> Result<(), DomainError> {
+    match who {
+        Participant::Guest(own) if own != id => Err(DomainError::new(
+            ErrorCode::WrongConversation,
+            "Your session is for another conversation. Open this conversation's link.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A member acts only on his own conversations; another's is 404 (its
+/// existence is not his business).
+pub(crate) fn check_member_owns(
+    who: Participant,
+    conversation: &Conversation,
+) -> Result<(), DomainError> {
+    match who {
+        Participant::Member(member) if member != conversation.member_id => {
+            Err(unknown_conversation())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The conversation, if this participant may act on it. A member who does
@@ -36,25 +62,14 @@ pub(crate) async fn conversation_for(
     who: Participant,
     id: ConversationId,
 ) -> Result<Conversation, DomainError> {
-    if let Participant::Guest(own) = who {
-        if own != id {
-            return Err(DomainError::new(
-                ErrorCode::WrongConversation,
-                "Your session is for another conversation. Open this conversation's link.",
-            ));
-        }
-    }
+    check_guest_scope(who, id)?;
     let conversation = ctx
         .store
         .conversation(&id)
         .await?
         .ok_or_else(unknown_conversation)?;
-    match who {
-        Participant::Member(member) if member != conversation.member_id => {
-            Err(unknown_conversation())
-        }
-        _ => Ok(conversation),
-    }
+    check_member_owns(who, &conversation)?;
+    Ok(conversation)
 }
 
 /// The member a conversation belongs to.

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use latchkey_api::{ErrorCode, Handle, MessageInput, Notification, PostMessage, StartConversation};
 use latchkey_core::{check_message_ciphertext, ConversationId, OsRng, Role, SealedConversationKey};
 
-use super::access::{conversation_for, member_of, Participant};
+use super::access::{
+    check_guest_scope, check_member_owns, conversation_for, member_of, unknown_conversation,
+    Participant,
+};
 use super::grants;
 use super::notices::{self, guest_address};
 use super::{accounts, ms, Budget, ClientKey, Context, DomainError, HOUR, MINUTE};
@@ -249,7 +252,9 @@ pub struct MessagesPage {
     pub next_after: Option<i64>,
 }
 
-/// Messages in order, after sequence number `after`.
+/// Messages in order, after sequence number `after`. The access check of
+/// [`conversation_for`], the conversation, the page and its receipts come
+/// from one read of the store.
 pub async fn messages(
     ctx: &Context,
     who: Participant,
@@ -257,16 +262,19 @@ pub async fn messages(
     after: Option<i64>,
     limit: Option<u32>,
 ) -> Result<MessagesPage, DomainError> {
-    let conversation = conversation_for(ctx, who, id).await?;
+    check_guest_scope(who, id)?;
     let limit = page_size(ctx, limit);
-    let mut messages = ctx
+    let page = ctx
         .store
-        .messages(&conversation.id, after.unwrap_or(0).max(0), limit + 1)
-        .await?;
+        .conversation_page(&id, after.unwrap_or(0).max(0), limit + 1, role_of(who))
+        .await?
+        .ok_or_else(unknown_conversation)?;
+    check_member_owns(who, &page.conversation)?;
+    let mut messages = page.messages;
     let more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
     let next_after = messages.last().filter(|_| more).map(|m| m.seq);
-    let read = read_times(ctx, who, &conversation, &messages).await?;
+    let read = read_times(role_of(who), &messages, page.marks.as_deref());
     Ok(MessagesPage {
         messages: messages.into_iter().zip(read).collect(),
         next_after,
@@ -284,37 +292,19 @@ fn role_of(who: Participant) -> Role {
 /// Read receipts of a page, one per message: on the asker's own messages
 /// only, and only while both sides have receipts on (reciprocal, as in
 /// common messengers: nobody sees the other's reading while hiding his
-/// own). A message was read at the first of the other side's marks that
-/// reaches its seq: for the guest, a link's first opening (it carried
-/// everything up to its making); for the member, his read mark.
-async fn read_times(
-    ctx: &Context,
-    who: Participant,
-    conversation: &Conversation,
+/// own; the store gives no `marks` then). A message was read at the first
+/// of the other side's marks that reaches its seq: for the guest, a link's
+/// first opening (it carried everything up to its making); for the
+/// member, his read mark.
+fn read_times(
+    mine: Role,
     messages: &[StoredMessage],
-) -> Result<Vec<Option<Timestamp>>, DomainError> {
-    let mine = role_of(who);
-    let none = vec![None; messages.len()];
-    let Some(first) = messages.iter().find(|m| m.sender == mine) else {
-        return Ok(none);
+    marks: Option<&[(i64, Timestamp)]>,
+) -> Vec<Option<Timestamp>> {
+    let Some(marks) = marks else {
+        return vec![None; messages.len()];
     };
-    if !ctx
-        .store
-        .member_read_receipts(&conversation.member_id)
-        .await?
-        || !ctx.store.guest_read_receipts(&conversation.id).await?
-    {
-        return Ok(none);
-    }
-    let other = match mine {
-        Role::Member => Role::Guest,
-        Role::Guest => Role::Member,
-    };
-    let marks = ctx
-        .store
-        .read_marks(&conversation.id, other, first.seq)
-        .await?;
-    Ok(messages
+    messages
         .iter()
         .map(|m| {
             (m.sender == mine)
@@ -326,7 +316,7 @@ async fn read_times(
                 })
                 .flatten()
         })
-        .collect())
+        .collect()
 }
 
 /// Whether the member has read receipts on.

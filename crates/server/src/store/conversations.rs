@@ -8,7 +8,7 @@ use super::decode::{Columns, RawRow};
 use super::events::{self, conversation_subject, DeletedBy, EventKind};
 use super::grants::insert_grant;
 use super::outbox::queue_mail;
-use super::receipts::record_mark;
+use super::receipts::{mark, record_mark, SELECT_MARKS};
 use super::{flag, sqlite, Store, StoreError, Unique};
 use crate::model::{
     Conversation, GrantKind, InboxEntry, Language, MailOutcome, MemberId, NewConversation,
@@ -24,6 +24,43 @@ macro_rules! columns {
     };
 }
 const COLUMNS: &str = columns!();
+
+const SELECT_CONVERSATION: &str =
+    concat!("SELECT ", columns!(), " FROM conversations WHERE id = $1");
+
+const SELECT_MESSAGES: &str = "SELECT seq, message_id, sender, ciphertext, created_at \
+                               FROM messages WHERE conversation_id = $1 AND seq > $2 \
+                               ORDER BY seq LIMIT $3";
+
+/// Whether both sides of a conversation have receipts on.
+const RECEIPTS_ON: &str = "SELECT (c.guest_read_receipts = 1 AND m.read_receipts = 1) AS both_on \
+                           FROM conversations c JOIN members m ON m.id = c.member_id \
+                           WHERE c.id = $1";
+
+/// A conversation, a page of its messages and its receipts' marks.
+#[derive(Debug)]
+pub struct ConversationPage {
+    /// The conversation.
+    pub conversation: Conversation,
+    /// The page, oldest first.
+    pub messages: Vec<StoredMessage>,
+    /// The other side's marks (seq, read_at) from the asker's first
+    /// message on the page, oldest first; none without receipts.
+    pub marks: Option<Vec<(i64, Timestamp)>>,
+}
+
+/// The seq of `asker`'s first message in `messages`.
+fn first_of(messages: &[StoredMessage], asker: Role) -> Option<i64> {
+    messages.iter().find(|m| m.sender == asker).map(|m| m.seq)
+}
+
+/// The other side of a conversation.
+fn other(role: Role) -> Role {
+    match role {
+        Role::Member => Role::Guest,
+        Role::Guest => Role::Member,
+    }
+}
 
 const UNREAD: &str = "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = conversations.id \
                       AND m.sender = 2 AND m.seq > conversations.member_read_seq) AS unread";
@@ -158,13 +195,12 @@ impl Store {
         &self,
         id: &ConversationId,
     ) -> Result<Option<Conversation>, StoreError> {
-        const SQL: &str = concat!("SELECT ", columns!(), " FROM conversations WHERE id = $1");
         let id = id.to_string();
         match &self.sqlite {
-            Some(engine) => {
-                engine.read(|conn| sqlite::query_opt(conn, SQL, &[&id], |row| conversation(row)))
-            }
-            None => sqlx::query(SQL)
+            Some(engine) => engine.read(|conn| {
+                sqlite::query_opt(conn, SELECT_CONVERSATION, &[&id], |row| conversation(row))
+            }),
+            None => sqlx::query(SELECT_CONVERSATION)
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?
@@ -226,17 +262,15 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        const SQL: &str = "SELECT seq, message_id, sender, ciphertext, created_at FROM messages \
-                           WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
         let id = conversation_id.to_string();
         let limit = i64::from(limit);
         match &self.sqlite {
             Some(engine) => engine.read(|conn| {
-                sqlite::query_all(conn, SQL, &[&id, &after, &limit], |row| {
+                sqlite::query_all(conn, SELECT_MESSAGES, &[&id, &after, &limit], |row| {
                     stored_message(row)
                 })
             }),
-            None => sqlx::query(SQL)
+            None => sqlx::query(SELECT_MESSAGES)
                 .bind(id)
                 .bind(after)
                 .bind(limit)
@@ -246,6 +280,78 @@ impl Store {
                 .map(stored_message)
                 .collect(),
         }
+    }
+
+    /// A conversation with one page of its messages (after `after`, at most
+    /// `limit`) and the read marks their receipts need, read together: on
+    /// SQLite in one read transaction (one lock of the database, not one a
+    /// statement). `marks` are the other side's marks from the first of
+    /// `asker`'s messages on the page; none when the page holds none of his
+    /// or a side has receipts off (they are reciprocal).
+    pub async fn conversation_page(
+        &self,
+        id: &ConversationId,
+        after: i64,
+        limit: u32,
+        asker: Role,
+    ) -> Result<Option<ConversationPage>, StoreError> {
+        if let Some(engine) = &self.sqlite {
+            let id = id.to_string();
+            return engine.read(|conn| {
+                let Some(conversation) = sqlite::query_opt(conn, SELECT_CONVERSATION, &[&id], |row| {
+                    conversation(row)
+                })?
+                else {
+                    return Ok(None);
+                };
+                let messages = sqlite::query_all(
+                    conn,
+                    SELECT_MESSAGES,
+                    &[&id, &after, &i64::from(limit)],
+                    |row| stored_message(row),
+                )?;
+                let marks = match first_of(&messages, asker) {
+                    None => None,
+                    Some(from_seq) => {
+                        let on = sqlite::query_opt(conn, RECEIPTS_ON, &[&id], |row| {
+                            Columns::of("conversations", row).flag("both_on")
+                        })?;
+                        match on {
+                            Some(true) => Some(sqlite::query_all(
+                                conn,
+                                SELECT_MARKS,
+                                &[&id, &i64::from(other(asker).as_byte()), &from_seq],
+                                |row| mark(row),
+                            )?),
+                            _ => None,
+                        }
+                    }
+                };
+                Ok(Some(ConversationPage {
+                    conversation,
+                    messages,
+                    marks,
+                }))
+            });
+        }
+        let Some(conversation) = self.conversation(id).await? else {
+            return Ok(None);
+        };
+        let messages = self.messages(id, after, limit).await?;
+        let marks = match first_of(&messages, asker) {
+            Some(from_seq)
+                if self.member_read_receipts(&conversation.member_id).await?
+                    && self.guest_read_receipts(id).await? =>
+            {
+                Some(self.read_marks(id, other(asker), from_seq).await?)
+            }
+            _ => None,
+        };
+        Ok(Some(ConversationPage {
+            conversation,
+            messages,
+            marks,
+        }))
     }
 
     /// Records that the member has read up to `seq`; the next guest message

@@ -51,7 +51,7 @@ pub use crate::model::{
 };
 pub use backup::{check_sqlite_copy, CopyCheck};
 pub use budgets::BudgetCount;
-pub use conversations::{NoticeMaker, NoticeRecipient, PostMail};
+pub use conversations::{ConversationPage, NoticeMaker, NoticeRecipient, PostMail};
 pub use events::{DeletedBy, Event, EventKind};
 pub use gauges::Gauges;
 pub use invites::Invite;

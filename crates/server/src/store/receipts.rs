@@ -48,6 +48,17 @@ pub(super) async fn record_mark(
     Ok(())
 }
 
+/// A side's marks from a seq on, oldest first.
+pub(super) const SELECT_MARKS: &str = "SELECT seq, read_at FROM read_marks \
+                                       WHERE conversation_id = $1 AND reader = $2 \
+                                       AND seq >= $3 ORDER BY seq";
+
+/// One mark: (seq, read_at).
+pub(super) fn mark(row: &impl RawRow) -> Result<(i64, Timestamp), StoreError> {
+    let c = Columns::of("read_marks", row);
+    Ok((c.int("seq")?, c.time("read_at")?))
+}
+
 impl Store {
     /// `reader`'s marks in a conversation at or after `from_seq`, oldest
     /// first: (seq, read_at).
@@ -57,19 +68,13 @@ impl Store {
         reader: Role,
         from_seq: i64,
     ) -> Result<Vec<(i64, Timestamp)>, StoreError> {
-        const SQL: &str = "SELECT seq, read_at FROM read_marks WHERE conversation_id = $1 \
-                           AND reader = $2 AND seq >= $3 ORDER BY seq";
-        fn mark(row: &impl RawRow) -> Result<(i64, Timestamp), StoreError> {
-            let c = Columns::of("read_marks", row);
-            Ok((c.int("seq")?, c.time("read_at")?))
-        }
         let id = conversation_id.to_string();
         let reader = i64::from(reader.as_byte());
         match &self.sqlite {
             Some(engine) => engine.read(|conn| {
-                sqlite::query_all(conn, SQL, &[&id, &reader, &from_seq], |row| mark(row))
+                sqlite::query_all(conn, SELECT_MARKS, &[&id, &reader, &from_seq], |row| mark(row))
             }),
-            None => sqlx::query(SQL)
+            None => sqlx::query(SELECT_MARKS)
                 .bind(id)
                 .bind(reader)
                 .bind(from_seq)

@@ -128,7 +128,8 @@ impl SqliteEngine {
         })?
     }
 
-    /// Runs `read` on a read connection, here and now.
+    /// Runs `read` on a read connection, here and now, in one read
+    /// transaction.
     pub(crate) fn read<T>(
         &self,
         read: impl FnOnce(&Connection) -> Result<T, StoreError>,
@@ -147,7 +148,16 @@ impl SqliteEngine {
                 conn
             }
         };
+        // One read transaction for all of `read`: its statements see one
+        // snapshot, and the database's locks are taken once, not once a
+        // statement (each is a few fcntl calls, contended between threads).
+        conn.prepare_cached("BEGIN")?.execute([])?;
         let result = read(&conn);
+        if let Err(e) = conn.prepare_cached("COMMIT").and_then(|mut end| end.execute([])) {
+            // A connection stuck in its transaction must not go back.
+            tracing::warn!(error = %e, "a read transaction did not end; connection dropped");
+            return result;
+        }
         let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
         if readers.len() < IDLE_READERS {
             readers.push(conn);
