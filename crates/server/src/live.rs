@@ -16,7 +16,7 @@
 //! `Last-Event-ID` and reads what it missed from the table.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,6 +33,10 @@ pub const POLL: Duration = Duration::from_secs(5);
 const BUFFER: usize = 1024;
 /// Events read from the table at once.
 const PAGE: u32 = 500;
+/// The hub reads the table at most once in this time. Under a burst of
+/// writes every request wakes it; reading after each would cost a query a
+/// write. Events arrive at most this much later, in pages.
+const MIN_GAP: Duration = Duration::from_millis(20);
 
 /// The event hub of one instance. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -45,8 +49,6 @@ struct Inner {
     limits: EventsConfig,
     wake: Notify,
     sender: broadcast::Sender<Arc<Event>>,
-    /// The newest event handed out; −1 until the hub has read the table.
-    last: AtomicI64,
     next_stream: AtomicU64,
     streams: Mutex<Streams>,
 }
@@ -151,7 +153,6 @@ impl Hub {
             limits,
             wake: Notify::new(),
             sender,
-            last: AtomicI64::new(-1),
             next_stream: AtomicU64::new(0),
             streams: Mutex::default(),
         }))
@@ -218,13 +219,14 @@ impl Hub {
         self.0.sender.subscribe()
     }
 
-    /// The newest event handed out (or in the table, before the hub's first
-    /// read): where a stream without `Last-Event-ID` starts.
+    /// The newest event in the table: where a stream without
+    /// `Last-Event-ID` starts. Read from the table, not from the hub: the
+    /// hub may not have read the newest events yet (it reads at most every
+    /// `MIN_GAP`), and a stream starting from the hub's older number would
+    /// get events from before it opened. The hub's later hand-out of those
+    /// the stream skips by number.
     pub async fn newest(&self) -> Result<i64, crate::store::StoreError> {
-        match self.0.last.load(Ordering::Acquire) {
-            seq if seq >= 0 => Ok(seq),
-            _ => self.0.store.newest_event_seq().await,
-        }
+        self.0.store.newest_event_seq().await
     }
 
     /// Hands out new events until `stop` turns true.
@@ -240,7 +242,6 @@ impl Hub {
                 () = tokio::time::sleep(POLL) => {}
             }
         };
-        inner.last.store(last, Ordering::Release);
         let postgres = database_url.starts_with("postgres");
         let mut listener = if postgres {
             listen(&database_url).await
@@ -264,6 +265,10 @@ impl Hub {
                 }
             }
             last = self.hand_out(last).await;
+            tokio::select! {
+                () = stopped(&mut stop) => return,
+                () = tokio::time::sleep(MIN_GAP) => {}
+            }
         }
     }
 
@@ -281,10 +286,8 @@ impl Hub {
             let full = events.len() == PAGE as usize;
             for event in events {
                 last = event.seq;
-                // Before sending: a stream that reads `newest` after this
-                // and subscribed before the send skips it by number.
-                inner.last.store(last, Ordering::Release);
-                // No receiver is no error: nobody is listening.
+                // A stream that read `newest` at or after this one skips it
+                // by number. No receiver is no error: nobody is listening.
                 let _ = inner.sender.send(Arc::new(event));
             }
             if !full {
