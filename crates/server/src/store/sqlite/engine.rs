@@ -211,14 +211,14 @@ fn write_loop(conn: Connection, mut jobs: mpsc::Receiver<Job>, stats: &WriteStat
 /// Returns whether it committed.
 fn commit_batch(conn: &Connection, batch: impl Iterator<Item = Job>) -> bool {
     let mut replies: Vec<Reply> = Vec::new();
-    let mut healthy = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+    let mut healthy = run(conn, "BEGIN IMMEDIATE");
     for job in batch {
         // Once the transaction is broken, later jobs are dropped
         // unanswered: their callers learn that they did not run.
         if !healthy {
             continue;
         }
-        if conn.execute_batch("SAVEPOINT job").is_err() {
+        if !run(conn, "SAVEPOINT job") {
             healthy = false;
             continue;
         }
@@ -236,14 +236,13 @@ fn commit_batch(conn: &Connection, batch: impl Iterator<Item = Job>) -> bool {
                 false
             }
         };
-        let closed = if keep {
-            conn.execute_batch("RELEASE job")
+        healthy &= if keep {
+            run(conn, "RELEASE job")
         } else {
-            conn.execute_batch("ROLLBACK TO job; RELEASE job")
+            run(conn, "ROLLBACK TO job") && run(conn, "RELEASE job")
         };
-        healthy &= closed.is_ok();
     }
-    let committed = healthy && conn.execute_batch("COMMIT").is_ok();
+    let committed = healthy && run(conn, "COMMIT");
     if !committed {
         if let Err(e) = conn.execute_batch("ROLLBACK") {
             // No transaction left to roll back is the usual case here.
@@ -255,4 +254,16 @@ fn commit_batch(conn: &Connection, batch: impl Iterator<Item = Job>) -> bool {
         reply(committed);
     }
     committed
+}
+
+/// Runs one statement of the batch's frame (kept prepared: they run for
+/// every job); whether it succeeded.
+fn run(conn: &Connection, sql: &str) -> bool {
+    match conn.prepare_cached(sql).and_then(|mut statement| statement.execute([])) {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!(error = %e, statement = sql, "the writer's transaction failed");
+            false
+        }
+    }
 }

@@ -61,29 +61,29 @@ fn post_now(conn: &Connection, post: &Post) -> Result<Posted, StoreError> {
     )?
     .ok_or(StoreError::NotFound("conversation"))?;
     let message_id = post.message.message_id.to_string();
-    let existing = query_opt(
+    let seq = state.last_seq + 1;
+    // The message first: a retry (same id) hits the unique index, and then
+    // nothing else is written. Cheaper than looking for it first, as
+    // retries are rare.
+    let inserted = execute(
         conn,
-        "SELECT seq, ciphertext FROM messages WHERE conversation_id = $1 AND message_id = $2",
-        &[&id, &message_id],
-        |row| {
-            let c = Columns::of("messages", row);
-            Ok((c.count("seq")?, c.bytes("ciphertext")?))
-        },
-    )?;
-    if let Some((seq, ciphertext)) = existing {
-        return if ciphertext == post.message.ciphertext {
-            Ok(Posted {
-                seq,
-                duplicate: true,
-                mail_queued: false,
-                mail_capped: false,
-            })
-        } else {
-            Err(StoreError::Conflict(Unique::MessageId))
-        };
+        "INSERT INTO messages (conversation_id, seq, message_id, sender, ciphertext, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            &id,
+            &seq,
+            &message_id,
+            &i64::from(post.message.sender.as_byte()),
+            &post.message.ciphertext,
+            &now.as_ms(),
+        ],
+    );
+    match inserted {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => return retried(conn, &id, &message_id, post),
+        Err(e) => return Err(e),
     }
 
-    let seq = state.last_seq + 1;
     let cutoff = now.minus_ms(post.coalesce_ms);
     // A guest's notice is claimed unless an unread one is younger than the
     // coalescing window (0: every notice goes out).
@@ -118,26 +118,6 @@ fn post_now(conn: &Connection, post: &Post) -> Result<Posted, StoreError> {
             &flag(answers_request),
         ],
     )?;
-    execute(
-        conn,
-        "INSERT INTO messages (conversation_id, seq, message_id, sender, ciphertext, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        &[
-            &id,
-            &seq,
-            &message_id,
-            &i64::from(post.message.sender.as_byte()),
-            &post.message.ciphertext,
-            &now.as_ms(),
-        ],
-    )
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(Unique::MessageId)
-        } else {
-            e
-        }
-    })?;
 
     let mut posted = Posted {
         seq,
@@ -200,6 +180,34 @@ fn post_now(conn: &Connection, post: &Post) -> Result<Posted, StoreError> {
         ],
     )?;
     Ok(posted)
+}
+
+/// A message whose id is stored already: the same bytes are a retry,
+/// answered as the first time; other bytes are a conflict.
+fn retried(
+    conn: &Connection,
+    id: &str,
+    message_id: &str,
+    post: &Post,
+) -> Result<Posted, StoreError> {
+    let existing = query_opt(
+        conn,
+        "SELECT seq, ciphertext FROM messages WHERE conversation_id = $1 AND message_id = $2",
+        &[&id, &message_id],
+        |row| {
+            let c = Columns::of("messages", row);
+            Ok((c.count("seq")?, c.bytes("ciphertext")?))
+        },
+    )?;
+    match existing {
+        Some((seq, ciphertext)) if ciphertext == post.message.ciphertext => Ok(Posted {
+            seq,
+            duplicate: true,
+            mail_queued: false,
+            mail_capped: false,
+        }),
+        _ => Err(StoreError::Conflict(Unique::MessageId)),
+    }
 }
 
 /// Whether an e-mailed link younger than `since` is still unused and
