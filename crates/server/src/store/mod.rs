@@ -8,6 +8,14 @@
 //! when claiming outbox mail ([`Dialect::skip_locked`]). The same behaviour
 //! story runs against both in the integration tests.
 //!
+//! The hot path is the exception, for speed (issue 12): posts go through
+//! one writer per instance that commits them in batches (group commit), on
+//! SQLite a thread with its own rusqlite connection (`sqlite/`, which also
+//! serves the hot reads in place), on PostgreSQL a task with a dedicated
+//! connection (`pg_writer.rs`). Their SQL is written once where it can be
+//! (the same `$n` text, bound by name on rusqlite), and their rows decode
+//! through the same `decode::Columns`.
+//!
 //! Rows cross this boundary as the typed entities of [`crate::model`]: ids,
 //! roles, kinds and flags are decoded strictly (`decode`), and a value the
 //! server never writes is [`StoreError::Corrupt`]. The schema says the same
