@@ -17,7 +17,7 @@ use crate::i18n::Language;
 use crate::mail::LinkReason;
 use crate::store::{
     Conversation, GrantKind, InboxEntry, Member, MemberId, NewConversation, NewMessage,
-    NoticeMaker, PostMail, Session, StoreError, StoredMessage, Timestamp,
+    NewPost, NoticeMaker, PostMail, Session, StoreError, StoredMessage, Timestamp,
 };
 
 /// A message's bytes, checked: at most the configured size, and the shape
@@ -386,7 +386,6 @@ pub async fn post(
     )
     .await?;
     let who = Participant::from(session);
-    let conversation = conversation_for(ctx, who, id).await?;
     let sender = role_of(who);
     let message = check_message(
         ctx,
@@ -397,17 +396,14 @@ pub async fn post(
         sender,
     )?;
     let now = Timestamp::now();
-    let (grant, mail) = match (who, input.grant, input.link) {
+    let (grant, mail, guest_language) = match (who, input.grant, input.link) {
         (Participant::Guest(_), None, None) => {
-            if conversation.guest_language != language {
-                ctx.store
-                    .set_guest_language(&conversation.id, language)
-                    .await?;
-            }
-            // Made by the store only if coalescing lets it go: most guest
-            // messages in a row are covered by the notice before.
+            // His session is for this conversation (it exists while the
+            // session does): no look-up before the write. The member's
+            // notice is made by the store only if coalescing lets it go:
+            // most guest messages in a row are covered by the one before.
+            check_guest_scope(who, id)?;
             let notice_ctx = ctx.clone();
-            let id = conversation.id;
             let notice: Arc<NoticeMaker> = Arc::new(move |recipient| {
                 notices::member_notice(&notice_ctx, recipient, &id).map_err(|_| {
                     StoreError::Corrupt {
@@ -417,7 +413,7 @@ pub async fn post(
                     }
                 })
             });
-            (None, PostMail::Notice(notice))
+            (None, PostMail::Notice(notice), Some(language))
         }
         (Participant::Guest(_), _, _) => {
             return Err(DomainError::new(
@@ -431,8 +427,12 @@ pub async fn post(
                 "A link needs its grant.",
             ))
         }
-        (Participant::Member(_), None, None) => (None, PostMail::None),
+        (Participant::Member(_), None, None) => {
+            conversation_for(ctx, who, id).await?;
+            (None, PostMail::None, None)
+        }
         (Participant::Member(_), Some(grant), link) => {
+            let conversation = conversation_for(ctx, who, id).await?;
             let checked = grants::check(ctx, grant, link, GrantKind::Message, now)?;
             let mail = checked
                 .mail(ctx, &conversation, LinkReason::NewMessage)
@@ -440,25 +440,32 @@ pub async fn post(
             (
                 Some(checked.grant),
                 mail.map_or(PostMail::None, PostMail::Link),
+                None,
             )
         }
     };
     let mail_asked = !matches!(mail, PostMail::None);
     let posted = ctx
         .store
-        .post_message(
-            &conversation.id,
+        .post_message(NewPost {
+            conversation_id: id,
             message,
             grant,
             mail,
+            guest_language,
             now,
-            ms(ctx.config.links.coalesce),
-        )
-        .await?;
+            coalesce_ms: ms(ctx.config.links.coalesce),
+        })
+        .await
+        .map_err(|e| match e {
+            // Deleted between the session's check and the write.
+            StoreError::NotFound("conversation") => unknown_conversation(),
+            other => other.into(),
+        })?;
     let notification = if posted.mail_queued {
         Notification::Queued
     } else if posted.mail_capped {
-        tracing::warn!(conversation = %conversation.id, "message stored; its mail capped");
+        tracing::warn!(conversation = %id, "message stored; its mail capped");
         Notification::Capped
     } else if mail_asked && !posted.duplicate {
         Notification::Coalesced

@@ -59,7 +59,7 @@ pub use crate::model::{
 };
 pub use backup::{check_sqlite_copy, CopyCheck};
 pub use budgets::BudgetCount;
-pub use conversations::{ConversationPage, NoticeMaker, NoticeRecipient, PostMail};
+pub use conversations::{ConversationPage, NewPost, NoticeMaker, NoticeRecipient, PostMail};
 pub use events::{DeletedBy, Event, EventKind};
 pub use gauges::Gauges;
 pub use invites::Invite;
@@ -240,11 +240,18 @@ impl Store {
             .connect_with(options)
             .await?;
         let write_stats = Arc::<WriteStats>::default();
-        let sqlite = match crate::secrets::sqlite_path(database_url) {
-            Some(path) if dialect == Dialect::Sqlite => Some(Arc::new(
-                sqlite::SqliteEngine::start(&path, write_stats.clone())?,
-            )),
-            _ => None,
+        let sqlite = match dialect {
+            // A file: the writer and the pool must open the same database
+            // (an in-memory one would be another for each connection).
+            Dialect::Sqlite => {
+                let path =
+                    crate::secrets::sqlite_path(database_url).ok_or(StoreError::UnsupportedUrl)?;
+                Some(Arc::new(sqlite::SqliteEngine::start(
+                    &path,
+                    write_stats.clone(),
+                )?))
+            }
+            Dialect::Postgres => None,
         };
         let pg_writer = match dialect {
             Dialect::Postgres => Some(pg_writer::PgWriter::start(

@@ -95,8 +95,9 @@ pub(super) async fn lock_budgets_pg(
 
 /// [`queue_mail`] on PostgreSQL's own connection, for the post writer
 /// (`pg_writer.rs`), which runs outside sqlx's `Any` driver: the same
-/// counts and rows. The caller holds the budget locks
-/// ([`lock_budgets_pg`]).
+/// counts and rows, in one statement (a count per budget, then the log
+/// rows and the mail only if none is spent). The caller holds the budget
+/// locks ([`lock_budgets_pg`]).
 pub(super) async fn queue_mail_pg(
     tx: &mut sqlx::PgConnection,
     conversation_id: Option<&ConversationId>,
@@ -104,42 +105,34 @@ pub(super) async fn queue_mail_pg(
     now: Timestamp,
 ) -> Result<bool, StoreError> {
     let budgets: Vec<&MailBudget> = mail.budgets.iter().filter(|b| b.limit > 0).collect();
-    let since = now.minus_ms(mail.window_ms);
-    for budget in &budgets {
-        let (sent,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM mail_log WHERE scope = $1 AND key_hash = $2 AND sent_at > $3",
-        )
-        .bind(budget.scope.as_str())
-        .bind(budget.key_hash.as_slice())
-        .bind(since.as_ms())
-        .fetch_one(&mut *tx)
-        .await?;
-        if sent >= i64::from(budget.limit) {
-            return Ok(false);
-        }
-    }
-    for budget in &budgets {
-        sqlx::query::<sqlx::Postgres>(
-            "INSERT INTO mail_log (scope, key_hash, sent_at, forget_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(budget.scope.as_str())
-        .bind(budget.key_hash.as_slice())
-        .bind(now.as_ms())
-        .bind(now.plus_ms(mail.window_ms).as_ms())
-        .execute(&mut *tx)
-        .await?;
-    }
-    sqlx::query::<sqlx::Postgres>(
-        "INSERT INTO outbox (id, conversation_id, payload_sealed, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $4)",
+    let scopes: Vec<&str> = budgets.iter().map(|b| b.scope.as_str()).collect();
+    let keys: Vec<&[u8]> = budgets.iter().map(|b| b.key_hash.as_slice()).collect();
+    let limits: Vec<i64> = budgets.iter().map(|b| i64::from(b.limit)).collect();
+    let (queued,): (i64,) = sqlx::query_as(
+        "WITH b AS (SELECT * FROM unnest($1::text[], $2::bytea[], $3::int8[]) \
+           AS b(scope, key_hash, spend_limit)), \
+         spent AS (SELECT 1 FROM b WHERE (SELECT COUNT(*) FROM mail_log l \
+           WHERE l.scope = b.scope AND l.key_hash = b.key_hash AND l.sent_at > $4) \
+           >= b.spend_limit LIMIT 1), \
+         logged AS (INSERT INTO mail_log (scope, key_hash, sent_at, forget_at) \
+           SELECT scope, key_hash, $5, $6 FROM b WHERE NOT EXISTS (SELECT 1 FROM spent)), \
+         queued AS (INSERT INTO outbox (id, conversation_id, payload_sealed, \
+           next_attempt_at, created_at) SELECT $7, $8, $9, $5, $5 \
+           WHERE NOT EXISTS (SELECT 1 FROM spent) RETURNING 1) \
+         SELECT COUNT(*) FROM queued",
     )
+    .bind(&scopes)
+    .bind(&keys)
+    .bind(&limits)
+    .bind(now.minus_ms(mail.window_ms).as_ms())
+    .bind(now.as_ms())
+    .bind(now.plus_ms(mail.window_ms).as_ms())
     .bind(&mail.id)
     .bind(conversation_id.map(ToString::to_string))
     .bind(&mail.payload_sealed)
-    .bind(now.as_ms())
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    Ok(true)
+    Ok(queued == 1)
 }
 
 /// The advisory-lock number of a budget's key: its first eight bytes, the

@@ -18,7 +18,6 @@ use rusqlite::types::ToSql;
 use rusqlite::{Connection, Row, Statement};
 
 pub(crate) use engine::SqliteEngine;
-pub(crate) use posts::Post;
 
 use super::StoreError;
 

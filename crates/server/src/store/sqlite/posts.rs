@@ -4,26 +4,16 @@
 //! the conversation's state is read once, decided in Rust, and written
 //! back in one UPDATE.
 
-use latchkey_core::{ConversationId, Role};
+use latchkey_core::Role;
 use rusqlite::Connection;
 
 use super::{execute, is_unique_violation, query_opt, SqliteEngine};
-use crate::model::{GrantKind, MailBudget, NewGrant, NewMail, NewMessage, Posted, Timestamp};
-use crate::store::conversations::{as_mailed, NoticeRecipient, PostMail};
+use crate::model::{GrantKind, MailBudget, NewGrant, NewMail, Posted, Timestamp};
+use crate::store::conversations::{as_mailed, NewPost, NoticeRecipient, PostMail};
 use crate::store::decode::Columns;
 use crate::store::events::EventKind;
 use crate::store::grants::epoch_column;
 use crate::store::{flag, StoreError, Unique};
-
-/// One post, as the writer receives it.
-pub(crate) struct Post {
-    pub conversation_id: ConversationId,
-    pub message: NewMessage,
-    pub grant: Option<NewGrant>,
-    pub mail: PostMail,
-    pub now: Timestamp,
-    pub coalesce_ms: i64,
-}
 
 /// What the post needs of the conversation before writing.
 struct State {
@@ -36,12 +26,12 @@ struct State {
 impl SqliteEngine {
     /// Stores a message in the writer's next batch (see
     /// `Store::post_message` for the rules).
-    pub(crate) async fn post_message(&self, post: Post) -> Result<Posted, StoreError> {
+    pub(crate) async fn post_message(&self, post: NewPost) -> Result<Posted, StoreError> {
         self.write(move |conn| post_now(conn, &post)).await
     }
 }
 
-fn post_now(conn: &Connection, post: &Post) -> Result<Posted, StoreError> {
+fn post_now(conn: &Connection, post: &NewPost) -> Result<Posted, StoreError> {
     let id = post.conversation_id.to_string();
     let now = post.now;
     let state = query_opt(
@@ -108,7 +98,8 @@ fn post_now(conn: &Connection, post: &Post) -> Result<Posted, StoreError> {
         conn,
         "UPDATE conversations SET last_seq = $2, last_activity_at = $3, \
          member_notified_at = $4, \
-         link_requested_at = CASE WHEN $5 = 1 THEN NULL ELSE link_requested_at END \
+         link_requested_at = CASE WHEN $5 = 1 THEN NULL ELSE link_requested_at END, \
+         guest_language = COALESCE($6, guest_language) \
          WHERE id = $1",
         &[
             &id,
@@ -116,6 +107,7 @@ fn post_now(conn: &Connection, post: &Post) -> Result<Posted, StoreError> {
             &now.as_ms(),
             &notified_at.map(Timestamp::as_ms),
             &flag(answers_request),
+            &post.guest_language.map(|l| l.tag()),
         ],
     )?;
 
@@ -188,7 +180,7 @@ fn retried(
     conn: &Connection,
     id: &str,
     message_id: &str,
-    post: &Post,
+    post: &NewPost,
 ) -> Result<Posted, StoreError> {
     let existing = query_opt(
         conn,
