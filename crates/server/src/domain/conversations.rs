@@ -16,8 +16,8 @@ use super::{accounts, ms, Budget, ClientKey, Context, DomainError, HOUR, MINUTE}
 use crate::i18n::Language;
 use crate::mail::LinkReason;
 use crate::store::{
-    Conversation, GrantKind, InboxEntry, Member, MemberId, NewConversation, NewMessage,
-    NewPost, NoticeMaker, PostMail, Session, StoreError, StoredMessage, Timestamp,
+    Conversation, GrantKind, InboxEntry, Member, MemberId, NewConversation, NewMessage, NewPost,
+    NoticeMaker, PostMail, Session, StoreError, StoredMessage, Timestamp,
 };
 
 /// A message's bytes, checked: at most the configured size, and the shape

@@ -318,9 +318,8 @@ impl Store {
         if let Some(engine) = &self.sqlite {
             let id = id.to_string();
             return engine.read(|conn| {
-                let Some(conversation) = sqlite::query_opt(conn, SELECT_CONVERSATION, &[&id], |row| {
-                    conversation(row)
-                })?
+                let Some(conversation) =
+                    sqlite::query_opt(conn, SELECT_CONVERSATION, &[&id], |row| conversation(row))?
                 else {
                     return Ok(None);
                 };
@@ -411,7 +410,9 @@ impl Store {
     /// Posting the same message twice (same id, same bytes) changes nothing
     /// and answers as the first time, so clients can retry safely; the same id
     /// with other bytes is [`StoreError::Conflict`].
-    #[allow(clippy::too_many_arguments)]
+    ///
+    /// It goes to this instance's writer, which commits it with the other
+    /// posts waiting (group commit) and answers once that commit is done.
     pub async fn post_message(&self, post: NewPost) -> Result<Posted, StoreError> {
         if post.grant.as_ref().is_some_and(|g| g.emailed) {
             // The link answers a pending request; one still queued must be
@@ -424,155 +425,7 @@ impl Store {
         let Some(writer) = &self.pg_writer else {
             return Err(StoreError::UnsupportedUrl);
         };
-        if let Some(language) = post.guest_language {
-            // Changes a row only when he writes in another language.
-            sqlx::query(
-                "UPDATE conversations SET guest_language = $2 WHERE id = $1 \
-                 AND guest_language <> $2",
-            )
-            .bind(post.conversation_id.to_string())
-            .bind(language.tag())
-            .execute(&self.pool)
-            .await?;
-        }
-        writer
-            .post(super::pg_writer::PostJob {
-                conversation_id: post.conversation_id,
-                message: post.message,
-                grant: post.grant,
-                mail: post.mail,
-                now: post.now,
-                coalesce_ms: post.coalesce_ms,
-            })
-            .await
-    }
-
-    /// The sqlx path of a post (before the writers; kept until removed).
-    #[allow(dead_code, clippy::too_many_arguments)]
-    async fn post_message_sqlx(
-        &self,
-        conversation_id: &ConversationId,
-        message: NewMessage,
-        grant: Option<NewGrant>,
-        mail: PostMail,
-        now: Timestamp,
-        coalesce_ms: i64,
-    ) -> Result<Posted, StoreError> {
-        let grant = grant.as_ref();
-        let message = &message;
-        let id = conversation_id.to_string();
-        if grant.is_some_and(|g| g.emailed) {
-            // The link below answers a pending request; one still queued
-            // must be marked first, or it would ask again afterwards.
-            self.fold_link_requests().await?;
-        }
-        let mut tx = self.pool.begin().await?;
-        // The first statement writes. On SQLite the transaction so takes the
-        // write lock at once (waiting out busy_timeout) instead of failing
-        // when it upgrades from a read; on PostgreSQL it locks the
-        // conversation row, so numbers commit in order and a concurrent
-        // retry of the same message waits, then finds it below.
-        let seq: Option<(i64,)> = sqlx::query_as(
-            "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2 \
-             WHERE id = $1 RETURNING last_seq",
-        )
-        .bind(&id)
-        .bind(now.as_ms())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((seq,)) = seq else {
-            return Err(StoreError::NotFound("conversation"));
-        };
-        let existing: Option<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT seq, ciphertext FROM messages WHERE conversation_id = $1 AND message_id = $2",
-        )
-        .bind(&id)
-        .bind(message.message_id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((seq, ciphertext)) = existing {
-            tx.rollback().await?;
-            return if ciphertext == message.ciphertext {
-                Ok(Posted {
-                    seq,
-                    duplicate: true,
-                    mail_queued: false,
-                    mail_capped: false,
-                })
-            } else {
-                Err(StoreError::Conflict(Unique::MessageId))
-            };
-        }
-        insert_message(&mut tx, conversation_id, seq, message, now).await?;
-        if message.sender == Role::Member {
-            // He is evidently online: the next guest message may notify him
-            // again. (His own messages never count as unread; guest
-            // messages he has not seen stay unread.)
-            sqlx::query("UPDATE conversations SET member_notified_at = NULL WHERE id = $1")
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-        }
-
-        let mut posted = Posted {
-            seq,
-            duplicate: false,
-            mail_queued: false,
-            mail_capped: false,
-        };
-        let cutoff = now.minus_ms(coalesce_ms);
-        if let Some(grant) = grant {
-            let coalesced = grant.emailed
-                && coalesce_ms > 0
-                && unused_link_since(&mut tx, conversation_id, now, cutoff).await?;
-            if !coalesced {
-                let mut queued = false;
-                if let (true, PostMail::Link(mail)) = (grant.emailed, &mail) {
-                    queued =
-                        queue_mail(&mut tx, self.dialect, Some(conversation_id), mail, now).await?;
-                    posted.mail_queued = queued;
-                    posted.mail_capped = !queued;
-                }
-                let stored = if grant.emailed {
-                    as_mailed(grant, queued)
-                } else {
-                    grant.clone()
-                };
-                insert_grant(&mut tx, conversation_id, &stored, now).await?;
-            }
-            if grant.emailed {
-                // A fresh link answers a pending new-link request, whether
-                // this one is mailed or an unused earlier one covers it.
-                sqlx::query("UPDATE conversations SET link_requested_at = NULL WHERE id = $1")
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        } else if let PostMail::Notice(make_notice) = &mail {
-            // With coalescing off (0), every notice goes out.
-            let claimed = sqlx::query(
-                "UPDATE conversations SET member_notified_at = $2 WHERE id = $1 \
-                 AND ($4 = 0 OR member_notified_at IS NULL OR member_notified_at <= $3)",
-            )
-            .bind(&id)
-            .bind(now.as_ms())
-            .bind(cutoff.as_ms())
-            .bind(coalesce_ms)
-            .execute(&mut *tx)
-            .await?;
-            if claimed.rows_affected() == 1 {
-                // Over a budget the claim stays: he is told again once he
-                // reads or the coalescing window passes, as if it had gone.
-                let mail = make_notice(&notice_recipient(&mut tx, conversation_id).await?)?;
-                let queued =
-                    queue_mail(&mut tx, self.dialect, Some(conversation_id), &mail, now).await?;
-                posted.mail_queued = queued;
-                posted.mail_capped = !queued;
-            }
-        }
-        record_message(&mut tx, self.dialect, conversation_id, message.sender, now).await?;
-        tx.commit().await?;
-        Ok(posted)
+        writer.post(post).await
     }
 
     /// Destroys a conversation with every message, grant, session and
@@ -725,27 +578,6 @@ async fn record_message(
         .await?;
     }
     Ok(())
-}
-
-/// The member of a conversation, as his notice needs him.
-async fn notice_recipient(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    conversation_id: &ConversationId,
-) -> Result<NoticeRecipient, StoreError> {
-    let row = sqlx::query(
-        "SELECT m.id, m.email_sealed, m.language FROM conversations c \
-         JOIN members m ON m.id = c.member_id WHERE c.id = $1",
-    )
-    .bind(conversation_id.to_string())
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(StoreError::NotFound("member"))?;
-    let c = Columns::of("members", &row);
-    Ok(NoticeRecipient {
-        id: c.member_id("id")?,
-        email_sealed: c.bytes("email_sealed")?,
-        language: c.language("language")?,
-    })
 }
 
 /// An e-mailed grant as stored: over a mail budget it was not e-mailed, and

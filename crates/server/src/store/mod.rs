@@ -221,6 +221,10 @@ impl Store {
                 Dialect::Postgres => 16,
             })
             .acquire_timeout(Duration::from_secs(10))
+            // No ping before each use: it doubled every statement's round
+            // trips on PostgreSQL. A connection that died is found by the
+            // statement that fails on it, and the pool replaces it.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {

@@ -60,7 +60,8 @@ use super::conversations::{NoticeRecipient, PostMail};
 use super::events::{self, EventKind, PgEvent};
 use super::outbox::{lock_budgets_pg, queue_mail_pg};
 use super::{StoreError, Unique, WriteStats};
-use crate::model::{GrantKind, MemberId, NewGrant, NewMail, NewMessage, Posted, Timestamp};
+use crate::model::{GrantKind, MemberId, NewGrant, NewMail, Posted, Timestamp};
+use crate::store::NewPost;
 
 /// Most posts in one transaction: enough to amortise the commit, few
 /// enough that the arrays stay small.
@@ -70,14 +71,8 @@ const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4 * MAX_BATCH;
 
 /// One post, as [`super::Store::post_message`] takes it.
-pub(super) struct PostJob {
-    pub conversation_id: ConversationId,
-    pub message: NewMessage,
-    pub grant: Option<NewGrant>,
-    pub mail: PostMail,
-    pub now: Timestamp,
-    pub coalesce_ms: i64,
-}
+/// A post, as the writer receives it.
+pub(super) type PostJob = NewPost;
 
 type Answer = oneshot::Sender<Result<Posted, StoreError>>;
 
@@ -346,6 +341,8 @@ struct Locked {
     last_seq: i64,
     notified_at: Option<i64>,
     clear_link_request: bool,
+    /// The language of the batch's last guest post in it, if any.
+    guest_language: Option<&'static str>,
     /// Set once a post of the batch is stored in it.
     activity_at: Option<i64>,
     member_id: String,
@@ -391,6 +388,7 @@ async fn plan(tx: &mut PgConnection, jobs: &[PostJob]) -> Result<Plan, Failure> 
                     last_seq: row.last_seq,
                     notified_at: row.member_notified_at,
                     clear_link_request: false,
+                    guest_language: None,
                     activity_at: None,
                     member_id: row.member_id,
                     handle: row.handle,
@@ -464,6 +462,9 @@ async fn plan(tx: &mut PgConnection, jobs: &[PostJob]) -> Result<Plan, Failure> 
             notified_at = None;
         }
         let mut notice = None;
+        if let Some(language) = job.guest_language {
+            c.guest_language = Some(language.tag());
+        }
         if let Some(grant) = &job.grant {
             if grant.emailed {
                 c.clear_link_request = true;
@@ -535,6 +536,7 @@ async fn store_messages(
     let mut activity = Vec::new();
     let mut notified = Vec::new();
     let mut clear_link = Vec::new();
+    let mut languages = Vec::new();
     for (id, c) in &plan.conversations {
         if let Some(at) = c.activity_at {
             touched.push(id.as_str());
@@ -542,6 +544,7 @@ async fn store_messages(
             activity.push(at);
             notified.push(c.notified_at);
             clear_link.push(c.clear_link_request);
+            languages.push(c.guest_language);
         }
     }
     sqlx::query::<Postgres>(
@@ -551,9 +554,11 @@ async fn store_messages(
          $6::int8[])) \
          UPDATE conversations c SET last_seq = u.last_seq, last_activity_at = u.activity, \
          member_notified_at = u.notified, \
-         link_requested_at = CASE WHEN u.clear_link THEN NULL ELSE c.link_requested_at END \
-         FROM unnest($7::text[], $8::int8[], $9::int8[], $10::int8[], $11::bool[]) \
-         AS u(id, last_seq, activity, notified, clear_link) WHERE c.id = u.id",
+         link_requested_at = CASE WHEN u.clear_link THEN NULL ELSE c.link_requested_at END, \
+         guest_language = COALESCE(u.language, c.guest_language) \
+         FROM unnest($7::text[], $8::int8[], $9::int8[], $10::int8[], $11::bool[], \
+         $12::text[]) AS u(id, last_seq, activity, notified, clear_link, language) \
+         WHERE c.id = u.id",
     )
     .bind(&conversation_ids)
     .bind(&seqs)
@@ -566,6 +571,7 @@ async fn store_messages(
     .bind(&activity)
     .bind(&notified)
     .bind(&clear_link)
+    .bind(&languages)
     .execute(&mut *tx)
     .await
     .map_err(|e| match &e {

@@ -72,7 +72,9 @@ impl Store {
         let reader = i64::from(reader.as_byte());
         match &self.sqlite {
             Some(engine) => engine.read(|conn| {
-                sqlite::query_all(conn, SELECT_MARKS, &[&id, &reader, &from_seq], |row| mark(row))
+                sqlite::query_all(conn, SELECT_MARKS, &[&id, &reader, &from_seq], |row| {
+                    mark(row)
+                })
             }),
             None => sqlx::query(SELECT_MARKS)
                 .bind(id)

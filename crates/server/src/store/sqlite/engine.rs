@@ -153,7 +153,10 @@ impl SqliteEngine {
         // statement (each is a few fcntl calls, contended between threads).
         conn.prepare_cached("BEGIN")?.execute([])?;
         let result = read(&conn);
-        if let Err(e) = conn.prepare_cached("COMMIT").and_then(|mut end| end.execute([])) {
+        if let Err(e) = conn
+            .prepare_cached("COMMIT")
+            .and_then(|mut end| end.execute([]))
+        {
             // A connection stuck in its transaction must not go back.
             tracing::warn!(error = %e, "a read transaction did not end; connection dropped");
             return result;
@@ -259,7 +262,10 @@ fn commit_batch(conn: &Connection, batch: impl Iterator<Item = Job>) -> bool {
 /// Runs one statement of the batch's frame (kept prepared: they run for
 /// every job); whether it succeeded.
 fn run(conn: &Connection, sql: &str) -> bool {
-    match conn.prepare_cached(sql).and_then(|mut statement| statement.execute([])) {
+    match conn
+        .prepare_cached(sql)
+        .and_then(|mut statement| statement.execute([]))
+    {
         Ok(_) => true,
         Err(e) => {
             tracing::error!(error = %e, statement = sql, "the writer's transaction failed");

@@ -79,8 +79,8 @@ fn post_now(conn: &Connection, post: &NewPost) -> Result<Posted, StoreError> {
     // coalescing window (0: every notice goes out).
     let notice = match (&post.grant, &post.mail) {
         (None, PostMail::Notice(make)) => {
-            let due = post.coalesce_ms == 0
-                || state.member_notified_at.is_none_or(|at| at <= cutoff);
+            let due =
+                post.coalesce_ms == 0 || state.member_notified_at.is_none_or(|at| at <= cutoff);
             due.then_some(make)
         }
         _ => None,
@@ -118,9 +118,8 @@ fn post_now(conn: &Connection, post: &NewPost) -> Result<Posted, StoreError> {
         mail_capped: false,
     };
     if let Some(grant) = &post.grant {
-        let coalesced = grant.emailed
-            && post.coalesce_ms > 0
-            && unused_link_since(conn, &id, now, cutoff)?;
+        let coalesced =
+            grant.emailed && post.coalesce_ms > 0 && unused_link_since(conn, &id, now, cutoff)?;
         if !coalesced {
             let mut queued = false;
             if let (true, PostMail::Link(mail)) = (grant.emailed, &post.mail) {
@@ -242,7 +241,11 @@ fn queue_mail(
             conn,
             "SELECT COUNT(*) AS sent FROM mail_log \
              WHERE scope = $1 AND key_hash = $2 AND sent_at > $3",
-            &[&budget.scope.as_str(), &budget.key_hash.as_slice(), &since.as_ms()],
+            &[
+                &budget.scope.as_str(),
+                &budget.key_hash.as_slice(),
+                &since.as_ms(),
+            ],
             |row| Columns::of("mail_log", row).count("sent"),
         )?
         .unwrap_or(0);
@@ -266,7 +269,12 @@ fn queue_mail(
         conn,
         "INSERT INTO outbox (id, conversation_id, payload_sealed, next_attempt_at, created_at) \
          VALUES ($1, $2, $3, $4, $4)",
-        &[&mail.id, &conversation_id, &mail.payload_sealed, &now.as_ms()],
+        &[
+            &mail.id,
+            &conversation_id,
+            &mail.payload_sealed,
+            &now.as_ms(),
+        ],
     )?;
     Ok(true)
 }
