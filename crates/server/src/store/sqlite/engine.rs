@@ -273,3 +273,99 @@ fn run(conn: &Connection, sql: &str) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+
+    fn engine(dir: &tempfile::TempDir) -> (Arc<SqliteEngine>, Arc<WriteStats>) {
+        let path = dir.path().join("t.db");
+        let stats = Arc::<WriteStats>::default();
+        let engine = SqliteEngine::start(&path, stats.clone()).unwrap();
+        (Arc::new(engine), stats)
+    }
+
+    fn count(engine: &SqliteEngine) -> i64 {
+        engine
+            .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?))
+            .unwrap()
+    }
+
+    /// Concurrent writes share transactions; one that fails is undone
+    /// alone, and its caller gets its own error; the others are stored.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_commit_in_batches_and_fail_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (engine, stats) = engine(&dir);
+        engine
+            .write(|c| Ok(c.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)")?))
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for n in 0..400i64 {
+            let engine = engine.clone();
+            tasks.push(tokio::spawn(async move {
+                engine
+                    .write(move |c| {
+                        c.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
+                        if n == 7 {
+                            // Written, then refused: the savepoint undoes it.
+                            return Err(StoreError::NotFound("seven"));
+                        }
+                        Ok(n)
+                    })
+                    .await
+            }));
+        }
+        for (n, task) in tasks.into_iter().enumerate() {
+            let result = task.await.unwrap();
+            if n == 7 {
+                assert!(matches!(result, Err(StoreError::NotFound("seven"))));
+            } else {
+                assert_eq!(result.unwrap(), i64::try_from(n).unwrap());
+            }
+        }
+        assert_eq!(count(&engine), 399);
+        let batches = stats.batches.load(Ordering::Relaxed);
+        let writes = stats.writes.load(Ordering::Relaxed);
+        assert_eq!(
+            writes, 401,
+            "every write, the failed one too, ran in a batch"
+        );
+        assert!(batches < writes, "{writes} writes in {batches} batches");
+        engine.close();
+    }
+
+    /// A panicking job is undone and answered with an error; the writer
+    /// goes on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_job_does_not_stop_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (engine, _) = engine(&dir);
+        engine
+            .write(|c| Ok(c.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)")?))
+            .await
+            .unwrap();
+        let panicked = engine
+            .write(|c| -> Result<(), StoreError> {
+                c.execute("INSERT INTO t (n) VALUES (1)", [])?;
+                panic!("a bug in a job");
+            })
+            .await;
+        assert!(matches!(panicked, Err(StoreError::Commit(_))));
+        engine
+            .write(|c| Ok(c.execute("INSERT INTO t (n) VALUES (2)", [])?))
+            .await
+            .unwrap();
+        assert_eq!(count(&engine), 1);
+        engine.close();
+        assert!(matches!(
+            engine.write(|_| Ok(())).await,
+            Err(StoreError::WriterGone)
+        ));
+    }
+}
