@@ -37,6 +37,13 @@ const RECEIPTS_ON: &str = "SELECT (c.guest_read_receipts = 1 AND m.read_receipts
                            FROM conversations c JOIN members m ON m.id = c.member_id \
                            WHERE c.id = $1";
 
+/// Whether an e-mailed link younger than `$3` is still unused and
+/// unexpired at `$2` in conversation `$1`; the first-contact link (`$4`)
+/// does not count.
+pub(super) const UNUSED_LINK_SINCE: &str = "SELECT 1 FROM grants WHERE conversation_id = $1 \
+     AND emailed = 1 AND kind <> $4 AND redeemed_at IS NULL \
+     AND expires_at > $2 AND created_at > $3 LIMIT 1";
+
 /// A conversation, a page of its messages and its receipts' marks.
 #[derive(Debug)]
 pub struct ConversationPage {
@@ -598,18 +605,13 @@ async fn unused_link_since(
     now: Timestamp,
     since: Timestamp,
 ) -> Result<bool, StoreError> {
-    let pending: Option<(i64,)> = sqlx::query_as(
-        "SELECT 1 FROM grants WHERE conversation_id = $1 AND emailed = $4 \
-         AND kind <> $5 AND redeemed_at IS NULL \
-         AND expires_at > $2 AND created_at > $3 LIMIT 1",
-    )
-    .bind(conversation_id.to_string())
-    .bind(now.as_ms())
-    .bind(since.as_ms())
-    .bind(flag(true))
-    .bind(GrantKind::FirstContact.as_str())
-    .fetch_optional(&mut **tx)
-    .await?;
+    let pending: Option<(i64,)> = sqlx::query_as(UNUSED_LINK_SINCE)
+        .bind(conversation_id.to_string())
+        .bind(now.as_ms())
+        .bind(since.as_ms())
+        .bind(GrantKind::FirstContact.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
     Ok(pending.is_some())
 }
 

@@ -161,6 +161,10 @@ pub(super) async fn member_handle(
     Ok(handle.map(|(h,)| h))
 }
 
+/// One event: id, kind, member, handle, conversation, detail, time.
+pub(super) const INSERT_EVENT: &str = "INSERT INTO events (event_id, kind, member_id, handle, \
+     conversation_id, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
 /// Writes events; the last statements of the caller's transaction (see
 /// the module's comment on the lock).
 pub(super) async fn record(
@@ -179,19 +183,16 @@ pub(super) async fn record(
             .await?;
     }
     for (kind, subject) in events {
-        sqlx::query(
-            "INSERT INTO events (event_id, kind, member_id, handle, conversation_id, detail, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(crate::random::random_hex())
-        .bind(kind.name())
-        .bind(subject.member_id.to_hex())
-        .bind(&subject.handle)
-        .bind(subject.conversation_id.as_ref().map(ToString::to_string))
-        .bind(kind.detail())
-        .bind(now.as_ms())
-        .execute(&mut **tx)
-        .await?;
+        sqlx::query(INSERT_EVENT)
+            .bind(crate::random::random_hex())
+            .bind(kind.name())
+            .bind(subject.member_id.to_hex())
+            .bind(&subject.handle)
+            .bind(subject.conversation_id.as_ref().map(ToString::to_string))
+            .bind(kind.detail())
+            .bind(now.as_ms())
+            .execute(&mut **tx)
+            .await?;
     }
     if dialect == Dialect::Postgres {
         // Delivered at commit (and dropped with a rollback): wakes the

@@ -9,6 +9,18 @@ use super::decode::Columns;
 use super::{Dialect, Store, StoreError};
 use crate::model::{ClaimedMail, MailBudget, NewMail, Timestamp};
 
+/// A budget's mails in its window: scope, key hash, since.
+pub(super) const COUNT_MAIL_LOG: &str = "SELECT COUNT(*) AS sent FROM mail_log \
+                                         WHERE scope = $1 AND key_hash = $2 AND sent_at > $3";
+
+/// One mail against a budget: scope, key hash, now, forget at.
+pub(super) const LOG_MAIL: &str =
+    "INSERT INTO mail_log (scope, key_hash, sent_at, forget_at) VALUES ($1, $2, $3, $4)";
+
+/// A mail into the outbox, due now: id, conversation, sealed payload, now.
+pub(super) const QUEUE_MAIL: &str = "INSERT INTO outbox (id, conversation_id, payload_sealed, \
+                                     next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $4)";
+
 /// Queues a mail if every budget it spends has room, and logs it against
 /// each; returns whether it was queued. Runs inside the caller's business
 /// transaction, so every instance sharing the database counts the same
@@ -37,28 +49,24 @@ pub(super) async fn queue_mail(
     }
     let since = now.minus_ms(mail.window_ms);
     for budget in &budgets {
-        let (sent,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM mail_log WHERE scope = $1 AND key_hash = $2 AND sent_at > $3",
-        )
-        .bind(budget.scope.as_str())
-        .bind(budget.key_hash.as_slice())
-        .bind(since.as_ms())
-        .fetch_one(&mut **tx)
-        .await?;
+        let (sent,): (i64,) = sqlx::query_as(COUNT_MAIL_LOG)
+            .bind(budget.scope.as_str())
+            .bind(budget.key_hash.as_slice())
+            .bind(since.as_ms())
+            .fetch_one(&mut **tx)
+            .await?;
         if sent >= i64::from(budget.limit) {
             return Ok(false);
         }
     }
     for budget in &budgets {
-        sqlx::query(
-            "INSERT INTO mail_log (scope, key_hash, sent_at, forget_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(budget.scope.as_str())
-        .bind(budget.key_hash.as_slice())
-        .bind(now.as_ms())
-        .bind(now.plus_ms(mail.window_ms).as_ms())
-        .execute(&mut **tx)
-        .await?;
+        sqlx::query(LOG_MAIL)
+            .bind(budget.scope.as_str())
+            .bind(budget.key_hash.as_slice())
+            .bind(now.as_ms())
+            .bind(now.plus_ms(mail.window_ms).as_ms())
+            .execute(&mut **tx)
+            .await?;
     }
     insert_mail(tx, conversation_id, mail, now).await?;
     Ok(true)
@@ -148,16 +156,13 @@ async fn insert_mail(
     mail: &NewMail,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO outbox (id, conversation_id, payload_sealed, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $4)",
-    )
-    .bind(&mail.id)
-    .bind(conversation_id.map(ToString::to_string))
-    .bind(&mail.payload_sealed)
-    .bind(now.as_ms())
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query(QUEUE_MAIL)
+        .bind(&mail.id)
+        .bind(conversation_id.map(ToString::to_string))
+        .bind(&mail.payload_sealed)
+        .bind(now.as_ms())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

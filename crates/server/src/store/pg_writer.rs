@@ -631,17 +631,13 @@ async fn unused_link_since(
     now: Timestamp,
     since: Timestamp,
 ) -> Result<bool, StoreError> {
-    let pending: Option<(i32,)> = sqlx::query_as(
-        "SELECT 1 FROM grants WHERE conversation_id = $1 AND emailed = 1 \
-         AND kind <> $4 AND redeemed_at IS NULL \
-         AND expires_at > $2 AND created_at > $3 LIMIT 1",
-    )
-    .bind(conversation_id.to_string())
-    .bind(now.as_ms())
-    .bind(since.as_ms())
-    .bind(GrantKind::FirstContact.as_str())
-    .fetch_optional(&mut *tx)
-    .await?;
+    let pending: Option<(i32,)> = sqlx::query_as(super::conversations::UNUSED_LINK_SINCE)
+        .bind(conversation_id.to_string())
+        .bind(now.as_ms())
+        .bind(since.as_ms())
+        .bind(GrantKind::FirstContact.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
     Ok(pending.is_some())
 }
 

@@ -9,10 +9,13 @@ use rusqlite::Connection;
 
 use super::{execute, is_unique_violation, query_opt, SqliteEngine};
 use crate::model::{GrantKind, MailBudget, NewGrant, NewMail, Posted, Timestamp};
-use crate::store::conversations::{as_mailed, NewPost, NoticeRecipient, PostMail};
+use crate::store::conversations::{
+    as_mailed, NewPost, NoticeRecipient, PostMail, UNUSED_LINK_SINCE,
+};
 use crate::store::decode::Columns;
-use crate::store::events::EventKind;
+use crate::store::events::{EventKind, INSERT_EVENT};
 use crate::store::grants::epoch_column;
+use crate::store::outbox::{COUNT_MAIL_LOG, LOG_MAIL, QUEUE_MAIL};
 use crate::store::{flag, StoreError, Unique};
 
 /// What the post needs of the conversation before writing.
@@ -158,8 +161,7 @@ fn post_now(conn: &Connection, post: &NewPost) -> Result<Posted, StoreError> {
     let kind = EventKind::MessageCreated(post.message.sender);
     execute(
         conn,
-        "INSERT INTO events (event_id, kind, member_id, handle, conversation_id, detail, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        INSERT_EVENT,
         &[
             &crate::random::random_hex(),
             &kind.name(),
@@ -211,14 +213,11 @@ fn unused_link_since(
 ) -> Result<bool, StoreError> {
     Ok(query_opt(
         conn,
-        "SELECT 1 FROM grants WHERE conversation_id = $1 AND emailed = $4 \
-         AND kind <> $5 AND redeemed_at IS NULL \
-         AND expires_at > $2 AND created_at > $3 LIMIT 1",
+        UNUSED_LINK_SINCE,
         &[
             &id,
             &now.as_ms(),
             &since.as_ms(),
-            &flag(true),
             &GrantKind::FirstContact.as_str(),
         ],
         |_| Ok(()),
@@ -239,8 +238,7 @@ fn queue_mail(
     for budget in &budgets {
         let sent = query_opt(
             conn,
-            "SELECT COUNT(*) AS sent FROM mail_log \
-             WHERE scope = $1 AND key_hash = $2 AND sent_at > $3",
+            COUNT_MAIL_LOG,
             &[
                 &budget.scope.as_str(),
                 &budget.key_hash.as_slice(),
@@ -256,7 +254,7 @@ fn queue_mail(
     for budget in &budgets {
         execute(
             conn,
-            "INSERT INTO mail_log (scope, key_hash, sent_at, forget_at) VALUES ($1, $2, $3, $4)",
+            LOG_MAIL,
             &[
                 &budget.scope.as_str(),
                 &budget.key_hash.as_slice(),
@@ -267,8 +265,7 @@ fn queue_mail(
     }
     execute(
         conn,
-        "INSERT INTO outbox (id, conversation_id, payload_sealed, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $4)",
+        QUEUE_MAIL,
         &[
             &mail.id,
             &conversation_id,
