@@ -203,20 +203,6 @@ impl Store {
         Ok(queued)
     }
 
-    /// Remembers the language of the guest's mails (he wrote in it).
-    pub async fn set_guest_language(
-        &self,
-        id: &ConversationId,
-        language: Language,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE conversations SET guest_language = $2 WHERE id = $1")
-            .bind(id.to_string())
-            .bind(language.tag())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// The conversation with this id.
     pub async fn conversation(
         &self,

@@ -68,24 +68,17 @@ impl Store {
         reader: Role,
         from_seq: i64,
     ) -> Result<Vec<(i64, Timestamp)>, StoreError> {
-        let id = conversation_id.to_string();
-        let reader = i64::from(reader.as_byte());
-        match &self.sqlite {
-            Some(engine) => engine.read(|conn| {
-                sqlite::query_all(conn, SELECT_MARKS, &[&id, &reader, &from_seq], |row| {
-                    mark(row)
-                })
-            }),
-            None => sqlx::query(SELECT_MARKS)
-                .bind(id)
-                .bind(reader)
-                .bind(from_seq)
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(mark)
-                .collect(),
-        }
+        // Only PostgreSQL asks: on SQLite, `conversation_page` reads the
+        // marks in its own read transaction.
+        sqlx::query(SELECT_MARKS)
+            .bind(conversation_id.to_string())
+            .bind(i64::from(reader.as_byte()))
+            .bind(from_seq)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(mark)
+            .collect()
     }
 
     /// Whether the member shares his reading (his switch; on unless he
