@@ -78,6 +78,7 @@ pub fn init(args: InitArgs) -> Result<(), CliError> {
 /// Applies the migrations.
 pub async fn migrate(args: ServerArgs) -> Result<(), CliError> {
     let config = args.load()?;
+    latchkey_server::store::Store::rebuild_small_pages(config.database_url.expose()).await;
     let store = latchkey_server::store::Store::connect(config.database_url.expose()).await?;
     store.migrate().await?;
     println!("database is up to date");

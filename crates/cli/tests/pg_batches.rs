@@ -130,14 +130,16 @@ async fn concurrent_posts_commit_in_batches_and_fail_alone() {
     let expected = i64::try_from(stored + 2).unwrap();
     assert_eq!(
         db.count(&format!(
-            "SELECT COUNT(*) FROM messages WHERE conversation_id = '{id}'"
+            "SELECT COUNT(*) FROM messages m JOIN conversations c \
+             ON c.number = m.conversation WHERE c.id = '{id}'"
         ))
         .await,
         expected
     );
     assert_eq!(
         db.count(&format!(
-            "SELECT MAX(seq) FROM messages WHERE conversation_id = '{id}'"
+            "SELECT MAX(seq) FROM messages m JOIN conversations c \
+             ON c.number = m.conversation WHERE c.id = '{id}'"
         ))
         .await,
         expected

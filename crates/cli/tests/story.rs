@@ -405,13 +405,16 @@ async fn story(db: Database) {
 async fn loot(db: &Database) -> (Loot, Vec<[u8; 32]>) {
     let pool = db.pool().await;
     let mut loot = Loot::default();
-    for row in sqlx::query("SELECT conversation_id, message_id, sender, ciphertext FROM messages")
-        .fetch_all(&pool)
-        .await
-        .unwrap()
+    for row in sqlx::query(
+        "SELECT c.id, m.message_id, m.sender, m.ciphertext FROM messages m \
+         JOIN conversations c ON c.number = m.conversation",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap()
     {
         let conversation: ConversationId = row.get::<String, _>(0).parse().unwrap();
-        let message: MessageId = row.get::<String, _>(1).parse().unwrap();
+        let message = MessageId::from_bytes(row.get::<Vec<u8>, _>(1).try_into().unwrap());
         let sender = if row.get::<i64, _>(2) == 1 {
             Role::Member
         } else {

@@ -122,6 +122,7 @@ impl App {
         if !config.secrets_file.exists() {
             return Err(SecretsError::Missing(config.secrets_file.clone()).into());
         }
+        Store::rebuild_small_pages(config.database_url.expose()).await;
         let store = Store::connect(config.database_url.expose()).await?;
         store.migrate().await?;
         // A database that has seen an epoch file gets no new one: that would

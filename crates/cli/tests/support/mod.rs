@@ -711,5 +711,5 @@ pub fn assert_absent(what: &str, haystack: &[u8], secrets: &[(String, Vec<u8>)])
 }
 
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+    !needle.is_empty() && memchr::memmem::find(haystack, needle).is_some()
 }

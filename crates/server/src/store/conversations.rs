@@ -28,9 +28,12 @@ const COLUMNS: &str = columns!();
 const SELECT_CONVERSATION: &str =
     concat!("SELECT ", columns!(), " FROM conversations WHERE id = $1");
 
+/// A page of messages; they name their conversation by its number
+/// (migration 0018).
 const SELECT_MESSAGES: &str = "SELECT seq, message_id, sender, ciphertext, created_at \
-                               FROM messages WHERE conversation_id = $1 AND seq > $2 \
-                               ORDER BY seq LIMIT $3";
+                               FROM messages WHERE conversation = \
+                               (SELECT number FROM conversations WHERE id = $1) \
+                               AND seq > $2 ORDER BY seq LIMIT $3";
 
 /// Whether both sides of a conversation have receipts on.
 const RECEIPTS_ON: &str = "SELECT (c.guest_read_receipts = 1 AND m.read_receipts = 1) AS both_on \
@@ -69,7 +72,8 @@ fn other(role: Role) -> Role {
     }
 }
 
-const UNREAD: &str = "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = conversations.id \
+const UNREAD: &str =
+    "(SELECT COUNT(*) FROM messages m WHERE m.conversation = conversations.number \
                       AND m.sender = 2 AND m.seq > conversations.member_read_seq) AS unread";
 
 /// What a member's notice needs of his row: made inside the writing
@@ -441,7 +445,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let deleted = sqlx::query(
             "DELETE FROM conversations WHERE id = $1 AND last_activity_at <= $2 \
-             RETURNING member_id",
+             RETURNING member_id, number",
         )
         .bind(&id)
         .bind(idle_before.as_ms())
@@ -451,20 +455,19 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         };
-        let member_id = Columns::of("conversations", &deleted).member_id("member_id")?;
+        let columns = Columns::of("conversations", &deleted);
+        let member_id = columns.member_id("member_id")?;
+        let number = columns.int("number")?;
         // Explicit deletes besides ON DELETE CASCADE: the result must not
         // depend on a connection pragma. Its earlier events go too (an
         // endpoint that has not had them yet misses them: the conversation
         // is gone); only the deletion's own event below names it, until
-        // the sweep.
-        for table in [
-            "messages",
-            "grants",
-            "sessions",
-            "outbox",
-            "read_marks",
-            "events",
-        ] {
+        // the sweep. Messages name the conversation by its number.
+        sqlx::query("DELETE FROM messages WHERE conversation = $1")
+            .bind(number)
+            .execute(&mut *tx)
+            .await?;
+        for table in ["grants", "sessions", "outbox", "read_marks", "events"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE conversation_id = $1"))
                 .bind(&id)
                 .execute(&mut *tx)
@@ -609,12 +612,12 @@ async fn insert_message(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO messages (conversation_id, seq, message_id, sender, ciphertext, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO messages (conversation, seq, message_id, sender, ciphertext, created_at) \
+         VALUES ((SELECT number FROM conversations WHERE id = $1), $2, $3, $4, $5, $6)",
     )
     .bind(conversation_id.to_string())
     .bind(seq)
-    .bind(message.message_id.to_string())
+    .bind(message.message_id.as_bytes().to_vec())
     .bind(i64::from(message.sender.as_byte()))
     .bind(&message.ciphertext)
     .bind(now.as_ms())

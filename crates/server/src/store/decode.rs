@@ -220,10 +220,13 @@ impl<'r, R: RawRow> Columns<'r, R> {
         .transpose()
     }
 
+    /// A message id: its 16 bytes (migration 0018).
     pub(super) fn message_id(&self, column: &'static str) -> Result<MessageId, StoreError> {
-        self.hex16(column)?
-            .parse()
-            .map_err(|_| self.corrupt(column, "is not 32 lower-case hex digits"))
+        let bytes: [u8; 16] = self
+            .bytes(column)?
+            .try_into()
+            .map_err(|_| self.corrupt(column, "is not 16 bytes"))?;
+        Ok(MessageId::from_bytes(bytes))
     }
 
     /// 1 = member, 2 = guest, as in the protocol's associated data.

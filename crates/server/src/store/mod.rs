@@ -213,6 +213,9 @@ impl Store {
             {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(e.into()))?;
             }
+            if let Some(path) = crate::secrets::sqlite_path(database_url) {
+                sqlite::page_size::create(&path)?;
+            }
         }
         let options = AnyConnectOptions::from_str(database_url)?;
         let pool = AnyPoolOptions::new()
@@ -228,15 +231,8 @@ impl Store {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
-                        // WAL: readers never block the writer. secure_delete:
-                        // a destroyed grant is overwritten, not just unlinked.
-                        // foreign_keys: deleting a conversation cascades.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA secure_delete = ON; PRAGMA foreign_keys = ON; \
-                             PRAGMA busy_timeout = 10000;",
-                        )
-                        .await?;
+                        // The writer's pragmas (their reasons are there).
+                        conn.execute(sqlite::PRAGMAS).await?;
                     }
                     Ok(())
                 })
@@ -271,6 +267,34 @@ impl Store {
             write_stats,
             sqlite,
         })
+    }
+
+    /// Brings an existing SQLite file to the page size new ones get (see
+    /// `store/sqlite/page_size.rs`): for the commands that migrate, before
+    /// they connect, as it needs the file to itself. Nothing on PostgreSQL.
+    /// A failure is logged and the file used as it is: the page size
+    /// changes how much disk a message takes, not what the store does.
+    pub async fn rebuild_small_pages(database_url: &str) {
+        use sqlite::page_size::{convert, Converted, PAGE_SIZE};
+        let Some(path) = crate::secrets::sqlite_path(database_url) else {
+            return;
+        };
+        match tokio::task::spawn_blocking(move || convert(&path)).await {
+            Ok(Ok(Converted::Nothing)) => {}
+            Ok(Ok(Converted::From { old, took })) => tracing::info!(
+                old,
+                new = PAGE_SIZE,
+                took_ms = took.as_millis(),
+                "rebuilt the SQLite file with larger pages"
+            ),
+            Ok(Ok(Converted::Busy)) => tracing::warn!(
+                "the SQLite file is open elsewhere; its pages grow at a start where it is not"
+            ),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "could not change the SQLite file's page size");
+            }
+            Err(error) => tracing::warn!(%error, "the page size change did not finish"),
+        }
     }
 
     /// Applies the migrations this database has not seen yet.

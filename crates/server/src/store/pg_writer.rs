@@ -295,7 +295,7 @@ impl Writer {
         for (job, planned) in jobs.iter().zip(plan.posts) {
             let result = match planned {
                 Planned::Done(result) => result,
-                Planned::New { seq, notice } => {
+                Planned::New { seq, notice, .. } => {
                     let posted = mail_and_grant(&mut tx, job, seq, notice).await?;
                     if let Some(c) = plan.conversations.get(&job.conversation_id.to_string()) {
                         events.push(PgEvent {
@@ -328,6 +328,7 @@ fn answer_all(answers: Vec<Answer>, results: Vec<Result<Posted, StoreError>>) {
 #[derive(sqlx::FromRow)]
 struct LockedRow {
     id: String,
+    number: i64,
     last_seq: i64,
     member_notified_at: Option<i64>,
     member_id: String,
@@ -338,6 +339,8 @@ struct LockedRow {
 
 /// A conversation of the batch, as locked, and as the batch leaves it.
 struct Locked {
+    /// The conversation's number, as its messages name it.
+    number: i64,
     last_seq: i64,
     notified_at: Option<i64>,
     clear_link_request: bool,
@@ -355,14 +358,23 @@ struct Locked {
 enum Planned {
     /// Answered without writing: a duplicate, a conflict, not found.
     Done(Result<Posted, StoreError>),
-    /// Stored as `seq`, with the member's notice if it goes out.
-    New { seq: i64, notice: Option<NewMail> },
+    /// Stored as `seq` in the conversation numbered `number`, with the
+    /// member's notice if it goes out.
+    New {
+        seq: i64,
+        number: i64,
+        notice: Option<NewMail>,
+    },
 }
 
 struct Plan {
     posts: Vec<Planned>,
     conversations: HashMap<String, Locked>,
 }
+
+/// A message as the unique index knows it: the conversation's number and
+/// the message id's bytes.
+type MessageKey<'a> = (i64, &'a [u8]);
 
 /// Steps 1–3 of the module comment.
 async fn plan(tx: &mut PgConnection, jobs: &[PostJob]) -> Result<Plan, Failure> {
@@ -372,7 +384,7 @@ async fn plan(tx: &mut PgConnection, jobs: &[PostJob]) -> Result<Plan, Failure> 
     // NO KEY UPDATE, the lock an UPDATE takes: inserts that only
     // reference the row (a session, a read mark) do not wait for it.
     let locked: Vec<LockedRow> = sqlx::query_as(
-        "SELECT c.id, c.last_seq, c.member_notified_at, m.id AS member_id, m.handle, \
+        "SELECT c.id, c.number, c.last_seq, c.member_notified_at, m.id AS member_id, m.handle, \
              m.email_sealed, m.language FROM conversations c JOIN members m ON m.id = c.member_id \
              WHERE c.id = ANY($1) ORDER BY c.id FOR NO KEY UPDATE OF c",
     )
@@ -385,6 +397,7 @@ async fn plan(tx: &mut PgConnection, jobs: &[PostJob]) -> Result<Plan, Failure> 
             (
                 row.id,
                 Locked {
+                    number: row.number,
                     last_seq: row.last_seq,
                     notified_at: row.member_notified_at,
                     clear_link_request: false,
@@ -399,27 +412,24 @@ async fn plan(tx: &mut PgConnection, jobs: &[PostJob]) -> Result<Plan, Failure> 
         })
         .collect();
 
-    let (keys, message_ids): (Vec<String>, Vec<String>) = jobs
+    let (keys, message_ids): (Vec<i64>, Vec<&[u8]>) = jobs
         .iter()
-        .map(|j| {
-            (
-                j.conversation_id.to_string(),
-                j.message.message_id.to_string(),
-            )
+        .filter_map(|j| {
+            let c = conversations.get(&j.conversation_id.to_string())?;
+            Some((c.number, j.message.message_id.as_bytes().as_slice()))
         })
-        .filter(|(c, _)| conversations.contains_key(c))
         .unzip();
-    let stored: Vec<(String, String, i64, Vec<u8>)> = if keys.is_empty() {
+    let stored: Vec<(i64, Vec<u8>, i64, Vec<u8>)> = if keys.is_empty() {
         Vec::new()
     } else {
         sqlx::query_as(
             // One index look-up per key, whatever the planner thinks of
             // the table (LIMIT keeps the subquery from being flattened
             // into a join it could run as a scan).
-            "SELECT k.conversation_id, k.message_id, m.seq, m.ciphertext \
-             FROM unnest($1::text[], $2::text[]) AS k(conversation_id, message_id) \
+            "SELECT k.conversation, k.message_id, m.seq, m.ciphertext \
+             FROM unnest($1::int8[], $2::bytea[]) AS k(conversation, message_id) \
              CROSS JOIN LATERAL (SELECT seq, ciphertext FROM messages \
-             WHERE conversation_id = k.conversation_id AND message_id = k.message_id \
+             WHERE conversation = k.conversation AND message_id = k.message_id \
              LIMIT 1) AS m",
         )
         .bind(&keys)
@@ -428,9 +438,9 @@ async fn plan(tx: &mut PgConnection, jobs: &[PostJob]) -> Result<Plan, Failure> 
         .await?
     };
     // Every message id the batch has seen: stored ones, then its own.
-    let mut seen: HashMap<(String, String), (i64, &[u8])> = stored
+    let mut seen: HashMap<MessageKey<'_>, (i64, &[u8])> = stored
         .iter()
-        .map(|(c, m, seq, bytes)| ((c.clone(), m.clone()), (*seq, bytes.as_slice())))
+        .map(|(c, m, seq, bytes)| ((*c, m.as_slice()), (*seq, bytes.as_slice())))
         .collect();
 
     let mut posts = Vec::with_capacity(jobs.len());
@@ -440,7 +450,7 @@ async fn plan(tx: &mut PgConnection, jobs: &[PostJob]) -> Result<Plan, Failure> 
             posts.push(Planned::Done(Err(StoreError::NotFound("conversation"))));
             continue;
         };
-        let key = (id, job.message.message_id.to_string());
+        let key = (c.number, job.message.message_id.as_bytes().as_slice());
         if let Some((seq, bytes)) = seen.get(&key) {
             posts.push(Planned::Done(if *bytes == job.message.ciphertext {
                 Ok(Posted {
@@ -497,7 +507,11 @@ async fn plan(tx: &mut PgConnection, jobs: &[PostJob]) -> Result<Plan, Failure> 
         c.notified_at = notified_at;
         c.activity_at = Some(job.now.as_ms());
         seen.insert(key, (seq, &job.message.ciphertext));
-        posts.push(Planned::New { seq, notice });
+        posts.push(Planned::New {
+            seq,
+            number: c.number,
+            notice,
+        });
     }
     Ok(Plan {
         posts,
@@ -512,17 +526,17 @@ async fn store_messages(
     jobs: &[PostJob],
     plan: &Plan,
 ) -> Result<(), Failure> {
-    let mut conversation_ids = Vec::new();
+    let mut numbers = Vec::new();
     let mut seqs = Vec::new();
-    let mut message_ids = Vec::new();
+    let mut message_ids: Vec<&[u8]> = Vec::new();
     let mut senders = Vec::new();
     let mut ciphertexts: Vec<&[u8]> = Vec::new();
     let mut created = Vec::new();
     for (job, planned) in jobs.iter().zip(&plan.posts) {
-        if let Planned::New { seq, .. } = planned {
-            conversation_ids.push(job.conversation_id.to_string());
+        if let Planned::New { seq, number, .. } = planned {
+            numbers.push(*number);
             seqs.push(*seq);
-            message_ids.push(job.message.message_id.to_string());
+            message_ids.push(job.message.message_id.as_bytes());
             senders.push(i64::from(job.message.sender.as_byte()));
             ciphertexts.push(&job.message.ciphertext);
             created.push(job.now.as_ms());
@@ -548,9 +562,9 @@ async fn store_messages(
         }
     }
     sqlx::query::<Postgres>(
-        "WITH stored AS (INSERT INTO messages (conversation_id, seq, message_id, sender, \
+        "WITH stored AS (INSERT INTO messages (conversation, seq, message_id, sender, \
          ciphertext, created_at) \
-         SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::bytea[], \
+         SELECT * FROM unnest($1::int8[], $2::int8[], $3::bytea[], $4::int8[], $5::bytea[], \
          $6::int8[])) \
          UPDATE conversations c SET last_seq = u.last_seq, last_activity_at = u.activity, \
          member_notified_at = u.notified, \
@@ -560,7 +574,7 @@ async fn store_messages(
          $12::text[]) AS u(id, last_seq, activity, notified, clear_link, language) \
          WHERE c.id = u.id",
     )
-    .bind(&conversation_ids)
+    .bind(&numbers)
     .bind(&seqs)
     .bind(&message_ids)
     .bind(&senders)

@@ -12,12 +12,13 @@
 //! sqlx's rows do.
 
 mod engine;
+pub(crate) mod page_size;
 mod posts;
 
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, Row, Statement};
 
-pub(crate) use engine::SqliteEngine;
+pub(crate) use engine::{SqliteEngine, PRAGMAS};
 
 use super::StoreError;
 

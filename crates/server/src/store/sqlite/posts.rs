@@ -20,6 +20,8 @@ use crate::store::{flag, StoreError, Unique};
 
 /// What the post needs of the conversation before writing.
 struct State {
+    /// The conversation's number, as its messages name it.
+    number: i64,
     last_seq: i64,
     member_notified_at: Option<Timestamp>,
     member_id: String,
@@ -39,12 +41,13 @@ fn post_now(conn: &Connection, post: &NewPost) -> Result<Posted, StoreError> {
     let now = post.now;
     let state = query_opt(
         conn,
-        "SELECT c.last_seq, c.member_notified_at, m.id, m.handle FROM conversations c \
+        "SELECT c.number, c.last_seq, c.member_notified_at, m.id, m.handle FROM conversations c \
          JOIN members m ON m.id = c.member_id WHERE c.id = $1",
         &[&id],
         |row| {
             let c = Columns::of("conversations", row);
             Ok(State {
+                number: c.int("number")?,
                 last_seq: c.count("last_seq")?,
                 member_notified_at: c.opt_time("member_notified_at")?,
                 member_id: c.member_id("id")?.to_hex(),
@@ -53,17 +56,17 @@ fn post_now(conn: &Connection, post: &NewPost) -> Result<Posted, StoreError> {
         },
     )?
     .ok_or(StoreError::NotFound("conversation"))?;
-    let message_id = post.message.message_id.to_string();
+    let message_id = post.message.message_id.as_bytes().to_vec();
     let seq = state.last_seq + 1;
     // The message first: a retry (same id) hits the unique index, and then
     // nothing else is written. Cheaper than looking for it first, as
     // retries are rare.
     let inserted = execute(
         conn,
-        "INSERT INTO messages (conversation_id, seq, message_id, sender, ciphertext, created_at) \
+        "INSERT INTO messages (conversation, seq, message_id, sender, ciphertext, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
         &[
-            &id,
+            &state.number,
             &seq,
             &message_id,
             &i64::from(post.message.sender.as_byte()),
@@ -73,7 +76,7 @@ fn post_now(conn: &Connection, post: &NewPost) -> Result<Posted, StoreError> {
     );
     match inserted {
         Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => return retried(conn, &id, &message_id, post),
+        Err(e) if is_unique_violation(&e) => return retried(conn, state.number, &message_id, post),
         Err(e) => return Err(e),
     }
 
@@ -179,14 +182,14 @@ fn post_now(conn: &Connection, post: &NewPost) -> Result<Posted, StoreError> {
 /// answered as the first time; other bytes are a conflict.
 fn retried(
     conn: &Connection,
-    id: &str,
-    message_id: &str,
+    number: i64,
+    message_id: &[u8],
     post: &NewPost,
 ) -> Result<Posted, StoreError> {
     let existing = query_opt(
         conn,
-        "SELECT seq, ciphertext FROM messages WHERE conversation_id = $1 AND message_id = $2",
-        &[&id, &message_id],
+        "SELECT seq, ciphertext FROM messages WHERE conversation = $1 AND message_id = $2",
+        &[&number, &message_id],
         |row| {
             let c = Columns::of("messages", row);
             Ok((c.count("seq")?, c.bytes("ciphertext")?))
