@@ -154,8 +154,8 @@ async fn concurrent_posts_commit_in_batches_and_fail_alone() {
     // One event per stored message, in the messages' order.
     assert_eq!(
         db.count(&format!(
-            "SELECT COUNT(*) FROM events WHERE conversation_id = '{id}' \
-             AND kind = 'message.created'"
+            "SELECT COUNT(*) FROM events WHERE conversation_id = decode('{id}', 'hex') \
+             AND kind IN (1, 2)"
         ))
         .await,
         expected

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use latchkey_core::{ConversationId, MessageId, Role};
 use latchkey_server::model::{GrantState, SessionOwner, SpentReason, Timestamp};
-use latchkey_server::store::{MemberId, Store, StoreError};
+use latchkey_server::store::{EventKind, MemberId, Store, StoreError};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Connection};
 
@@ -79,6 +79,10 @@ const WRITTEN_APART: &[&str] = &[
     // column on PostgreSQL. `migrates_forward` reads the messages it
     // carried on both.
     "0018_compact_messages.sql",
+    // Hex to bytes again, and the events' counter: sqlite_sequence carried
+    // over on SQLite, the sequence handed to the new table on PostgreSQL.
+    // `events_keep_their_numbers` checks both.
+    "0019_compact_events.sql",
 ];
 
 #[test]
@@ -757,6 +761,118 @@ async fn migrates_forward(db: Db) {
         );
     }
     assert_eq!(db.count("SELECT COUNT(*) FROM members").await, 1);
+}
+
+/// Migration 0019 carries events over in their compact form, and their
+/// numbers go on from where they were, also past events the sweep took.
+async fn events_keep_their_numbers(db: Db) {
+    let pool = db.pool().await;
+    let mut migrator = Migrator::new(migrations_dir(db.database())).await.unwrap();
+    migrator.migrations = Cow::Owned(
+        migrator
+            .migrations
+            .iter()
+            .filter(|m| m.version <= 18)
+            .cloned()
+            .collect(),
+    );
+    migrator.run(&pool).await.unwrap();
+    // Three events as 0016 wrote them; the sweep took the newest.
+    let member = "a0000000000000000000000000000001";
+    let conversation = "c0000000000000000000000000000001";
+    let old_events = [
+        (
+            "e0000000000000000000000000000001",
+            "message.created",
+            Some(conversation),
+            Some("guest"),
+        ),
+        (
+            "e0000000000000000000000000000002",
+            "member.disabled",
+            None,
+            None,
+        ),
+        (
+            "e0000000000000000000000000000003",
+            "link.opened",
+            Some(conversation),
+            None,
+        ),
+    ];
+    for (event_id, kind, conversation, detail) in old_events {
+        sqlx::query(
+            "INSERT INTO events (event_id, kind, member_id, handle, conversation_id, detail, \
+             created_at) VALUES ($1, $2, $3, 'ann', $4, $5, $6)",
+        )
+        .bind(event_id)
+        .bind(kind)
+        .bind(member)
+        .bind(conversation)
+        .bind(detail)
+        .bind(NOW)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query("DELETE FROM events WHERE seq = 3")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let store = Store::connect(&db.url()).await.unwrap();
+    store.migrate().await.unwrap();
+    let carried: Vec<(i64, String, EventKind, Option<ConversationId>)> = store
+        .events_after(0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.seq, e.event_id, e.kind, e.conversation_id))
+        .collect();
+    assert_eq!(
+        carried,
+        vec![
+            (
+                1,
+                "e0000000000000000000000000000001".to_owned(),
+                EventKind::MessageCreated(Role::Guest),
+                Some(conversation.parse().unwrap())
+            ),
+            (
+                2,
+                "e0000000000000000000000000000002".to_owned(),
+                EventKind::MemberDisabled,
+                None
+            ),
+        ]
+    );
+    store.close().await;
+    // The next event is number 4: 3 stays used.
+    let pool = db.pool().await;
+    sqlx::query(
+        "INSERT INTO events (event_id, kind, member_id, handle, conversation_id, created_at) \
+         VALUES ($1, 3, $2, 'ann', $3, $4)",
+    )
+    .bind(vec![0xe4u8; 16])
+    .bind(member)
+    .bind(vec![0xc1u8; 16])
+    .bind(NOW)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert_eq!(db.count("SELECT MAX(seq) FROM events").await, 4);
+}
+
+#[tokio::test]
+async fn sqlite_events_keep_their_numbers() {
+    events_keep_their_numbers(Db::sqlite()).await;
+}
+
+#[tokio::test]
+async fn postgres_events_keep_their_numbers() {
+    events_keep_their_numbers(Db::postgres().await).await;
 }
 
 #[tokio::test]

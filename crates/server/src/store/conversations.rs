@@ -467,7 +467,12 @@ impl Store {
             .bind(number)
             .execute(&mut *tx)
             .await?;
-        for table in ["grants", "sessions", "outbox", "read_marks", "events"] {
+        // Events name it by its 16 bytes (migration 0019).
+        sqlx::query("DELETE FROM events WHERE conversation_id = $1")
+            .bind(conversation_id.as_bytes().to_vec())
+            .execute(&mut *tx)
+            .await?;
+        for table in ["grants", "sessions", "outbox", "read_marks"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE conversation_id = $1"))
                 .bind(&id)
                 .execute(&mut *tx)

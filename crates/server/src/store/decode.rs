@@ -220,13 +220,27 @@ impl<'r, R: RawRow> Columns<'r, R> {
         .transpose()
     }
 
+    /// An id stored as its 16 bytes (migrations 0018 and 0019).
+    pub(super) fn id16(&self, column: &'static str) -> Result<[u8; 16], StoreError> {
+        self.bytes(column)?
+            .try_into()
+            .map_err(|_| self.corrupt(column, "is not 16 bytes"))
+    }
+
+    /// An id stored as its 16 bytes, or NULL.
+    pub(super) fn opt_id16(&self, column: &'static str) -> Result<Option<[u8; 16]>, StoreError> {
+        self.opt_bytes(column)?
+            .map(|bytes| {
+                bytes
+                    .try_into()
+                    .map_err(|_| self.corrupt(column, "is not 16 bytes"))
+            })
+            .transpose()
+    }
+
     /// A message id: its 16 bytes (migration 0018).
     pub(super) fn message_id(&self, column: &'static str) -> Result<MessageId, StoreError> {
-        let bytes: [u8; 16] = self
-            .bytes(column)?
-            .try_into()
-            .map_err(|_| self.corrupt(column, "is not 16 bytes"))?;
-        Ok(MessageId::from_bytes(bytes))
+        Ok(MessageId::from_bytes(self.id16(column)?))
     }
 
     /// 1 = member, 2 = guest, as in the protocol's associated data.

@@ -18,7 +18,7 @@
 //! the transaction, so a batch takes the lock once.
 
 use latchkey_api::Handle;
-use latchkey_core::{ConversationId, Role};
+use latchkey_core::{ConversationId, OsRng, RngCore, Role};
 
 use super::decode::Columns;
 use super::{Dialect, Store, StoreError};
@@ -74,24 +74,35 @@ impl EventKind {
         }
     }
 
-    fn parse(name: &str, detail: Option<&str>) -> Option<EventKind> {
-        Some(match (name, detail) {
-            ("message.created", Some("guest")) => EventKind::MessageCreated(Role::Guest),
-            ("message.created", Some("member")) => EventKind::MessageCreated(Role::Member),
-            ("link.opened", None) => EventKind::LinkOpened,
-            ("link.requested", None) => EventKind::LinkRequested,
-            ("conversation.deleted", Some("member")) => {
-                EventKind::ConversationDeleted(DeletedBy::Member)
-            }
-            ("conversation.deleted", Some("retention")) => {
-                EventKind::ConversationDeleted(DeletedBy::Retention)
-            }
-            ("conversation.deleted", Some("member_deleted")) => {
-                EventKind::ConversationDeleted(DeletedBy::MemberDeleted)
-            }
-            ("member.disabled", None) => EventKind::MemberDisabled,
-            _ => return None,
-        })
+    /// Every kind with its detail, in the order of their codes.
+    const ALL: [EventKind; 8] = [
+        EventKind::MessageCreated(Role::Guest),
+        EventKind::MessageCreated(Role::Member),
+        EventKind::LinkOpened,
+        EventKind::LinkRequested,
+        EventKind::ConversationDeleted(DeletedBy::Member),
+        EventKind::ConversationDeleted(DeletedBy::Retention),
+        EventKind::ConversationDeleted(DeletedBy::MemberDeleted),
+        EventKind::MemberDisabled,
+    ];
+
+    /// The kind with its detail as stored: one number, 1 to 8 (migration
+    /// 0019 lists them).
+    pub(super) fn code(self) -> i64 {
+        match self {
+            EventKind::MessageCreated(Role::Guest) => 1,
+            EventKind::MessageCreated(Role::Member) => 2,
+            EventKind::LinkOpened => 3,
+            EventKind::LinkRequested => 4,
+            EventKind::ConversationDeleted(DeletedBy::Member) => 5,
+            EventKind::ConversationDeleted(DeletedBy::Retention) => 6,
+            EventKind::ConversationDeleted(DeletedBy::MemberDeleted) => 7,
+            EventKind::MemberDisabled => 8,
+        }
+    }
+
+    fn from_code(code: i64) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|kind| kind.code() == code)
     }
 }
 
@@ -161,9 +172,18 @@ pub(super) async fn member_handle(
     Ok(handle.map(|(h,)| h))
 }
 
-/// One event: id, kind, member, handle, conversation, detail, time.
+/// One event: id (16 random bytes, [`new_event_id`]), kind
+/// ([`EventKind::code`]), member (hex), handle, conversation (16 bytes or
+/// NULL), time.
 pub(super) const INSERT_EVENT: &str = "INSERT INTO events (event_id, kind, member_id, handle, \
-     conversation_id, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+     conversation_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// A new event's id: 16 random bytes, sent as hex (`webhook-id`).
+pub(super) fn new_event_id() -> Vec<u8> {
+    let mut bytes = vec![0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+}
 
 /// Writes events; the last statements of the caller's transaction (see
 /// the module's comment on the lock).
@@ -184,12 +204,11 @@ pub(super) async fn record(
     }
     for (kind, subject) in events {
         sqlx::query(INSERT_EVENT)
-            .bind(crate::random::random_hex())
-            .bind(kind.name())
+            .bind(new_event_id())
+            .bind(kind.code())
             .bind(subject.member_id.to_hex())
             .bind(&subject.handle)
-            .bind(subject.conversation_id.as_ref().map(ToString::to_string))
-            .bind(kind.detail())
+            .bind(subject.conversation_id.map(|c| c.as_bytes().to_vec()))
             .bind(now.as_ms())
             .execute(&mut **tx)
             .await?;
@@ -231,27 +250,25 @@ pub(super) async fn record_pg_batch(
     let mut members = Vec::with_capacity(events.len());
     let mut handles = Vec::with_capacity(events.len());
     let mut conversations = Vec::with_capacity(events.len());
-    let mut details = Vec::with_capacity(events.len());
     let mut times = Vec::with_capacity(events.len());
     for e in events {
-        ids.push(crate::random::random_hex());
-        kinds.push(e.kind.name());
+        ids.push(new_event_id());
+        kinds.push(e.kind.code());
         members.push(e.member_id.as_str());
         handles.push(e.handle.as_str());
         conversations.push(e.conversation_id.as_deref());
-        details.push(e.kind.detail());
         times.push(e.created_at.as_ms());
     }
     // Two 32-bit keys: a space apart from the outbox's one-key locks.
     sqlx::query::<sqlx::Postgres>(
         "WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(1819, 1), \
          pg_notify('latchkey_events', '')) \
-         INSERT INTO events (event_id, kind, member_id, handle, conversation_id, detail, \
+         INSERT INTO events (event_id, kind, member_id, handle, conversation_id, \
          created_at) \
-         SELECT e.event_id, e.kind, e.member_id, e.handle, e.conversation_id, e.detail, \
-         e.created_at FROM (SELECT u.* FROM locked, unnest($1::text[], $2::text[], \
-         $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[]) WITH ORDINALITY \
-         AS u(event_id, kind, member_id, handle, conversation_id, detail, created_at, n) \
+         SELECT e.event_id, e.kind, e.member_id, e.handle, decode(e.conversation_id, 'hex'), \
+         e.created_at FROM (SELECT u.* FROM locked, unnest($1::bytea[], $2::int8[], \
+         $3::text[], $4::text[], $5::text[], $6::int8[]) WITH ORDINALITY \
+         AS u(event_id, kind, member_id, handle, conversation_id, created_at, n) \
          ORDER BY u.n) AS e",
     )
     .bind(&ids)
@@ -259,7 +276,6 @@ pub(super) async fn record_pg_batch(
     .bind(&members)
     .bind(&handles)
     .bind(&conversations)
-    .bind(&details)
     .bind(&times)
     .execute(&mut *tx)
     .await?;
@@ -268,17 +284,21 @@ pub(super) async fn record_pg_batch(
 
 fn event(row: &sqlx::any::AnyRow) -> Result<Event, StoreError> {
     let c = Columns::of("events", row);
-    let name = c.text("kind")?;
-    let detail = c.opt_text("detail")?;
-    let kind = EventKind::parse(&name, detail.as_deref())
+    let kind = EventKind::from_code(c.int("kind")?)
         .ok_or_else(|| c.corrupt("kind", "is no known kind with its detail"))?;
     Ok(Event {
         seq: c.int("seq")?,
-        event_id: c.text("event_id")?,
+        event_id: c
+            .id16("event_id")?
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
         kind,
         member_id: c.member_id("member_id")?,
         handle: c.handle("handle")?,
-        conversation_id: c.opt_conversation_id("conversation_id")?,
+        conversation_id: c
+            .opt_id16("conversation_id")?
+            .map(ConversationId::from_bytes),
         created_at: c.time("created_at")?,
     })
 }
@@ -287,7 +307,7 @@ impl Store {
     /// The first event after `seq`, if any.
     pub async fn event_after(&self, seq: i64) -> Result<Option<Event>, StoreError> {
         sqlx::query(
-            "SELECT seq, event_id, kind, member_id, handle, conversation_id, detail, created_at \
+            "SELECT seq, event_id, kind, member_id, handle, conversation_id, created_at \
              FROM events WHERE seq > $1 ORDER BY seq LIMIT 1",
         )
         .bind(seq)
@@ -302,7 +322,7 @@ impl Store {
     /// resumes from its last seen number).
     pub async fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
         sqlx::query(
-            "SELECT seq, event_id, kind, member_id, handle, conversation_id, detail, created_at \
+            "SELECT seq, event_id, kind, member_id, handle, conversation_id, created_at \
              FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(seq)

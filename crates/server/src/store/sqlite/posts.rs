@@ -13,7 +13,7 @@ use crate::store::conversations::{
     as_mailed, NewPost, NoticeRecipient, PostMail, UNUSED_LINK_SINCE,
 };
 use crate::store::decode::Columns;
-use crate::store::events::{EventKind, INSERT_EVENT};
+use crate::store::events::{new_event_id, EventKind, INSERT_EVENT};
 use crate::store::grants::epoch_column;
 use crate::store::outbox::{COUNT_MAIL_LOG, LOG_MAIL, QUEUE_MAIL};
 use crate::store::{flag, StoreError, Unique};
@@ -166,12 +166,11 @@ fn post_now(conn: &Connection, post: &NewPost) -> Result<Posted, StoreError> {
         conn,
         INSERT_EVENT,
         &[
-            &crate::random::random_hex(),
-            &kind.name(),
+            &new_event_id(),
+            &kind.code(),
             &state.member_id,
             &state.handle,
-            &id,
-            &kind.detail(),
+            &post.conversation_id.as_bytes().as_slice(),
             &now.as_ms(),
         ],
     )?;
