@@ -470,8 +470,9 @@ async fn migrates_forward(db: Db) {
     let store = Store::connect(&db.url()).await.unwrap();
     store.migrate().await.unwrap();
     if let Db::Sqlite(_) = db {
-        // Made with 4 KiB pages by the old schema's pool; rebuilt above.
-        assert_eq!(db.count("PRAGMA page_size").await, 32768);
+        // Made with 4 KiB pages by the old schema's pool; rebuilt above
+        // with 8 KiB ones (`store/sqlite/page_size.rs`).
+        assert_eq!(db.count("PRAGMA page_size").await, 8192);
     }
     let now = Timestamp::from_ms(NOW + 10);
     let ann = MemberId::parse(ANN).unwrap();

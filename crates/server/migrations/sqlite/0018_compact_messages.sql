@@ -14,9 +14,9 @@
 -- * the rows are in posting order (an append-only rowid), so pages fill
 --   up; the two unique indexes give the order within a conversation and
 --   the retry look-up.
--- The page size (32 KiB, where 4 KiB pages held three 1 KiB messages and
--- a quarter of each page was lost) is not set here: it needs a VACUUM
--- outside WAL and outside a transaction (`store/sqlite/engine.rs`).
+-- The page size (8 KiB, where 4 KiB pages held three 1 KiB messages and
+-- lost a fifth of the file) is not set here: changing it needs a VACUUM
+-- outside WAL and outside a transaction (`store/sqlite/page_size.rs`).
 --
 -- This migration differs from its PostgreSQL twin (hex to bytes, and the
 -- number: an identity column there); `tests/migrations.rs` lists it.

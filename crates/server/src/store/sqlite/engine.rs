@@ -34,22 +34,22 @@ const MAX_BATCH: usize = 512;
 /// Idle read connections kept; more are opened under load and closed after.
 const IDLE_READERS: usize = 8;
 
-/// The pragmas of every connection, sqlx's included. page_size: the size
-/// a new file is made with (see `page_size.rs`; it must come before WAL,
-/// which creates the file). WAL: readers never block the writer.
+/// The pragmas of every connection, sqlx's included (the page size is set
+/// once, when the file is made: `page_size.rs`). WAL: readers never block
+/// the writer.
 /// synchronous FULL: a commit is on disk before it is acknowledged (with
 /// group commit, one fsync serves the whole batch). secure_delete: a
 /// destroyed row is overwritten, not just unlinked. foreign_keys: deleting
 /// a conversation cascades. busy_timeout: the rest of the store still
 /// writes through sqlx's pool and takes the lock in turn.
-/// wal_autocheckpoint: at 128 pages, the 4 MiB it was with 4 KiB pages
-/// (the default counts 1,000 pages, 32 MiB at this page size).
+/// wal_autocheckpoint: at 512 pages, the 4 MiB it was with 4 KiB pages
+/// (the default counts 1,000 pages, whatever their size).
 /// journal_size_limit: after a checkpoint, a WAL grown by a burst is cut
 /// back to 64 MiB instead of keeping its largest size for good.
-pub(crate) const PRAGMAS: &str = "PRAGMA page_size = 32768; PRAGMA journal_mode = WAL; \
+pub(crate) const PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
                                   PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; \
                                   PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                                  PRAGMA wal_autocheckpoint = 128; \
+                                  PRAGMA wal_autocheckpoint = 512; \
                                   PRAGMA journal_size_limit = 67108864;";
 
 /// What a job hands back after running: whether to keep its writes, and

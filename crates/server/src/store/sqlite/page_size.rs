@@ -1,10 +1,14 @@
 //! The database file's page size (issue 12, item 3).
 //!
 //! A 1 KiB message takes about 1.1 KB of row. SQLite's default 4 KiB page
-//! holds three such rows and loses the rest, about a quarter of the file.
-//! With 32 KiB pages a page holds 29 and loses about 20 bytes a row.
-//! Larger pages gain little more and make every commit write more: each
-//! page a batch touches is written whole to the WAL.
+//! holds three such rows and loses the rest: about 250 bytes a message, a
+//! fifth of the file. An 8 KiB page holds seven and loses about 60 bytes a
+//! row; 32 KiB pages would lose about 20. But every page a batch touches
+//! is written whole to the WAL, and a post touches several (the message's,
+//! both indexes', the event's, the conversation's). `scripts/bench`
+//! measured posts at 10,725 req/s (c64) with 8 KiB pages and 4,936 with
+//! 32 KiB, for 40 bytes a message less (docs/benchmarks.md, "Compact
+//! storage"). 8 KiB it is.
 //!
 //! The size is set when the file is made, and afterwards only by a
 //! `VACUUM` outside WAL mode, which needs the file to itself. So the store
@@ -22,7 +26,7 @@ use super::PRAGMAS;
 use crate::store::StoreError;
 
 /// The page size every database file is brought to.
-pub(crate) const PAGE_SIZE: u32 = 32 * 1024;
+pub(crate) const PAGE_SIZE: u32 = 8 * 1024;
 
 /// What [`convert`] did.
 #[derive(Debug, PartialEq, Eq)]
@@ -48,6 +52,8 @@ pub(crate) fn create(path: &Path) -> Result<(), StoreError> {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    // Before WAL mode, which writes the file's first page.
+    conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE};"))?;
     conn.execute_batch(PRAGMAS)?;
     Ok(())
 }
@@ -157,6 +163,15 @@ mod tests {
         assert_eq!(convert(&path).unwrap(), Converted::Busy);
         assert_eq!(page_size(&path), 4096);
         drop(held);
+    }
+
+    #[test]
+    fn the_wal_checkpoints_at_4_mib_of_pages() {
+        let pages = 4 * 1024 * 1024 / PAGE_SIZE;
+        assert!(
+            PRAGMAS.contains(&format!("PRAGMA wal_autocheckpoint = {pages};")),
+            "{PRAGMAS}"
+        );
     }
 
     #[test]
