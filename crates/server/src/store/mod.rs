@@ -285,7 +285,7 @@ impl Store {
                 old,
                 new = PAGE_SIZE,
                 took_ms = took.as_millis(),
-                "rebuilt the SQLite file with larger pages"
+                "rebuilt the SQLite file with the page size new ones get"
             ),
             Ok(Ok(Converted::Busy)) => tracing::warn!(
                 "the SQLite file is open elsewhere; its pages grow at a start where it is not"
