@@ -71,13 +71,14 @@ impl std::fmt::Debug for SqliteEngine {
     }
 }
 
+/// How every connection of ours opens the file (`page_size.rs` too): it
+/// may be made, and each connection stays on one thread at a time.
+pub(super) const OPEN_FLAGS: OpenFlags = OpenFlags::SQLITE_OPEN_READ_WRITE
+    .union(OpenFlags::SQLITE_OPEN_CREATE)
+    .union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
+
 fn open(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let conn = Connection::open_with_flags(path, OPEN_FLAGS)?;
     conn.execute_batch(PRAGMAS)?;
     // Statements are few and repeated: keep all of them prepared.
     conn.set_prepared_statement_cache_capacity(64);

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::engine::OPEN_FLAGS;
 use super::PRAGMAS;
 use crate::store::StoreError;
 
@@ -46,12 +47,7 @@ pub(crate) fn create(path: &Path) -> Result<(), StoreError> {
     if path.exists() {
         return Ok(());
     }
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let conn = Connection::open_with_flags(path, OPEN_FLAGS)?;
     // Before WAL mode, which writes the file's first page.
     conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE};"))?;
     conn.execute_batch(PRAGMAS)?;
